@@ -1,0 +1,107 @@
+package org.conv4j;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * The validated, immutable configuration of a convolution layer in Keras vocabulary. It does not
+ * know the input size; {@link ConvGeometry} adds that. Safe to share between threads.
+ */
+public final class ConvConfig {
+    private final int rank;
+    private final int filters;
+    private final int[] kernelSize;
+    private final int[] strides;
+    private final int[] dilationRate;
+    private final Padding padding;
+    private final int groups;
+    private final boolean useBias;
+    private final Activation activation;
+    private final DataFormat dataFormat;
+    private final Algorithm algorithm;
+
+    ConvConfig(int rank, int filters, int[] kernelSize, int[] strides, int[] dilationRate, Padding padding,
+               int groups, boolean useBias, Activation activation, DataFormat dataFormat, Algorithm algorithm) {
+        if (rank != 1 && rank != 2) {
+            throw new IllegalArgumentException("rank must be 1 (Conv1D) or 2 (Conv2D), got " + rank);
+        }
+        this.rank = rank;
+        this.filters = requirePositive("filters", filters);
+        this.kernelSize = requirePositive("kernel_size", kernelSize, rank);
+        this.strides = requirePositive("strides", strides, rank);
+        this.dilationRate = requirePositive("dilation_rate", dilationRate, rank);
+        this.padding = Objects.requireNonNull(padding, "padding must not be null");
+        this.groups = requirePositive("groups", groups);
+        this.useBias = useBias;
+        this.activation = Objects.requireNonNull(activation, "activation must not be null");
+        this.dataFormat = Objects.requireNonNull(dataFormat, "data_format must not be null");
+        this.algorithm = Objects.requireNonNull(algorithm, "algorithm must not be null");
+        if (Arrays.stream(strides).anyMatch(s -> s > 1) && Arrays.stream(dilationRate).anyMatch(d -> d > 1)) {
+            throw new IllegalArgumentException("strides " + Arrays.toString(strides) + " with dilation_rate "
+                    + Arrays.toString(dilationRate) + ": Keras refuses strides > 1 together with dilation_rate > 1");
+        }
+        if (padding == Padding.CAUSAL && rank != 1) {
+            throw new IllegalArgumentException("padding 'causal' is only for Conv1D (rank 1), got rank " + rank);
+        }
+        if (filters % groups != 0) {
+            throw new IllegalArgumentException("filters (" + filters + ") must be divisible by groups (" + groups + ")");
+        }
+    }
+
+    static int requirePositive(String name, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be positive, got " + value);
+        }
+        return value;
+    }
+
+    static int[] requirePositive(String name, int[] values, int rank) {
+        if (values == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (values.length != rank) {
+            throw new IllegalArgumentException(name + " must have " + rank + " value" + (rank == 1 ? "" : "s")
+                    + " for rank " + rank + ", got " + Arrays.toString(values));
+        }
+        for (int v : values) {
+            if (v < 1) {
+                throw new IllegalArgumentException(name + " must be positive, got " + Arrays.toString(values));
+            }
+        }
+        return values.clone();
+    }
+
+    public int rank() { return rank; }
+    public int filters() { return filters; }
+    public int[] kernelSize() { return kernelSize.clone(); }
+    public int[] strides() { return strides.clone(); }
+    public int[] dilationRate() { return dilationRate.clone(); }
+    public Padding padding() { return padding; }
+    public int groups() { return groups; }
+    public boolean useBias() { return useBias; }
+    public Activation activation() { return activation; }
+    public DataFormat dataFormat() { return dataFormat; }
+    public Algorithm algorithm() { return algorithm; }
+
+    int kernelSize(int i) { return kernelSize[i]; }
+    int stride(int i) { return strides[i]; }
+    int dilation(int i) { return dilationRate[i]; }
+
+    /** Product of the kernel's spatial sizes. */
+    long kernelVolume() {
+        long v = 1;
+        for (int k : kernelSize) {
+            v *= k;
+        }
+        return v;
+    }
+
+    @Override
+    public String toString() {
+        return "Conv" + rank + "D(filters=" + filters + ", kernel_size=" + Arrays.toString(kernelSize)
+                + ", strides=" + Arrays.toString(strides) + ", padding=" + padding.kerasName()
+                + ", dilation_rate=" + Arrays.toString(dilationRate) + ", groups=" + groups
+                + ", use_bias=" + useBias + ", activation=" + activation.kerasName()
+                + ", data_format=" + dataFormat.kerasName() + ")";
+    }
+}

@@ -1,0 +1,577 @@
+package org.conv4j;
+
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * A convolution layer with Keras semantics: {@link Conv1D} or {@link Conv2D}.
+ *
+ * <p><b>Threads.</b> A layer may be shared: any number of threads may call {@code predict}
+ * concurrently without locking. {@link #setWeights}, {@link #setThreads} and {@link #close} may be
+ * called at any time; calls already running finish with the weights they started with, and their
+ * native memory is freed when the last of them returns. Each native call uses up to
+ * {@link #threads()} OpenMP threads (0 = all cores); when a Java thread pool drives the calls, set
+ * 1 so that pool threads × OpenMP threads do not oversubscribe the cores.
+ *
+ * <p><b>Memory.</b> The layer owns native memory (one plan per distinct input shape, the last
+ * {@value PlanCache#CAPACITY} kept): close it, or use try-with-resources. With the native backend,
+ * {@code predict} into a caller's {@code float[]}, direct {@link FloatBuffer} or
+ * {@link FloatPointer} allocates nothing on the Java heap once the shape has been seen.
+ * {@code float[]} arrays are pinned (not copied) for the duration of the native call; heap
+ * (non-direct) buffers are copied.
+ */
+public abstract class ConvLayer implements AutoCloseable {
+    private final ConvConfig config;
+    private final Backend backend;
+    private volatile int threads;
+    private final Object lock = new Object();
+    private volatile WeightState weights; // null until setWeights
+    private volatile boolean closed;
+
+    /** The kernel and bias with the plans built from them; replaced whole by setWeights. */
+    private static final class WeightState {
+        final float[] kernel;
+        final float[] bias;
+        final int inChannels;
+        final PlanCache plans;
+
+        WeightState(float[] kernel, float[] bias, int inChannels, PlanCache plans) {
+            this.kernel = kernel;
+            this.bias = bias;
+            this.inChannels = inChannels;
+            this.plans = plans;
+        }
+    }
+
+    ConvLayer(ConvConfig config, Backend backend, int threads) {
+        this.config = config;
+        this.backend = backend == null ? Conv4j.defaultBackend() : backend;
+        if (this.backend == Backend.NATIVE) {
+            Conv4j.requireNative();
+        } else if (config.algorithm() != Algorithm.AUTO) {
+            throw new IllegalArgumentException("algorithm " + config.algorithm().cliName()
+                    + " is a native algorithm; the java backend has only its reference");
+        }
+        setThreads(threads);
+    }
+
+    /** A builder for a layer of rank 1 ({@link Conv1D}) or 2 ({@link Conv2D}). */
+    public static Builder builder(int rank) {
+        if (rank != 1 && rank != 2) {
+            throw new IllegalArgumentException("rank must be 1 (Conv1D) or 2 (Conv2D), got " + rank);
+        }
+        return new Builder(rank);
+    }
+
+    public ConvConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** OpenMP threads per native call: 0 = all cores, 1 = the calling thread only. */
+    public int threads() {
+        return threads;
+    }
+
+    /** Sets the OpenMP threads per native call (0 = all cores); the Java backend ignores it. */
+    public void setThreads(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
+        }
+        this.threads = threads;
+    }
+
+    /**
+     * Sets the kernel, Keras layout {@code [KH, KW, Cin/groups, filters]} (rank 1:
+     * {@code [K, Cin/groups, filters]}), and the bias {@code [filters]} (null when use_bias is
+     * false). Cin is inferred from the kernel's length. The arrays are copied.
+     */
+    public void setWeights(float[] kernel, float[] bias) {
+        if (kernel == null) {
+            throw new IllegalArgumentException("kernel must not be null");
+        }
+        long perInChannel = config.kernelVolume() * config.filters();
+        if (kernel.length == 0 || kernel.length % perInChannel != 0) {
+            throw new IllegalArgumentException("kernel has " + kernel.length + " values, not a positive multiple of "
+                    + "prod(kernel_size " + Arrays.toString(config.kernelSize()) + ") × filters " + config.filters()
+                    + " = " + perInChannel + " (layout " + kernelAxes() + ")");
+        }
+        int inChannelsPerGroup = (int) (kernel.length / perInChannel);
+        setWeights(kernel, kernelShapeFor(inChannelsPerGroup), bias);
+    }
+
+    /**
+     * Sets the kernel with its shape stated, checked against the configuration: {@code kernelShape}
+     * must be {@code [kernel_size..., Cin/groups, filters]}.
+     */
+    public void setWeights(float[] kernel, int[] kernelShape, float[] bias) {
+        if (kernel == null) {
+            throw new IllegalArgumentException("kernel must not be null");
+        }
+        if (kernelShape == null || kernelShape.length != config.rank() + 2) {
+            throw new IllegalArgumentException("kernel shape must have " + (config.rank() + 2) + " dimensions "
+                    + kernelAxes() + ", got " + (kernelShape == null ? "null" : Arrays.toString(kernelShape)));
+        }
+        int r = config.rank();
+        for (int i = 0; i < r; i++) {
+            if (kernelShape[i] != config.kernelSize(i)) {
+                throw new IllegalArgumentException("kernel shape " + Arrays.toString(kernelShape)
+                        + " does not match kernel_size " + Arrays.toString(config.kernelSize()));
+            }
+        }
+        if (kernelShape[r + 1] != config.filters()) {
+            throw new IllegalArgumentException("kernel shape " + Arrays.toString(kernelShape) + " has "
+                    + kernelShape[r + 1] + " output channels, but filters is " + config.filters());
+        }
+        int inChannelsPerGroup = kernelShape[r];
+        if (inChannelsPerGroup < 1) {
+            throw new IllegalArgumentException("kernel shape " + Arrays.toString(kernelShape)
+                    + " must have Cin/groups >= 1");
+        }
+        long expected = config.kernelVolume() * inChannelsPerGroup * config.filters();
+        if (kernel.length != expected) {
+            throw new IllegalArgumentException("kernel has " + kernel.length + " values, shape "
+                    + Arrays.toString(kernelShape) + " needs " + expected);
+        }
+        long inChannels = (long) inChannelsPerGroup * config.groups();
+        if (inChannels > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("kernel Cin/groups " + inChannelsPerGroup + " × groups "
+                    + config.groups() + " overflows a 32-bit int");
+        }
+        if (config.useBias()) {
+            if (bias == null || bias.length != config.filters()) {
+                throw new IllegalArgumentException("bias must have " + config.filters() + " values (filters; use_bias"
+                        + " is true), got " + (bias == null ? "null" : bias.length));
+            }
+        } else if (bias != null) {
+            throw new IllegalArgumentException("bias must be null when use_bias is false, got " + bias.length
+                    + " values");
+        }
+        float[] kernelCopy = kernel.clone();
+        float[] biasCopy = bias == null ? null : bias.clone();
+        synchronized (lock) {
+            requireOpen();
+            WeightState old = weights;
+            weights = new WeightState(kernelCopy, biasCopy, (int) inChannels,
+                    new PlanCache(this::newEntry, kernelCopy, biasCopy));
+            if (old != null) {
+                old.plans.close();
+            }
+        }
+    }
+
+    /** The kernel and bias as set, copied; null before {@link #setWeights}. */
+    public Weights getWeights() {
+        WeightState w = weights;
+        requireOpen();
+        if (w == null) {
+            return null;
+        }
+        return new Weights(w.kernel.clone(), kernelShapeFor(w.inChannels / config.groups()),
+                w.bias == null ? null : w.bias.clone());
+    }
+
+    /** The kernel and bias of a layer, in Keras layout. */
+    public record Weights(float[] kernel, int[] kernelShape, float[] bias) {}
+
+    /** The output shape for an input shape, both in the layer's data format; validates the input shape. */
+    public int[] outputShape(int... inputShape) {
+        return ConvGeometry.of(config, inputShape).outputShape();
+    }
+
+    /** The geometry (padding, output size, counts) for an input shape. */
+    public ConvGeometry geometry(int... inputShape) {
+        return ConvGeometry.of(config, inputShape);
+    }
+
+    /**
+     * What computes this input shape: the native plan's choice and the reasons the earlier
+     * candidates gave, or the Java reference.
+     */
+    public String explain(int... inputShape) {
+        PlanCache.Entry e = acquire(normalized(inputShape));
+        try {
+            return e.plan == null ? "java reference" : e.plan.explanation();
+        } finally {
+            e.release();
+        }
+    }
+
+    /** The algorithm that computes this input shape ({@code direct}, {@code reference}, or {@code java}). */
+    public String algorithm(int... inputShape) {
+        PlanCache.Entry e = acquire(normalized(inputShape));
+        try {
+            return e.plan == null ? "java" : e.plan.algorithm();
+        } finally {
+            e.release();
+        }
+    }
+
+    /** Convolves {@code input} of {@code inputShape} (layer's data format); returns a new array. */
+    public float[] predict(float[] input, int... inputShape) {
+        PlanCache.Entry e = acquire(normalized(inputShape));
+        try {
+            float[] output = new float[e.geometry.outputCount()];
+            compute(e, input, output);
+            return output;
+        } finally {
+            e.release();
+        }
+    }
+
+    /** Convolves into the caller's {@code output}, which must have exactly the output's length. */
+    public void predict(float[] input, int[] inputShape, float[] output) {
+        int[] s = normalized(inputShape);
+        run(input, output, s[0], s[1], s[2], s[3]);
+    }
+
+    /**
+     * Convolves from {@code input}'s position into {@code output}'s position; positions are left
+     * unchanged. Direct buffers must be in native byte order; they are used in place.
+     */
+    public void predict(FloatBuffer input, int[] inputShape, FloatBuffer output) {
+        int[] s = normalized(inputShape);
+        run(input, output, s[0], s[1], s[2], s[3]);
+    }
+
+    /** Convolves from {@code input}'s position into {@code output}'s position, in place, no copies. */
+    public void predict(FloatPointer input, int[] inputShape, FloatPointer output) {
+        int[] s = normalized(inputShape);
+        run(input, output, s[0], s[1], s[2], s[3]);
+    }
+
+    /** Input shape in the layer's format → {n, h, w, c} (h = 1 for rank 1), checking only its arity. */
+    private int[] normalized(int[] inputShape) {
+        if (inputShape == null || inputShape.length != config.rank() + 2) {
+            // ConvGeometry words the error.
+            ConvGeometry.of(config, inputShape);
+        }
+        boolean last = config.dataFormat() == DataFormat.CHANNELS_LAST;
+        if (config.rank() == 1) {
+            return last ? new int[] {inputShape[0], 1, inputShape[1], inputShape[2]}
+                    : new int[] {inputShape[0], 1, inputShape[2], inputShape[1]};
+        }
+        return last ? new int[] {inputShape[0], inputShape[1], inputShape[2], inputShape[3]}
+                : new int[] {inputShape[0], inputShape[2], inputShape[3], inputShape[1]};
+    }
+
+    /** The input shape in the layer's format from normalized sizes. */
+    final int[] layerShape(int n, int h, int w, int c) {
+        boolean last = config.dataFormat() == DataFormat.CHANNELS_LAST;
+        if (config.rank() == 1) {
+            return last ? new int[] {n, w, c} : new int[] {n, c, w};
+        }
+        return last ? new int[] {n, h, w, c} : new int[] {n, c, h, w};
+    }
+
+    final void run(float[] input, float[] output, int n, int h, int w, int c) {
+        PlanCache.Entry e = acquire(n, h, w, c);
+        try {
+            compute(e, input, output);
+        } finally {
+            e.release();
+        }
+    }
+
+    final void run(FloatBuffer input, FloatBuffer output, int n, int h, int w, int c) {
+        PlanCache.Entry e = acquire(n, h, w, c);
+        try {
+            ConvGeometry g = e.geometry;
+            requireRemaining("input", input, g.inputCount(), false);
+            requireRemaining("output", output, g.outputCount(), true);
+            if (e.plan != null && input.isDirect() && output.isDirect()) {
+                e.plan.execute(input, output, threads);
+                return;
+            }
+            float[] in = new float[g.inputCount()];
+            input.get(input.position(), in);
+            float[] out = new float[g.outputCount()];
+            compute(e, in, out);
+            output.put(output.position(), out);
+        } finally {
+            e.release();
+        }
+    }
+
+    final void run(FloatPointer input, FloatPointer output, int n, int h, int w, int c) {
+        PlanCache.Entry e = acquire(n, h, w, c);
+        try {
+            ConvGeometry g = e.geometry;
+            requireRemaining("input", input, g.inputCount());
+            requireRemaining("output", output, g.outputCount());
+            if (e.plan != null) {
+                e.plan.execute(input, output, threads);
+                return;
+            }
+            float[] in = new float[g.inputCount()];
+            input.get(in);
+            float[] out = new float[g.outputCount()];
+            compute(e, in, out);
+            output.put(out);
+        } finally {
+            e.release();
+        }
+    }
+
+    private void compute(PlanCache.Entry e, float[] input, float[] output) {
+        ConvGeometry g = e.geometry;
+        requireExactLength("input", input, g.inputCount(), g);
+        requireExactLength("output", output, g.outputCount(), g);
+        if (e.plan != null) {
+            e.plan.execute(input, output, threads);
+        } else {
+            ReferenceConvolution.compute(g, input, 0, e.kernel, e.bias, output, 0);
+        }
+    }
+
+    private PlanCache.Entry acquire(int[] s) {
+        return acquire(s[0], s[1], s[2], s[3]);
+    }
+
+    private PlanCache.Entry acquire(int n, int h, int w, int c) {
+        requireOpen();
+        WeightState ws = weights;
+        if (ws == null) {
+            requireOpen();
+            throw new IllegalStateException("weights are not set: call setWeights(kernel, bias) before predict");
+        }
+        PlanCache.Entry e = ws.plans.acquire(n, h, w, c);
+        if (e == null) {
+            // The layer was closed or re-weighted while we looked: take the current state.
+            requireOpen();
+            return acquire(n, h, w, c);
+        }
+        return e;
+    }
+
+    private PlanCache.Entry newEntry(int n, int h, int w, int c, float[] kernel, float[] bias) {
+        ConvGeometry g = ConvGeometry.of(config, layerShape(n, h, w, c));
+        int expected = kernel.length / (int) (config.kernelVolume() * config.filters()) * config.groups();
+        if (g.inChannels() != expected) {
+            throw new IllegalArgumentException("input has " + g.inChannels() + " channels, but the kernel "
+                    + Arrays.toString(kernelShapeFor(expected / config.groups())) + " expects " + expected
+                    + " (Cin/groups " + expected / config.groups() + " × groups " + config.groups() + ")");
+        }
+        NativePlan plan = backend == Backend.NATIVE ? NativePlan.create(g, kernel, bias) : null;
+        return new PlanCache.Entry(n, h, w, c, g, plan, kernel, bias);
+    }
+
+    private int[] kernelShapeFor(int inChannelsPerGroup) {
+        int[] k = config.kernelSize();
+        int[] shape = Arrays.copyOf(k, k.length + 2);
+        shape[k.length] = inChannelsPerGroup;
+        shape[k.length + 1] = config.filters();
+        return shape;
+    }
+
+    private String kernelAxes() {
+        return config.rank() == 2 ? "[KH, KW, Cin/groups, filters]" : "[K, Cin/groups, filters]";
+    }
+
+    private static void requireExactLength(String name, float[] a, int needed, ConvGeometry g) {
+        if (a == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (a.length != needed) {
+            throw new IllegalArgumentException(name + " has " + a.length + " floats, but shape "
+                    + Arrays.toString(name.equals("input") ? g.inputShape() : g.outputShape()) + " needs " + needed);
+        }
+    }
+
+    private static void requireRemaining(String name, FloatBuffer b, int needed, boolean written) {
+        if (b == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (b.remaining() < needed) {
+            throw new IllegalArgumentException(name + " buffer has " + b.remaining() + " floats remaining, needs "
+                    + needed);
+        }
+        if (written && b.isReadOnly()) {
+            throw new IllegalArgumentException(name + " buffer is read-only");
+        }
+        if (b.isDirect() && b.order() != ByteOrder.nativeOrder()) {
+            throw new IllegalArgumentException(name + " buffer is " + b.order() + " but the native order is "
+                    + ByteOrder.nativeOrder() + ": create it with order(ByteOrder.nativeOrder())");
+        }
+    }
+
+    private static void requireRemaining(String name, FloatPointer p, int needed) {
+        if (p == null || p.isNull()) {
+            throw new IllegalArgumentException(name + " pointer must not be null");
+        }
+        long size = p.limit() > 0 ? p.limit() : p.capacity();
+        if (size <= 0) {
+            throw new IllegalArgumentException(name + " pointer has no known size (limit and capacity are 0): "
+                    + "set limit(n) to the number of floats it holds");
+        }
+        long remaining = size - p.position();
+        if (remaining < needed) {
+            throw new IllegalArgumentException(name + " pointer has " + remaining + " floats after its position "
+                    + p.position() + ", needs " + needed);
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("layer is closed: " + config);
+        }
+    }
+
+    /** True after {@link #close()}. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Frees the native plans; calls still running finish first. Closing twice is harmless. */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            WeightState w = weights;
+            weights = null;
+            if (w != null) {
+                w.plans.close();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return config + " [" + backend.cliName() + (closed ? ", closed" : "") + "]";
+    }
+
+    /** Shared builder vocabulary; defaults as in Keras (valid, stride 1, bias on, no activation). */
+    @SuppressWarnings("unchecked")
+    public abstract static class AbstractBuilder<B extends AbstractBuilder<B>> {
+        final int rank;
+        int filters;
+        int[] kernelSize;
+        int[] strides;
+        int[] dilationRate;
+        Padding padding = Padding.VALID;
+        int groups = 1;
+        boolean useBias = true;
+        Activation activation = Activation.NONE;
+        DataFormat dataFormat = DataFormat.CHANNELS_LAST;
+        Algorithm algorithm = Algorithm.AUTO;
+        Backend backend;
+        int threads;
+
+        AbstractBuilder(int rank) {
+            this.rank = rank;
+            strides = ones(rank);
+            dilationRate = ones(rank);
+        }
+
+        private static int[] ones(int n) {
+            int[] a = new int[n];
+            Arrays.fill(a, 1);
+            return a;
+        }
+
+        /** One value for a 2-D layer means the same on both axes, as in Keras. */
+        private int[] perAxis(String name, int[] values) {
+            if (values == null) {
+                throw new IllegalArgumentException(name + " must not be null");
+            }
+            return values.length == 1 && rank == 2 ? new int[] {values[0], values[0]} : values.clone();
+        }
+
+        /** Number of output channels (Keras {@code filters}). */
+        public B filters(int filters) {
+            this.filters = filters;
+            return (B) this;
+        }
+
+        public B kernelSize(int... kernelSize) {
+            this.kernelSize = perAxis("kernel_size", kernelSize);
+            return (B) this;
+        }
+
+        public B strides(int... strides) {
+            this.strides = perAxis("strides", strides);
+            return (B) this;
+        }
+
+        public B dilationRate(int... dilationRate) {
+            this.dilationRate = perAxis("dilation_rate", dilationRate);
+            return (B) this;
+        }
+
+        public B padding(Padding padding) {
+            this.padding = padding;
+            return (B) this;
+        }
+
+        /** Channel groups; Cin and filters must be divisible by it; Cin = groups is depthwise. */
+        public B groups(int groups) {
+            this.groups = groups;
+            return (B) this;
+        }
+
+        public B useBias(boolean useBias) {
+            this.useBias = useBias;
+            return (B) this;
+        }
+
+        public B activation(Activation activation) {
+            this.activation = activation;
+            return (B) this;
+        }
+
+        public B dataFormat(DataFormat dataFormat) {
+            this.dataFormat = dataFormat;
+            return (B) this;
+        }
+
+        /** Forces a native algorithm (tests, measurements); {@link Algorithm#AUTO} by default. */
+        public B algorithm(Algorithm algorithm) {
+            this.algorithm = algorithm;
+            return (B) this;
+        }
+
+        /** Native or Java; by default {@link Conv4j#defaultBackend()}. */
+        public B backend(Backend backend) {
+            this.backend = backend;
+            return (B) this;
+        }
+
+        /** OpenMP threads per call: 0 (default) = all cores, 1 = the calling thread only. */
+        public B threads(int threads) {
+            this.threads = threads;
+            return (B) this;
+        }
+
+        ConvConfig config() {
+            if (filters == 0) {
+                throw new IllegalArgumentException("filters must be set (a positive number of output channels)");
+            }
+            if (kernelSize == null) {
+                throw new IllegalArgumentException("kernel_size must be set");
+            }
+            return new ConvConfig(rank, filters, kernelSize, strides, dilationRate, padding, groups, useBias,
+                    activation, dataFormat, algorithm);
+        }
+    }
+
+    /** Builds a {@link Conv1D} or a {@link Conv2D} by rank. */
+    public static final class Builder extends AbstractBuilder<Builder> {
+        Builder(int rank) {
+            super(rank);
+        }
+
+        /** Validates the configuration; throws {@link IllegalArgumentException} naming the bad parameter. */
+        public ConvLayer build() {
+            ConvConfig c = config();
+            return rank == 1 ? new Conv1D(c, backend, threads) : new Conv2D(c, backend, threads);
+        }
+    }
+}

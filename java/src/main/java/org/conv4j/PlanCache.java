@@ -1,0 +1,110 @@
+package org.conv4j;
+
+/**
+ * A layer's geometries and native plans for the input shapes it has seen, for one set of weights.
+ * The hot path (the same shape as last time) takes no lock and allocates nothing; a new shape
+ * builds its entry under the lock. At most {@value #CAPACITY} entries are kept, oldest out first.
+ */
+final class PlanCache {
+    static final int CAPACITY = 8;
+
+    interface EntryFactory {
+        Entry create(int n, int h, int w, int c, float[] kernel, float[] bias);
+    }
+
+    /** One input shape: its geometry and (native backend) its plan. */
+    static final class Entry {
+        final int n, h, w, c;
+        final ConvGeometry geometry;
+        final NativePlan plan; // null for the Java backend
+        final float[] kernel;
+        final float[] bias;
+
+        Entry(int n, int h, int w, int c, ConvGeometry geometry, NativePlan plan, float[] kernel, float[] bias) {
+            this.n = n;
+            this.h = h;
+            this.w = w;
+            this.c = c;
+            this.geometry = geometry;
+            this.plan = plan;
+            this.kernel = kernel;
+            this.bias = bias;
+        }
+
+        boolean matches(int n, int h, int w, int c) {
+            return this.n == n && this.h == h && this.w == w && this.c == c;
+        }
+
+        boolean acquire() {
+            return plan == null || plan.acquire();
+        }
+
+        /** Ends one call's use of the entry. */
+        void release() {
+            if (plan != null) {
+                plan.release();
+            }
+        }
+    }
+
+    private final EntryFactory factory;
+    private final float[] kernel;
+    private final float[] bias;
+    private final Entry[] entries = new Entry[CAPACITY]; // guarded by this
+    private int nextSlot; // guarded by this
+    private boolean closed; // guarded by this
+    private volatile Entry last;
+
+    PlanCache(EntryFactory factory, float[] kernel, float[] bias) {
+        this.factory = factory;
+        this.kernel = kernel;
+        this.bias = bias;
+    }
+
+    /**
+     * The entry for a shape, acquired for one call (release it when done); null when the cache
+     * was closed meanwhile. Building an entry validates the shape and may throw.
+     */
+    Entry acquire(int n, int h, int w, int c) {
+        Entry e = last;
+        if (e != null && e.matches(n, h, w, c) && e.acquire()) {
+            return e;
+        }
+        synchronized (this) {
+            if (closed) {
+                return null;
+            }
+            for (Entry candidate : entries) {
+                if (candidate != null && candidate.matches(n, h, w, c) && candidate.acquire()) {
+                    last = candidate;
+                    return candidate;
+                }
+            }
+            Entry created = factory.create(n, h, w, c, kernel, bias);
+            Entry evicted = entries[nextSlot];
+            entries[nextSlot] = created;
+            nextSlot = (nextSlot + 1) % CAPACITY;
+            if (evicted != null) {
+                evicted.release(); // the cache's own reference; running calls hold theirs
+            }
+            created.acquire();
+            last = created;
+            return created;
+        }
+    }
+
+    /** Drops the cache's references; each plan is freed when its last running call returns. */
+    synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        last = null;
+        for (int i = 0; i < entries.length; i++) {
+            if (entries[i] != null) {
+                entries[i].release();
+                entries[i] = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package org.conv4j.internal;
+
+import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.ByPtrPtr;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.CriticalRegion;
+import org.bytedeco.javacpp.annotation.Name;
+import org.bytedeco.javacpp.annotation.NoException;
+import org.bytedeco.javacpp.annotation.Opaque;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Properties;
+
+/**
+ * JavaCPP binding of {@code native/include/conv4j.h}. JavaCPP generates and compiles the JNI
+ * glue from this class at build time; the glue links the static C library built by CMake.
+ *
+ * <p>Internal: callers validate every argument first (see {@code NativePlan}); the C side checks
+ * again and answers with a status code. Nothing here is thread-unsafe except the descriptor
+ * object, which belongs to one thread while a plan is being created.
+ */
+@Properties(value = @Platform(include = "conv4j.h"))
+public final class Conv4jNative {
+    static {
+        Loader.load();
+    }
+
+    private Conv4jNative() {}
+
+    /** {@code conv4j_conv_desc}: zeroed on allocation; free with {@link #close()}. */
+    @Name("conv4j_conv_desc")
+    public static final class ConvDesc extends Pointer {
+        static {
+            Loader.load();
+        }
+
+        public ConvDesc() {
+            super((Pointer) null);
+            allocate();
+        }
+
+        private native void allocate();
+
+        public native int rank(); public native ConvDesc rank(int value);
+        public native int batch(); public native ConvDesc batch(int value);
+        @Name("in_size") public native int inSize(int i); @Name("in_size") public native ConvDesc inSize(int i, int value);
+        @Name("in_channels") public native int inChannels(); @Name("in_channels") public native ConvDesc inChannels(int value);
+        @Name("out_channels") public native int outChannels(); @Name("out_channels") public native ConvDesc outChannels(int value);
+        public native int kernel(int i); public native ConvDesc kernel(int i, int value);
+        public native int stride(int i); public native ConvDesc stride(int i, int value);
+        public native int dilation(int i); public native ConvDesc dilation(int i, int value);
+        @Name("pad_before") public native int padBefore(int i); @Name("pad_before") public native ConvDesc padBefore(int i, int value);
+        @Name("pad_after") public native int padAfter(int i); @Name("pad_after") public native ConvDesc padAfter(int i, int value);
+        public native int groups(); public native ConvDesc groups(int value);
+        public native int layout(); public native ConvDesc layout(int value);
+        public native int activation(); public native ConvDesc activation(int value);
+        public native int algorithm(); public native ConvDesc algorithm(int value);
+    }
+
+    /** The opaque {@code conv4j_plan}; owned and freed by {@code NativePlan}. */
+    @Opaque
+    @Name("conv4j_plan")
+    public static final class Plan extends Pointer {
+        public Plan() {
+            super((Pointer) null);
+        }
+
+        public Plan(Pointer p) {
+            super(p);
+        }
+    }
+
+    @NoException public static native @Cast("const char*") String conv4j_version();
+    @NoException public static native @Cast("const char*") String conv4j_status_string(@Cast("conv4j_status") int status);
+    @NoException public static native @Cast("const char*") String conv4j_algorithm_name(@Cast("conv4j_algorithm") int algorithm);
+    @NoException public static native @Cast("const char*") String conv4j_isa_name(@Cast("conv4j_isa") int isa);
+    @NoException public static native @Cast("int") int conv4j_cpu_isa();
+    @NoException public static native @Cast("int") int conv4j_active_isa();
+    @NoException public static native @Cast("const char*") String conv4j_cpu_features();
+    @NoException public static native int conv4j_max_threads();
+
+    @NoException public static native @Cast("int") int conv4j_output_size(@Const ConvDesc desc, int[] outSize);
+
+    @NoException public static native @Cast("int") int conv4j_plan_create(
+            @Const ConvDesc desc, @Const float[] kernel, @Const float[] bias, @ByPtrPtr Plan planOut);
+
+    @NoException public static native @Cast("size_t") long conv4j_plan_workspace_size(@Const Plan plan);
+    @NoException public static native @Cast("int") int conv4j_plan_algorithm(@Const Plan plan);
+    @NoException public static native @Cast("const char*") String conv4j_plan_explain(@Const Plan plan);
+
+    // Heap arrays are pinned rather than copied: the convolution reads and writes them in place.
+    @NoException @CriticalRegion public static native @Cast("int") int conv4j_plan_execute(
+            @Const Plan plan, @Const float[] input, float[] output,
+            Pointer workspace, @Cast("size_t") long workspaceSize, int threads);
+
+    @NoException public static native @Cast("int") int conv4j_plan_execute(
+            @Const Plan plan, @Const FloatBuffer input, FloatBuffer output,
+            Pointer workspace, @Cast("size_t") long workspaceSize, int threads);
+
+    @NoException public static native @Cast("int") int conv4j_plan_execute(
+            @Const Plan plan, @Const FloatPointer input, FloatPointer output,
+            Pointer workspace, @Cast("size_t") long workspaceSize, int threads);
+
+    @NoException public static native void conv4j_plan_destroy(Plan plan);
+}

@@ -1,0 +1,53 @@
+package org.conv4j;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.junit.jupiter.api.Test;
+
+/** With caller-supplied buffers and a seen shape, the native path allocates nothing on the Java heap. */
+class AllocationTest {
+    private static final int CALLS = 2_000;
+
+    private static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
+    }
+
+    private static void assertNoGarbage(String what, Runnable call) {
+        for (int i = 0; i < CALLS; i++) { // warm up: plan built, code compiled
+            call.run();
+        }
+        long before = allocatedBytes();
+        for (int i = 0; i < CALLS; i++) {
+            call.run();
+        }
+        long perCall = (allocatedBytes() - before) / CALLS;
+        assertTrue(perCall == 0, what + " allocated " + perCall + " bytes per call");
+    }
+
+    @Test
+    void steadyStateCallsAllocateNothing() {
+        try (Conv2D conv = Conv2D.builder().filters(4).kernelSize(3, 3).padding(Padding.SAME).build();
+             Conv1D conv1 = Conv1D.builder().filters(2).kernelSize(3).padding(Padding.CAUSAL).build();
+             FloatPointer pin = new FloatPointer(6 * 6 * 2);
+             FloatPointer pout = new FloatPointer(6 * 6 * 4)) {
+            conv.setWeights(new float[3 * 3 * 2 * 4], new float[4]);
+            conv1.setWeights(new float[3 * 2 * 2], new float[2]);
+            conv.setThreads(1);
+            float[] in = new float[6 * 6 * 2];
+            float[] out = new float[6 * 6 * 4];
+            FloatBuffer bin = ByteBuffer.allocateDirect(in.length * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            FloatBuffer bout = ByteBuffer.allocateDirect(out.length * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            float[] in1 = new float[10 * 2];
+            float[] out1 = new float[10 * 2];
+            assertNoGarbage("Conv2D float[]", () -> conv.predict(in, out, 1, 6, 6, 2));
+            assertNoGarbage("Conv2D direct FloatBuffer", () -> conv.predict(bin, bout, 1, 6, 6, 2));
+            assertNoGarbage("Conv2D FloatPointer", () -> conv.predict(pin, pout, 1, 6, 6, 2));
+            assertNoGarbage("Conv1D float[]", () -> conv1.predict(in1, out1, 1, 10, 2));
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package org.conv4j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.EnumSet;
+import java.util.Set;
+import org.bytedeco.javacpp.FloatPointer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Native against the pure-Java reference on random configurations (both ranks and layouts, every
+ * padding, strides, dilation, groups and depthwise, bias, relu, N > 1, odd sizes, kernel equal to
+ * the input, 1×1, length-1 outputs), with each algorithm forced in turn. The seed is fixed by
+ * default so failures reproduce; -Dconv4j.test.seed=N explores others.
+ */
+class RandomConfigurationTest {
+    static final long SEED = Long.getLong("conv4j.test.seed", 20261126L);
+    static final int CASES = Integer.getInteger("conv4j.test.cases", 600);
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Algorithm.class)
+    void nativeMatchesReference(Algorithm algorithm) {
+        Set<Padding> paddings = EnumSet.noneOf(Padding.class);
+        int depthwise = 0;
+        for (int i = 0; i < CASES; i++) {
+            RandomCase c = new RandomCase(SEED, i);
+            paddings.add(c.padding);
+            if (c.groups > 1 && c.kernel.length / c.filters / volume(c.kernelSize) == 1) {
+                depthwise++;
+            }
+            ConvGeometry g = c.geometry();
+            float[] expected = ReferenceConvolution.compute(g, c.input, c.kernel, c.bias);
+            try (ConvLayer layer = c.layer(Backend.NATIVE, algorithm)) {
+                layer.setThreads(i % 3); // all cores, caller only, two
+                float[] actual = layer.predict(c.input, c.inputShape);
+                Tolerance.assertWithinBound(g, c.input, c.kernel, c.bias, expected, actual, "case " + i + " " + c);
+            }
+        }
+        assertTrue(paddings.containsAll(EnumSet.allOf(Padding.class)), "every padding covered: " + paddings);
+        assertTrue(depthwise > CASES / 20, "depthwise cases: " + depthwise);
+    }
+
+    /** The Java backend is the reference itself: bit-identical through the layer API. */
+    @Test
+    void javaBackendIsTheReference() {
+        for (int i = 0; i < 100; i++) {
+            RandomCase c = new RandomCase(SEED + 1, i);
+            ConvGeometry g = c.geometry();
+            try (ConvLayer layer = c.layer(Backend.JAVA, Algorithm.AUTO)) {
+                assertArrayEquals(ReferenceConvolution.compute(g, c.input, c.kernel, c.bias),
+                        layer.predict(c.input, c.inputShape), c.toString());
+            }
+        }
+    }
+
+    /** float[], direct FloatBuffer (at an offset), heap FloatBuffer and FloatPointer give the same bits. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Backend.class)
+    void everyBufferKindGivesTheSameResult(Backend backend) {
+        for (int i = 0; i < 60; i++) {
+            RandomCase c = new RandomCase(SEED + 2, i);
+            try (ConvLayer layer = c.layer(backend, Algorithm.AUTO)) {
+                float[] expected = layer.predict(c.input, c.inputShape);
+                int pad = 3;
+
+                FloatBuffer in = ByteBuffer.allocateDirect((c.input.length + pad) * 4)
+                        .order(ByteOrder.nativeOrder()).asFloatBuffer();
+                in.position(pad);
+                in.put(c.input);
+                in.position(pad);
+                FloatBuffer out = ByteBuffer.allocateDirect((expected.length + pad) * 4)
+                        .order(ByteOrder.nativeOrder()).asFloatBuffer();
+                out.position(pad);
+                layer.predict(in, c.inputShape, out);
+                assertArrayEquals(expected, slice(out, pad, expected.length), "direct buffer " + c);
+                assertTrue(in.position() == pad && out.position() == pad, "positions unchanged");
+
+                FloatBuffer heapIn = FloatBuffer.wrap(c.input);
+                FloatBuffer heapOut = FloatBuffer.allocate(expected.length);
+                layer.predict(heapIn, c.inputShape, heapOut);
+                assertArrayEquals(expected, slice(heapOut, 0, expected.length), "heap buffer " + c);
+
+                try (FloatPointer pin = new FloatPointer(c.input.length);
+                     FloatPointer pout = new FloatPointer(expected.length)) {
+                    pin.put(c.input);
+                    layer.predict(pin, c.inputShape, pout);
+                    float[] got = new float[expected.length];
+                    pout.get(got);
+                    assertArrayEquals(expected, got, "FloatPointer " + c);
+                }
+
+                float[] into = new float[expected.length];
+                layer.predict(c.input, c.inputShape, into);
+                assertArrayEquals(expected, into, "float[] into " + c);
+            }
+        }
+    }
+
+    private static float[] slice(FloatBuffer b, int from, int n) {
+        float[] r = new float[n];
+        b.get(from, r);
+        return r;
+    }
+
+    private static int volume(int[] a) {
+        int v = 1;
+        for (int x : a) {
+            v *= x;
+        }
+        return v;
+    }
+}
