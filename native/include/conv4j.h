@@ -1,0 +1,142 @@
+/*
+ * conv4j — float32 Conv1D / Conv2D with Keras / TensorFlow semantics.
+ *
+ * The whole public C API. Usage: fill a conv4j_conv_desc, create a plan once
+ * (it validates, chooses an algorithm and packs the weights), execute it many
+ * times (concurrently from several threads if you like: a plan is read-only
+ * after creation), destroy it. Every function returns a status; none aborts.
+ *
+ * Tensors are dense float32, row-major:
+ *   input   channels_last  [N, H, W, Cin]   channels_first [N, Cin, H, W]
+ *   output  channels_last  [N, Ho, Wo, Cout] channels_first [N, Cout, Ho, Wo]
+ *   kernel  Keras layout   [KH, KW, Cin/groups, Cout]
+ *   bias    [Cout], or NULL for no bias
+ * Rank 1 uses only index 0 of the spatial arrays (L, K, stride, ...); its
+ * tensors are [N, L, Cin] / [N, Cin, L] and its kernel [K, Cin/groups, Cout].
+ * Padding is explicit (pads before and after each spatial dimension): the
+ * caller turns Keras "same" / "causal" into numbers.
+ */
+#ifndef CONV4J_H
+#define CONV4J_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CONV4J_VERSION_STRING "0.1.0"
+
+typedef enum conv4j_status {
+    CONV4J_OK = 0,
+    CONV4J_ERR_NULL_POINTER = 1,        /* a required pointer is NULL */
+    CONV4J_ERR_INVALID_RANK = 2,        /* rank is not 1 or 2 */
+    CONV4J_ERR_INVALID_SIZE = 3,        /* batch, a spatial size or a channel count < 1 */
+    CONV4J_ERR_INVALID_KERNEL = 4,      /* a kernel size < 1 */
+    CONV4J_ERR_INVALID_STRIDE = 5,      /* a stride < 1 */
+    CONV4J_ERR_INVALID_DILATION = 6,    /* a dilation < 1 */
+    CONV4J_ERR_INVALID_PADDING = 7,     /* a pad < 0 */
+    CONV4J_ERR_INVALID_GROUPS = 8,      /* groups < 1, or Cin or Cout not divisible by groups */
+    CONV4J_ERR_EMPTY_OUTPUT = 9,        /* an output size would be < 1 */
+    CONV4J_ERR_SIZE_OVERFLOW = 10,      /* an element count exceeds INT32_MAX */
+    CONV4J_ERR_INVALID_LAYOUT = 11,
+    CONV4J_ERR_INVALID_ACTIVATION = 12,
+    CONV4J_ERR_INVALID_ALGORITHM = 13,  /* not a conv4j_algorithm value */
+    CONV4J_ERR_UNSUPPORTED = 14,        /* the requested algorithm rejects this problem or CPU */
+    CONV4J_ERR_WORKSPACE_TOO_SMALL = 15,
+    CONV4J_ERR_INVALID_THREADS = 16,    /* threads < 0 */
+    CONV4J_ERR_OUT_OF_MEMORY = 17
+} conv4j_status;
+
+typedef enum conv4j_layout {
+    CONV4J_LAYOUT_CHANNELS_LAST = 0,
+    CONV4J_LAYOUT_CHANNELS_FIRST = 1
+} conv4j_layout;
+
+typedef enum conv4j_activation {
+    CONV4J_ACTIVATION_NONE = 0,
+    CONV4J_ACTIVATION_RELU = 1
+} conv4j_activation;
+
+/* Algorithms, in the order AUTO tries them; the reference always accepts. */
+typedef enum conv4j_algorithm {
+    CONV4J_ALGORITHM_AUTO = 0,
+    CONV4J_ALGORITHM_DIRECT = 1,        /* OpenMP loop over weights packed per output channel */
+    CONV4J_ALGORITHM_REFERENCE = 2      /* the plain loop every other kernel is tested against */
+} conv4j_algorithm;
+
+typedef enum conv4j_isa {
+    CONV4J_ISA_SCALAR = 0,
+    CONV4J_ISA_AVX2 = 1                 /* AVX2 + FMA with OS-enabled YMM state */
+} conv4j_isa;
+
+typedef struct conv4j_conv_desc {
+    int32_t rank;            /* 1 or 2 */
+    int32_t batch;           /* N */
+    int32_t in_size[2];      /* H, W (rank 1: L) */
+    int32_t in_channels;     /* Cin */
+    int32_t out_channels;    /* Cout (Keras "filters") */
+    int32_t kernel[2];       /* KH, KW (rank 1: K) */
+    int32_t stride[2];
+    int32_t dilation[2];
+    int32_t pad_before[2];
+    int32_t pad_after[2];
+    int32_t groups;          /* depthwise when groups == Cin */
+    int32_t layout;          /* conv4j_layout */
+    int32_t activation;      /* conv4j_activation, fused into the output write */
+    int32_t algorithm;       /* conv4j_algorithm; AUTO lets the plan choose */
+} conv4j_conv_desc;
+
+typedef struct conv4j_plan conv4j_plan;
+
+const char *conv4j_version(void);
+const char *conv4j_status_string(conv4j_status status);
+const char *conv4j_algorithm_name(conv4j_algorithm algorithm);
+const char *conv4j_isa_name(conv4j_isa isa);
+
+/* Validates the descriptor; on CONV4J_OK writes the output spatial sizes
+ * (rank 1: out_size[1] = 1). out_size may be NULL to validate only. */
+conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[2]);
+
+/* Validates, chooses an algorithm (desc->algorithm, or the first that accepts
+ * when AUTO), copies and packs the weights. The caller's buffers are not
+ * kept. On failure *plan_out is set to NULL. */
+conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kernel,
+                                 const float *bias, conv4j_plan **plan_out);
+
+/* Bytes of scratch memory execute needs; 0 when none. */
+size_t conv4j_plan_workspace_size(const conv4j_plan *plan);
+conv4j_algorithm conv4j_plan_algorithm(const conv4j_plan *plan);
+/* A line saying what the plan chose and why the earlier candidates did not
+ * accept; owned by the plan. */
+const char *conv4j_plan_explain(const conv4j_plan *plan);
+
+/* Runs the convolution. workspace may be NULL (the plan then allocates and
+ * frees its own scratch per call) or at least conv4j_plan_workspace_size
+ * bytes, aligned to 64 bytes. threads: 0 = all OpenMP threads, 1 = only the
+ * calling thread, n = at most n. Safe to call concurrently on one plan. */
+conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, float *output,
+                                  void *workspace, size_t workspace_size, int32_t threads);
+
+/* Frees the plan; NULL is ignored. */
+void conv4j_plan_destroy(conv4j_plan *plan);
+
+/* The plain reference convolution, single-threaded, no plan. */
+conv4j_status conv4j_reference_conv(const conv4j_conv_desc *desc, const float *input,
+                                    const float *kernel, const float *bias, float *output);
+
+/* The best ISA this CPU and OS support, and the one in use after the
+ * CONV4J_MAX_ISA cap (scalar | avx2). Both are read once. */
+conv4j_isa conv4j_cpu_isa(void);
+conv4j_isa conv4j_active_isa(void);
+/* Space-separated CPU features found, e.g. "sse2 avx fma avx2 osxsave-ymm". */
+const char *conv4j_cpu_features(void);
+/* Threads an execute with threads = 0 uses. */
+int32_t conv4j_max_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CONV4J_H */

@@ -1,0 +1,305 @@
+/*
+ * Plans: validation, algorithm choice from an ordered table, weight packing,
+ * execution. A plan is immutable after conv4j_plan_create, which is what
+ * makes concurrent conv4j_plan_execute calls on one plan safe.
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "direct/f32_conv_direct.h"
+#include "reference/f32_conv_reference.h"
+
+/* The order AUTO tries; a forced algorithm tries only its own rows, best ISA
+ * first. The reference accepts everything, so AUTO always finds one. */
+static const conv4j_algorithm_entry algorithm_table[] = {
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+    {"direct_avx2", CONV4J_ALGORITHM_DIRECT, CONV4J_ISA_AVX2, conv4j_direct_reject_avx2,
+     conv4j_direct_packed_kernel_count_avx2, conv4j_direct_pack_avx2,
+     conv4j_direct_workspace_size_avx2, conv4j_direct_run_avx2},
+#endif
+    {"direct_scalar", CONV4J_ALGORITHM_DIRECT, CONV4J_ISA_SCALAR, conv4j_direct_reject_scalar,
+     conv4j_direct_packed_kernel_count_scalar, conv4j_direct_pack_scalar,
+     conv4j_direct_workspace_size_scalar, conv4j_direct_run_scalar},
+    {"reference", CONV4J_ALGORITHM_REFERENCE, CONV4J_ISA_SCALAR, conv4j_reference_reject,
+     conv4j_reference_packed_kernel_count, conv4j_reference_pack,
+     conv4j_reference_workspace_size, conv4j_reference_run},
+};
+
+#define ALGORITHM_COUNT (sizeof algorithm_table / sizeof algorithm_table[0])
+
+/* Room for the problem line and a rejection per table row, with margin;
+ * snprintf truncates rather than overflows if it is ever too short. */
+#define EXPLAIN_CAPACITY 1024
+
+struct conv4j_plan {
+    conv4j_problem problem;
+    const conv4j_algorithm_entry *entry;
+    float *packed_kernel;
+    float *bias; /* NULL when the caller gave none */
+    size_t workspace_size;
+    char explain[EXPLAIN_CAPACITY];
+};
+
+/* A bounded string builder over a fixed buffer. */
+typedef struct text_buffer {
+    char *data;
+    size_t capacity;
+    size_t length;
+} text_buffer;
+
+static void text_append(text_buffer *text, const char *format, ...)
+{
+    if (text->length + 1 >= text->capacity) {
+        return;
+    }
+    va_list args;
+    va_start(args, format);
+    const int written =
+        vsnprintf(text->data + text->length, text->capacity - text->length, format, args);
+    va_end(args);
+    if (written > 0) {
+        const size_t room = text->capacity - text->length - 1;
+        text->length += (size_t)written < room ? (size_t)written : room;
+    }
+}
+
+static void describe_problem(text_buffer *text, const conv4j_problem *p)
+{
+    text_append(text, "conv4j: rank=%" PRId32 " N=%" PRId64, p->rank, p->batch);
+    if (p->rank == 1) {
+        text_append(text,
+                    " in=%" PRId64 "x%" PRId64 " out=%" PRId64 "x%" PRId64 " k=%" PRId64
+                    " s=%" PRId64 " d=%" PRId64 " pad=%" PRId64 "/%" PRId64,
+                    p->in_w, p->in_channels, p->out_w, p->out_channels, p->kernel_w, p->stride_w,
+                    p->dilation_w, p->pad_left, p->pad_right);
+    } else {
+        text_append(text,
+                    " in=%" PRId64 "x%" PRId64 "x%" PRId64 " out=%" PRId64 "x%" PRId64
+                    "x%" PRId64 " k=%" PRId64 "x%" PRId64 " s=%" PRId64 "x%" PRId64
+                    " d=%" PRId64 "x%" PRId64 " pad=%" PRId64 ",%" PRId64 "/%" PRId64
+                    ",%" PRId64,
+                    p->in_h, p->in_w, p->in_channels, p->out_h, p->out_w, p->out_channels,
+                    p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->dilation_h,
+                    p->dilation_w, p->pad_top, p->pad_left, p->pad_bottom, p->pad_right);
+    }
+    text_append(text, " groups=%" PRId64 " layout=%s act=%s", p->groups,
+                p->layout == CONV4J_LAYOUT_CHANNELS_LAST ? "channels_last" : "channels_first",
+                p->activation == CONV4J_ACTIVATION_RELU ? "relu" : "none");
+}
+
+static int verbose_enabled(void)
+{
+    const char *value = getenv("CONV4J_VERBOSE");
+    return value != NULL && value[0] != '\0' && strcmp(value, "0") != 0;
+}
+
+/* Picks the algorithm and writes the explain line into explain. Returns NULL
+ * when no candidate accepts (only possible for a forced algorithm). */
+static const conv4j_algorithm_entry *choose_algorithm(const conv4j_problem *p, char *explain,
+                                                      size_t capacity)
+{
+    const conv4j_isa active = conv4j_active_isa();
+    const char *reasons[ALGORITHM_COUNT];
+    const conv4j_algorithm_entry *rejected[ALGORITHM_COUNT];
+    size_t rejected_count = 0;
+    const conv4j_algorithm_entry *chosen = NULL;
+
+    for (size_t i = 0; i < ALGORITHM_COUNT && chosen == NULL; ++i) {
+        const conv4j_algorithm_entry *entry = &algorithm_table[i];
+        if (p->algorithm != CONV4J_ALGORITHM_AUTO && entry->algorithm != p->algorithm) {
+            continue;
+        }
+        /* The ISA check comes first: reject itself may be compiled for an ISA
+         * this CPU lacks. */
+        const char *reason = NULL;
+        if (entry->min_isa > active) {
+            reason = entry->min_isa == CONV4J_ISA_AVX2 ? "needs avx2, active isa is scalar"
+                                                       : "needs a newer isa";
+        } else {
+            reason = entry->reject(p);
+        }
+        if (reason == NULL) {
+            chosen = entry;
+        } else {
+            reasons[rejected_count] = reason;
+            rejected[rejected_count] = entry;
+            ++rejected_count;
+        }
+    }
+
+    text_buffer text = {explain, capacity, 0};
+    explain[0] = '\0';
+    describe_problem(&text, p);
+    if (chosen != NULL) {
+        text_append(&text, " -> %s (isa %s)", chosen->name, conv4j_isa_name(chosen->min_isa));
+    } else {
+        text_append(&text, " -> unsupported (algorithm %s)", conv4j_algorithm_name(p->algorithm));
+    }
+    for (size_t i = 0; i < rejected_count; ++i) {
+        text_append(&text, "%s%s (%s)", i == 0 ? "; rejected: " : ", ", rejected[i]->name,
+                    reasons[i]);
+    }
+    return chosen;
+}
+
+conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[2])
+{
+    conv4j_problem p;
+    const conv4j_status status = conv4j_problem_init(desc, &p);
+    if (status != CONV4J_OK) {
+        return status;
+    }
+    if (out_size != NULL) {
+        /* Rank 1 keeps its length at index 0, like the descriptor. */
+        out_size[0] = (int32_t)(p.rank == 1 ? p.out_w : p.out_h);
+        out_size[1] = (int32_t)(p.rank == 1 ? 1 : p.out_w);
+    }
+    return CONV4J_OK;
+}
+
+/* Bytes for count floats, or 0 when that does not fit in size_t. */
+static size_t float_bytes(size_t count)
+{
+    return count > SIZE_MAX / sizeof(float) ? 0 : count * sizeof(float);
+}
+
+conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kernel,
+                                 const float *bias, conv4j_plan **plan_out)
+{
+    if (plan_out == NULL) {
+        return CONV4J_ERR_NULL_POINTER;
+    }
+    *plan_out = NULL;
+    if (desc == NULL || kernel == NULL) {
+        return CONV4J_ERR_NULL_POINTER;
+    }
+    conv4j_problem problem;
+    const conv4j_status status = conv4j_problem_init(desc, &problem);
+    if (status != CONV4J_OK) {
+        return status;
+    }
+
+    conv4j_plan *plan = calloc(1, sizeof *plan);
+    if (plan == NULL) {
+        return CONV4J_ERR_OUT_OF_MEMORY;
+    }
+    plan->problem = problem;
+    plan->entry = choose_algorithm(&problem, plan->explain, sizeof plan->explain);
+    if (verbose_enabled()) {
+        fprintf(stderr, "%s\n", plan->explain);
+    }
+    if (plan->entry == NULL) {
+        free(plan);
+        return CONV4J_ERR_UNSUPPORTED;
+    }
+
+    const size_t packed_bytes = float_bytes(plan->entry->packed_kernel_count(&problem));
+    const size_t bias_bytes = float_bytes((size_t)problem.out_channels);
+    plan->packed_kernel = packed_bytes > 0 ? malloc(packed_bytes) : NULL;
+    plan->bias = (bias != NULL && bias_bytes > 0) ? malloc(bias_bytes) : NULL;
+    if (plan->packed_kernel == NULL || (bias != NULL && plan->bias == NULL)) {
+        conv4j_plan_destroy(plan);
+        return CONV4J_ERR_OUT_OF_MEMORY;
+    }
+    plan->entry->pack(&problem, kernel, plan->packed_kernel);
+    if (bias != NULL) {
+        memcpy(plan->bias, bias, bias_bytes);
+    }
+    plan->workspace_size = plan->entry->workspace_size(&problem);
+    *plan_out = plan;
+    return CONV4J_OK;
+}
+
+size_t conv4j_plan_workspace_size(const conv4j_plan *plan)
+{
+    return plan == NULL ? 0 : plan->workspace_size;
+}
+
+conv4j_algorithm conv4j_plan_algorithm(const conv4j_plan *plan)
+{
+    return plan == NULL ? CONV4J_ALGORITHM_AUTO : plan->entry->algorithm;
+}
+
+const char *conv4j_plan_explain(const conv4j_plan *plan)
+{
+    return plan == NULL ? "conv4j: no plan" : plan->explain;
+}
+
+conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, float *output,
+                                  void *workspace, size_t workspace_size, int32_t threads)
+{
+    if (plan == NULL || input == NULL || output == NULL) {
+        return CONV4J_ERR_NULL_POINTER;
+    }
+    if (threads < 0) {
+        return CONV4J_ERR_INVALID_THREADS;
+    }
+    const size_t needed = plan->workspace_size;
+    void *scratch = NULL;
+    void *owned_scratch = NULL;
+    if (needed > 0) {
+        if (workspace != NULL) {
+            if (workspace_size < needed) {
+                return CONV4J_ERR_WORKSPACE_TOO_SMALL;
+            }
+            scratch = workspace;
+        } else {
+            /* Per call, never cached in the plan: concurrent calls must not share it. */
+            owned_scratch = malloc(needed);
+            if (owned_scratch == NULL) {
+                return CONV4J_ERR_OUT_OF_MEMORY;
+            }
+            scratch = owned_scratch;
+        }
+    }
+    const int32_t team = threads == 0 ? conv4j_max_threads() : threads;
+    plan->entry->run(&plan->problem, plan->packed_kernel, plan->bias, input, output, scratch,
+                     team);
+    free(owned_scratch);
+    return CONV4J_OK;
+}
+
+void conv4j_plan_destroy(conv4j_plan *plan)
+{
+    if (plan == NULL) {
+        return;
+    }
+    free(plan->packed_kernel);
+    free(plan->bias);
+    free(plan);
+}
+
+conv4j_status conv4j_reference_conv(const conv4j_conv_desc *desc, const float *input,
+                                    const float *kernel, const float *bias, float *output)
+{
+    if (desc == NULL || input == NULL || kernel == NULL || output == NULL) {
+        return CONV4J_ERR_NULL_POINTER;
+    }
+    conv4j_problem problem;
+    const conv4j_status status = conv4j_problem_init(desc, &problem);
+    if (status != CONV4J_OK) {
+        return status;
+    }
+    conv4j_reference_compute(&problem, input, kernel, bias, output);
+    return CONV4J_OK;
+}
+
+int32_t conv4j_max_threads(void)
+{
+#ifdef _OPENMP
+    const int threads = omp_get_max_threads();
+    return threads > 0 ? (int32_t)threads : 1;
+#else
+    return 1;
+#endif
+}

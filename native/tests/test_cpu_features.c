@@ -1,0 +1,54 @@
+/*
+ * CPU detection: the active ISA never exceeds the detected one, names are
+ * right, the feature list is non-empty and consistent with the ISA.
+ * Usage: test_cpu_features [--expect-uncapped]   (active must equal detected,
+ * e.g. when CONV4J_MAX_ISA holds a value that must be ignored)
+ */
+#include "test_util.h"
+
+int main(int argc, char **argv)
+{
+    int expect_uncapped = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (strcmp(argv[i], "--expect-uncapped") == 0) {
+            expect_uncapped = 1;
+        } else {
+            fprintf(stderr, "usage: %s [--expect-uncapped]\n", argv[0]);
+            return 2;
+        }
+    }
+    const conv4j_isa detected = conv4j_cpu_isa();
+    const conv4j_isa active = conv4j_active_isa();
+    const char *features = conv4j_cpu_features();
+    printf("detected %s, active %s, features \"%s\", max threads %d\n",
+           conv4j_isa_name(detected), conv4j_isa_name(active), features,
+           (int)conv4j_max_threads());
+
+    CHECK(detected == CONV4J_ISA_SCALAR || detected == CONV4J_ISA_AVX2, "detected %d",
+          (int)detected);
+    CHECK(active <= detected, "active %s above detected %s", conv4j_isa_name(active),
+          conv4j_isa_name(detected));
+    if (expect_uncapped) {
+        CHECK(active == detected, "active %s, expected the detected %s", conv4j_isa_name(active),
+              conv4j_isa_name(detected));
+    }
+    /* Read once: later calls agree. */
+    CHECK(conv4j_active_isa() == active && conv4j_cpu_isa() == detected, "isa changed");
+    CHECK(conv4j_cpu_features() == features, "features string moved");
+
+    CHECK(features != NULL && features[0] != '\0', "features string empty");
+    if (detected == CONV4J_ISA_AVX2) {
+        CHECK(strstr(features, "avx2") != NULL && strstr(features, "fma") != NULL &&
+                  strstr(features, "osxsave-ymm") != NULL,
+              "avx2 isa without avx2, fma and osxsave-ymm in \"%s\"", features);
+    }
+#if defined(__x86_64__)
+    CHECK(strstr(features, "sse2") != NULL, "x86-64 always has sse2: \"%s\"", features);
+#endif
+
+    CHECK(strcmp(conv4j_isa_name(CONV4J_ISA_SCALAR), "scalar") == 0, "scalar name");
+    CHECK(strcmp(conv4j_isa_name(CONV4J_ISA_AVX2), "avx2") == 0, "avx2 name");
+    CHECK(conv4j_isa_name((conv4j_isa)9) != NULL, "unknown isa name");
+    CHECK(conv4j_max_threads() >= 1, "max threads %d", (int)conv4j_max_threads());
+    return test_summary("test_cpu_features");
+}

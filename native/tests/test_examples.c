@@ -1,0 +1,351 @@
+/*
+ * Small hand-computed convolutions, checked exactly (every value is a small
+ * integer or half-integer, so float arithmetic is exact in any order) through
+ * conv4j_reference_conv and through a plan of every algorithm and thread
+ * count.
+ */
+#include <stdlib.h>
+
+#include "test_util.h"
+
+/* TensorFlow "same": out = ceil(in / s), smaller half of the pad before. */
+static void same_pads(int32_t in, int32_t kernel, int32_t stride, int32_t dilation,
+                      int32_t *before, int32_t *after)
+{
+    const int32_t out = (in + stride - 1) / stride;
+    int32_t total = (out - 1) * stride + (kernel - 1) * dilation + 1 - in;
+    if (total < 0) {
+        total = 0;
+    }
+    *before = total / 2;
+    *after = total - *before;
+}
+
+static void check_values(const char *name, const char *how, const float *got,
+                         const float *expected, int64_t count)
+{
+    for (int64_t i = 0; i < count; ++i) {
+        CHECK(got[i] == expected[i], "%s via %s: element %lld is %g, expected %g", name, how,
+              (long long)i, (double)got[i], (double)expected[i]);
+    }
+}
+
+static void run_case(const char *name, conv4j_conv_desc desc, const float *input,
+                     const float *kernel, const float *bias, const float *expected,
+                     int64_t expected_count)
+{
+    const int64_t count = test_output_count(&desc);
+    CHECK(count == expected_count, "%s: output count %lld, expected %lld", name,
+          (long long)count, (long long)expected_count);
+    if (count != expected_count) {
+        return;
+    }
+    float *output = malloc((size_t)count * sizeof(float));
+    if (output == NULL) {
+        CHECK(0, "out of memory");
+        return;
+    }
+
+    for (int64_t i = 0; i < count; ++i) {
+        output[i] = -12345.0f;
+    }
+    CHECK_STATUS(conv4j_reference_conv(&desc, input, kernel, bias, output), CONV4J_OK);
+    check_values(name, "conv4j_reference_conv", output, expected, count);
+
+    for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
+        desc.algorithm = test_algorithm(a);
+        conv4j_plan *plan = NULL;
+        CHECK_STATUS(conv4j_plan_create(&desc, kernel, bias, &plan), CONV4J_OK);
+        if (plan == NULL) {
+            continue;
+        }
+        const conv4j_algorithm chosen = conv4j_plan_algorithm(plan);
+        CHECK(chosen != CONV4J_ALGORITHM_AUTO, "%s: plan reports algorithm auto", name);
+        CHECK(desc.algorithm == CONV4J_ALGORITHM_AUTO || chosen == (conv4j_algorithm)desc.algorithm,
+              "%s: forced %s but plan chose %s", name, conv4j_algorithm_name(desc.algorithm),
+              conv4j_algorithm_name(chosen));
+        for (int32_t threads = 0; threads < TEST_THREAD_COUNTS; ++threads) {
+            for (int64_t i = 0; i < count; ++i) {
+                output[i] = -12345.0f;
+            }
+            CHECK_STATUS(conv4j_plan_execute(plan, input, output, NULL, 0, threads), CONV4J_OK);
+            char how[96];
+            snprintf(how, sizeof how, "plan %s threads=%d", conv4j_algorithm_name(desc.algorithm),
+                     (int)threads);
+            check_values(name, how, output, expected, count);
+        }
+        conv4j_plan_destroy(plan);
+    }
+    free(output);
+}
+
+#define COUNT(array) ((int64_t)(sizeof(array) / sizeof((array)[0])))
+
+static void tutorial_conv1d(void)
+{
+    const float input[] = {0, 0, 0, 1, 1, 0, 0, 0};
+    const float kernel[] = {0, 1, 0};
+    const float bias[] = {0};
+    const float expected[] = {0, 0, 1, 1, 0, 0};
+    run_case("tutorial conv1d", test_desc_1d(1, 8, 1, 3, 1), input, kernel, bias, expected,
+             COUNT(expected));
+}
+
+static void tutorial_conv2d(void)
+{
+    float image[8 * 8];
+    for (int r = 0; r < 8; ++r) {
+        for (int c = 0; c < 8; ++c) {
+            image[r * 8 + c] = (c == 3 || c == 4) ? 1.0f : 0.0f;
+        }
+    }
+    const float kernel[] = {0, 1, 0, 0, 1, 0, 0, 1, 0};
+    const float bias[] = {0};
+    float expected[6 * 6];
+    const float row[] = {0, 0, 3, 3, 0, 0};
+    for (int r = 0; r < 6; ++r) {
+        memcpy(expected + r * 6, row, sizeof row);
+    }
+    run_case("tutorial conv2d", test_desc_2d(1, 8, 8, 1, 3, 3, 1), image, kernel, bias, expected,
+             COUNT(expected));
+}
+
+static void bias_and_relu(void)
+{
+    const float input[] = {0, 0, 0, 1, 1, 0, 0, 0};
+    const float kernel[] = {0, 1, 0};
+    const float bias[] = {-0.5f};
+    const float linear[] = {-0.5f, -0.5f, 0.5f, 0.5f, -0.5f, -0.5f};
+    const float relu[] = {0, 0, 0.5f, 0.5f, 0, 0};
+    conv4j_conv_desc d = test_desc_1d(1, 8, 1, 3, 1);
+    run_case("bias", d, input, kernel, bias, linear, COUNT(linear));
+    d.activation = CONV4J_ACTIVATION_RELU;
+    run_case("bias relu", d, input, kernel, bias, relu, COUNT(relu));
+
+    const float no_bias[] = {0, 0, 1, 1, 0, 0};
+    d.activation = CONV4J_ACTIVATION_NONE;
+    run_case("NULL bias", d, input, kernel, NULL, no_bias, COUNT(no_bias));
+}
+
+static void batch_of_two(void)
+{
+    const float input[] = {0, 0, 0, 1, 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+    const float kernel[] = {0, 1, 0};
+    const float expected[] = {0, 0, 1, 1, 0, 0, 2, 3, 4, 5, 6, 7};
+    run_case("batch 2", test_desc_1d(2, 8, 1, 3, 1), input, kernel, NULL, expected,
+             COUNT(expected));
+}
+
+static void same_padding(void)
+{
+    int32_t before;
+    int32_t after;
+    same_pads(5, 3, 2, 1, &before, &after);
+    CHECK(before == 1 && after == 1, "same pads in=5 k=3 s=2: %d/%d", before, after);
+    same_pads(4, 2, 1, 1, &before, &after);
+    CHECK(before == 0 && after == 1, "same pads in=4 k=2 s=1: %d/%d", before, after);
+    same_pads(5, 3, 1, 2, &before, &after);
+    CHECK(before == 2 && after == 2, "same pads in=5 k=3 d=2: %d/%d", before, after);
+    same_pads(6, 1, 3, 1, &before, &after);
+    CHECK(before == 0 && after == 0, "same pads in=6 k=1 s=3: %d/%d", before, after);
+
+    {
+        const float input[] = {1, 2, 3, 4, 5};
+        const float kernel[] = {1, 1, 1};
+        const float expected[] = {3, 9, 9}; /* [0,1,2] [2,3,4] [4,5,0] */
+        conv4j_conv_desc d = test_desc_1d(1, 5, 1, 3, 1);
+        d.stride[0] = 2;
+        same_pads(5, 3, 2, 1, &d.pad_before[0], &d.pad_after[0]);
+        run_case("same 1d k=3 s=2", d, input, kernel, NULL, expected, COUNT(expected));
+    }
+    {
+        const float input[] = {1, 2, 3, 4};
+        const float kernel[] = {1, 10};
+        const float expected[] = {21, 32, 43, 4}; /* even kernel: the extra pad goes after */
+        conv4j_conv_desc d = test_desc_1d(1, 4, 1, 2, 1);
+        same_pads(4, 2, 1, 1, &d.pad_before[0], &d.pad_after[0]);
+        run_case("same 1d k=2", d, input, kernel, NULL, expected, COUNT(expected));
+    }
+    {
+        const float input[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+        const float kernel[] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+        const float expected[] = {12, 21, 16, 27, 45, 33, 24, 39, 28};
+        conv4j_conv_desc d = test_desc_2d(1, 3, 3, 1, 3, 3, 1);
+        same_pads(3, 3, 1, 1, &d.pad_before[0], &d.pad_after[0]);
+        same_pads(3, 3, 1, 1, &d.pad_before[1], &d.pad_after[1]);
+        run_case("same 2d 3x3", d, input, kernel, NULL, expected, COUNT(expected));
+    }
+}
+
+static void causal_padding(void)
+{
+    const float input[] = {1, 2, 3, 4};
+    const float kernel[] = {1, 10}; /* tap 0 sees the earlier sample */
+    {
+        const float expected[] = {10, 21, 32, 43};
+        conv4j_conv_desc d = test_desc_1d(1, 4, 1, 2, 1);
+        d.pad_before[0] = 1; /* (k - 1) * d */
+        run_case("causal", d, input, kernel, NULL, expected, COUNT(expected));
+    }
+    {
+        const float expected[] = {10, 20, 31, 42};
+        conv4j_conv_desc d = test_desc_1d(1, 4, 1, 2, 1);
+        d.dilation[0] = 2;
+        d.pad_before[0] = 2;
+        run_case("causal dilation 2", d, input, kernel, NULL, expected, COUNT(expected));
+    }
+}
+
+static void stride_and_dilation(void)
+{
+    const float input[] = {1, 2, 3, 4, 5, 6};
+    const float kernel[] = {1, 1};
+    {
+        const float expected[] = {3, 7, 11};
+        conv4j_conv_desc d = test_desc_1d(1, 6, 1, 2, 1);
+        d.stride[0] = 2;
+        run_case("stride 2", d, input, kernel, NULL, expected, COUNT(expected));
+    }
+    {
+        const float expected[] = {4, 6, 8, 10};
+        conv4j_conv_desc d = test_desc_1d(1, 6, 1, 2, 1);
+        d.dilation[0] = 2;
+        run_case("dilation 2", d, input, kernel, NULL, expected, COUNT(expected));
+    }
+    {
+        const float image[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+        const float ones[] = {1, 1, 1, 1};
+        const float expected[] = {20}; /* the four corners */
+        conv4j_conv_desc d = test_desc_2d(1, 3, 3, 1, 2, 2, 1);
+        d.dilation[0] = 2;
+        d.dilation[1] = 2;
+        run_case("dilation 2x2", d, image, ones, NULL, expected, COUNT(expected));
+    }
+    {
+        /* 4x4 image, 2x2 kernel picking the top-left tap, stride 2x2 */
+        float image[16];
+        for (int i = 0; i < 16; ++i) {
+            image[i] = (float)(i + 1);
+        }
+        const float kernel2[] = {1, 0, 0, 0};
+        const float expected[] = {1, 3, 9, 11};
+        conv4j_conv_desc d = test_desc_2d(1, 4, 4, 1, 2, 2, 1);
+        d.stride[0] = 2;
+        d.stride[1] = 2;
+        run_case("stride 2x2", d, image, kernel2, NULL, expected, COUNT(expected));
+    }
+}
+
+static void groups(void)
+{
+    {
+        /* Cin 4 in 2 groups, Cout 2: kernel [1][2][2] indexed [ci][co]. */
+        const float input[] = {1, 2, 3, 4};
+        const float kernel[] = {1, 10, 100, 1000};
+        const float expected[] = {1 * 1 + 2 * 100, 3 * 10 + 4 * 1000};
+        conv4j_conv_desc d = test_desc_1d(1, 1, 4, 1, 2);
+        d.groups = 2;
+        run_case("groups 2", d, input, kernel, NULL, expected, COUNT(expected));
+    }
+    {
+        /* Depthwise, multiplier 2: outputs 0,1 read channel 0, 2,3 channel 1. */
+        const float input[] = {1, 10, 2, 20};
+        const float kernel[] = {1, 2, 3, 4};
+        const float expected[] = {1, 2, 30, 40, 2, 4, 60, 80};
+        conv4j_conv_desc d = test_desc_1d(1, 2, 2, 1, 4);
+        d.groups = 2;
+        run_case("depthwise", d, input, kernel, NULL, expected, COUNT(expected));
+    }
+}
+
+static void channels_first(void)
+{
+    /* 3x3 image 1..9, 2x2 kernel, Cout 2: channel 0 sums the window,
+     * channel 1 takes its top-left. Kernel [KH][KW][1][Cout]. */
+    const float image[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    const float kernel[] = {1, 1, 1, 0, 1, 0, 1, 0};
+    {
+        const float expected[] = {12, 1, 16, 2, 24, 4, 28, 5};
+        run_case("two outputs channels_last", test_desc_2d(1, 3, 3, 1, 2, 2, 2), image, kernel,
+                 NULL, expected, COUNT(expected));
+    }
+    {
+        const float expected[] = {12, 16, 24, 28, 1, 2, 4, 5};
+        conv4j_conv_desc d = test_desc_2d(1, 3, 3, 1, 2, 2, 2);
+        d.layout = CONV4J_LAYOUT_CHANNELS_FIRST;
+        run_case("two outputs channels_first", d, image, kernel, NULL, expected,
+                 COUNT(expected));
+    }
+    {
+        /* [1, 2, 1, 2] planes {1,2} and {3,4}, 1x1 kernel {1, 10}. */
+        const float input[] = {1, 2, 3, 4};
+        const float one_by_one[] = {1, 10};
+        const float expected[] = {31, 42};
+        conv4j_conv_desc d = test_desc_2d(1, 1, 2, 2, 1, 1, 1);
+        d.layout = CONV4J_LAYOUT_CHANNELS_FIRST;
+        run_case("two inputs channels_first", d, input, one_by_one, NULL, expected,
+                 COUNT(expected));
+    }
+    {
+        /* Conv1D [1, 2, 3]: rows {1,2,3} and {4,5,6}; kernel [K=2][2][1]. */
+        const float input[] = {1, 2, 3, 4, 5, 6};
+        const float kernel1d[] = {1, 10, 100, 1000};
+        const float expected[] = {1 + 40 + 200 + 5000, 2 + 50 + 300 + 6000};
+        conv4j_conv_desc d = test_desc_1d(1, 3, 2, 2, 1);
+        d.layout = CONV4J_LAYOUT_CHANNELS_FIRST;
+        run_case("conv1d channels_first", d, input, kernel1d, NULL, expected, COUNT(expected));
+    }
+}
+
+/* conv4j_plan_create copies the kernel and bias: the caller may free them. */
+static void plan_owns_its_weights(void)
+{
+    const float input[] = {0, 0, 0, 1, 1, 0, 0, 0};
+    const float expected[] = {-0.5f, -0.5f, 0.5f, 0.5f, -0.5f, -0.5f};
+    const conv4j_conv_desc d = test_desc_1d(1, 8, 1, 3, 1);
+    for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
+        conv4j_conv_desc forced = d;
+        forced.algorithm = test_algorithm(a);
+        float *kernel = malloc(3 * sizeof(float));
+        float *bias = malloc(sizeof(float));
+        if (kernel == NULL || bias == NULL) {
+            CHECK(0, "out of memory");
+            free(kernel);
+            free(bias);
+            return;
+        }
+        kernel[0] = 0;
+        kernel[1] = 1;
+        kernel[2] = 0;
+        bias[0] = -0.5f;
+        conv4j_plan *plan = NULL;
+        CHECK_STATUS(conv4j_plan_create(&forced, kernel, bias, &plan), CONV4J_OK);
+        kernel[1] = 100; /* scribble, then free: the plan must not notice */
+        bias[0] = 100;
+        free(kernel);
+        free(bias);
+        if (plan == NULL) {
+            continue;
+        }
+        float output[6];
+        CHECK_STATUS(conv4j_plan_execute(plan, input, output, NULL, 0, 1), CONV4J_OK);
+        check_values("plan owns its weights", conv4j_algorithm_name(forced.algorithm), output,
+                     expected, 6);
+        conv4j_plan_destroy(plan);
+    }
+}
+
+int main(void)
+{
+    tutorial_conv1d();
+    tutorial_conv2d();
+    bias_and_relu();
+    batch_of_two();
+    same_padding();
+    causal_padding();
+    stride_and_dilation();
+    groups();
+    channels_first();
+    plan_owns_its_weights();
+    return test_summary("test_examples");
+}

@@ -1,0 +1,293 @@
+/*
+ * Random descriptors (fixed seed) through every algorithm and thread count,
+ * compared with conv4j_reference_conv under a rounding-error bound:
+ *
+ *   |got - ref| <= 2 * gamma(n + 1) * M + u * |ref| + FLT_MIN
+ *
+ * with u = 2^-24, gamma(m) = m u / (1 - m u), n = KH * KW * Cin / groups taps
+ * per output and M the reference run on |x|, |w|, |b|. A float sum of n
+ * products plus a bias is within gamma(n + 1) * M of the exact value in any
+ * order; the reference is the exact value rounded once (u * |ref|); relu is
+ * 1-Lipschitz so it does not widen the gap; FLT_MIN absorbs underflow.
+ *
+ * Also checks that the result does not depend on the thread count, and which
+ * kernel AUTO picks. Usage: test_plan_vs_reference [--expect-isa=scalar]
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "test_util.h"
+
+#define CASES 4000
+#define MAX_CHANNELS 17
+
+typedef struct buffers {
+    float *input, *kernel, *bias, *abs_input, *abs_kernel, *abs_bias;
+    float *reference, *magnitude, *output, *first_output;
+} buffers;
+
+static void free_buffers(buffers *b)
+{
+    free(b->input);
+    free(b->kernel);
+    free(b->bias);
+    free(b->abs_input);
+    free(b->abs_kernel);
+    free(b->abs_bias);
+    free(b->reference);
+    free(b->magnitude);
+    free(b->output);
+    free(b->first_output);
+}
+
+static int alloc_buffers(buffers *b, int64_t in_count, int64_t kernel_count, int64_t out_count,
+                         int64_t bias_count)
+{
+    memset(b, 0, sizeof *b);
+    b->input = malloc((size_t)in_count * sizeof(float));
+    b->abs_input = malloc((size_t)in_count * sizeof(float));
+    b->kernel = malloc((size_t)kernel_count * sizeof(float));
+    b->abs_kernel = malloc((size_t)kernel_count * sizeof(float));
+    b->bias = malloc((size_t)bias_count * sizeof(float));
+    b->abs_bias = malloc((size_t)bias_count * sizeof(float));
+    b->reference = malloc((size_t)out_count * sizeof(float));
+    b->magnitude = malloc((size_t)out_count * sizeof(float));
+    b->output = malloc((size_t)out_count * sizeof(float));
+    b->first_output = malloc((size_t)out_count * sizeof(float));
+    return b->input && b->abs_input && b->kernel && b->abs_kernel && b->bias && b->abs_bias &&
+           b->reference && b->magnitude && b->output && b->first_output;
+}
+
+static void fill(test_rng *rng, float *values, float *abs_values, int64_t count)
+{
+    for (int64_t i = 0; i < count; ++i) {
+        values[i] = test_rng_float(rng);
+        abs_values[i] = fabsf(values[i]);
+    }
+}
+
+/* One spatial axis: size, kernel, stride, dilation and pads, with the
+ * special shapes (kernel equal to the input, 1-wide kernel) mixed in. */
+static void random_axis(test_rng *rng, int32_t *in, int32_t *kernel, int32_t *stride,
+                        int32_t *dilation, int32_t *pad_before, int32_t *pad_after)
+{
+    *in = test_rng_int(rng, 1, 9);
+    *stride = test_rng_int(rng, 1, 4) == 1 ? 1 : test_rng_int(rng, 1, 3);
+    *dilation = test_rng_int(rng, 1, 3) == 1 ? test_rng_int(rng, 2, 3) : 1;
+    *pad_before = test_rng_int(rng, 0, 3) == 0 ? test_rng_int(rng, 0, 3) : 0;
+    *pad_after = test_rng_int(rng, 0, 3) == 0 ? test_rng_int(rng, 0, 3) : 0;
+    switch (test_rng_int(rng, 0, 5)) {
+    case 0: /* kernel covers the whole input: output size 1 */
+        *kernel = *in;
+        *dilation = 1;
+        *pad_before = 0;
+        *pad_after = 0;
+        break;
+    case 1:
+        *kernel = 1;
+        break;
+    default:
+        *kernel = test_rng_int(rng, 1, *in < 5 ? *in : 5);
+        break;
+    }
+}
+
+static int32_t random_divisor(test_rng *rng, int32_t value)
+{
+    int32_t divisors[MAX_CHANNELS];
+    int count = 0;
+    for (int32_t d = 1; d <= value; ++d) {
+        if (value % d == 0) {
+            divisors[count++] = d;
+        }
+    }
+    return divisors[test_rng_int(rng, 0, count - 1)];
+}
+
+static conv4j_conv_desc random_desc(test_rng *rng)
+{
+    for (;;) {
+        conv4j_conv_desc d;
+        memset(&d, 0, sizeof d);
+        d.rank = test_rng_int(rng, 1, 2);
+        d.batch = test_rng_int(rng, 1, 3);
+        d.layout = test_rng_int(rng, 0, 1);
+        d.activation = test_rng_int(rng, 0, 1);
+        d.in_channels = test_rng_int(rng, 1, MAX_CHANNELS);
+        if (test_rng_int(rng, 0, 3) == 0) {
+            d.groups = d.in_channels; /* depthwise */
+        } else if (test_rng_int(rng, 0, 1) == 0) {
+            d.groups = 1;
+        } else {
+            d.groups = random_divisor(rng, d.in_channels);
+        }
+        d.out_channels = d.groups * test_rng_int(rng, 1, MAX_CHANNELS / d.groups);
+        for (int axis = 0; axis < d.rank; ++axis) {
+            random_axis(rng, &d.in_size[axis], &d.kernel[axis], &d.stride[axis],
+                        &d.dilation[axis], &d.pad_before[axis], &d.pad_after[axis]);
+        }
+        if (conv4j_output_size(&d, NULL) == CONV4J_OK) {
+            return d;
+        }
+    }
+}
+
+static void describe(const conv4j_conv_desc *d, char *text, size_t capacity)
+{
+    snprintf(text, capacity,
+             "rank=%d N=%d in=%dx%d Cin=%d Cout=%d k=%dx%d s=%dx%d d=%dx%d pad=%d,%d/%d,%d "
+             "groups=%d layout=%d act=%d",
+             d->rank, d->batch, d->in_size[0], d->in_size[1], d->in_channels, d->out_channels,
+             d->kernel[0], d->kernel[1], d->stride[0], d->stride[1], d->dilation[0],
+             d->dilation[1], d->pad_before[0], d->pad_before[1], d->pad_after[0],
+             d->pad_after[1], d->groups, d->layout, d->activation);
+}
+
+/* Returns the number of elements outside the bound. */
+static int64_t compare(const float *got, const float *reference, const float *magnitude,
+                       int64_t count, double gamma, const char *what, const conv4j_conv_desc *d)
+{
+    const double u = ldexp(1.0, -24);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        const double error = fabs((double)got[i] - (double)reference[i]);
+        const double bound =
+            2.0 * gamma * (double)magnitude[i] + u * fabs((double)reference[i]) + FLT_MIN;
+        if (!(error <= bound)) {
+            if (bad == 0) {
+                char text[256];
+                describe(d, text, sizeof text);
+                CHECK(0, "%s: element %lld got %.9g reference %.9g bound %.3g (%s)", what,
+                      (long long)i, (double)got[i], (double)reference[i], bound, text);
+            }
+            ++bad;
+        }
+    }
+    return bad;
+}
+
+static void check_case(test_rng *rng, const conv4j_conv_desc *base)
+{
+    conv4j_conv_desc d = *base;
+    const int64_t in_count = test_input_count(&d);
+    const int64_t kernel_count = test_kernel_count(&d);
+    const int64_t out_count = test_output_count(&d);
+    buffers b;
+    if (!alloc_buffers(&b, in_count, kernel_count, out_count, d.out_channels)) {
+        CHECK(0, "out of memory");
+        free_buffers(&b);
+        return;
+    }
+    fill(rng, b.input, b.abs_input, in_count);
+    fill(rng, b.kernel, b.abs_kernel, kernel_count);
+    fill(rng, b.bias, b.abs_bias, d.out_channels);
+    const int with_bias = test_rng_int(rng, 0, 1);
+    const float *bias = with_bias ? b.bias : NULL;
+
+    CHECK_STATUS(conv4j_reference_conv(&d, b.input, b.kernel, bias, b.reference), CONV4J_OK);
+    conv4j_conv_desc magnitude_desc = d;
+    magnitude_desc.activation = CONV4J_ACTIVATION_NONE;
+    CHECK_STATUS(conv4j_reference_conv(&magnitude_desc, b.abs_input, b.abs_kernel,
+                                       with_bias ? b.abs_bias : NULL, b.magnitude),
+                 CONV4J_OK);
+
+    const double u = ldexp(1.0, -24);
+    const double taps = (double)test_kernel_count(&d) / d.out_channels + 1.0;
+    const double gamma = taps * u / (1.0 - taps * u);
+
+    for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
+        d.algorithm = test_algorithm(a);
+        conv4j_plan *plan = NULL;
+        CHECK_STATUS(conv4j_plan_create(&d, b.kernel, bias, &plan), CONV4J_OK);
+        if (plan == NULL) {
+            continue;
+        }
+        for (int32_t threads = 0; threads < TEST_THREAD_COUNTS; ++threads) {
+            float *target = threads == 0 ? b.first_output : b.output;
+            for (int64_t i = 0; i < out_count; ++i) {
+                target[i] = NAN; /* an unwritten element fails the bound */
+            }
+            CHECK_STATUS(conv4j_plan_execute(plan, b.input, target, NULL, 0, threads), CONV4J_OK);
+            char what[64];
+            snprintf(what, sizeof what, "%s threads=%d", conv4j_algorithm_name(d.algorithm),
+                     (int)threads);
+            compare(target, b.reference, b.magnitude, out_count, gamma, what, &d);
+            if (threads > 0) {
+                CHECK(memcmp(b.first_output, b.output, (size_t)out_count * sizeof(float)) == 0,
+                      "%s: result differs from threads=0", what);
+            }
+        }
+        conv4j_plan_destroy(plan);
+    }
+    free_buffers(&b);
+}
+
+static int has_text(const char *text, const char *part)
+{
+    return strstr(text, part) != NULL;
+}
+
+/* Which kernel AUTO and DIRECT pick on this CPU and ISA cap. */
+static void check_choice(int expect_scalar)
+{
+    const conv4j_isa active = conv4j_active_isa();
+    if (expect_scalar) {
+        CHECK(active == CONV4J_ISA_SCALAR, "CONV4J_MAX_ISA=scalar but active isa is %s",
+              conv4j_isa_name(active));
+    }
+    const float kernel[9] = {0};
+    conv4j_conv_desc d = test_desc_2d(1, 8, 8, 1, 3, 3, 1);
+    for (int a = 0; a < 2; ++a) { /* AUTO, DIRECT */
+        d.algorithm = test_algorithm(a);
+        conv4j_plan *plan = NULL;
+        CHECK_STATUS(conv4j_plan_create(&d, kernel, NULL, &plan), CONV4J_OK);
+        if (plan == NULL) {
+            continue;
+        }
+        const char *explain = conv4j_plan_explain(plan);
+        printf("%s: %s\n", conv4j_algorithm_name(d.algorithm), explain);
+        CHECK(has_text(explain, "conv4j: rank=2 N=1 in=8x8x1 out=6x6x1 k=3x3"),
+              "explain: %s", explain);
+        CHECK(conv4j_plan_algorithm(plan) == CONV4J_ALGORITHM_DIRECT, "%s chose %s",
+              conv4j_algorithm_name(d.algorithm),
+              conv4j_algorithm_name(conv4j_plan_algorithm(plan)));
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+        if (active == CONV4J_ISA_AVX2) {
+            CHECK(has_text(explain, "-> direct_avx2 (isa avx2)"), "explain: %s", explain);
+        } else {
+            CHECK(has_text(explain, "-> direct_scalar (isa scalar); rejected: direct_avx2 "
+                                    "(needs avx2, active isa is scalar)"),
+                  "explain: %s", explain);
+        }
+#else
+        CHECK(has_text(explain, "-> direct_scalar (isa scalar)"), "explain: %s", explain);
+#endif
+        conv4j_plan_destroy(plan);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int expect_scalar = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (strcmp(argv[i], "--expect-isa=scalar") == 0) {
+            expect_scalar = 1;
+        } else {
+            fprintf(stderr, "usage: %s [--expect-isa=scalar]\n", argv[0]);
+            return 2;
+        }
+    }
+    printf("cpu isa %s, active isa %s, features: %s, max threads %d\n",
+           conv4j_isa_name(conv4j_cpu_isa()), conv4j_isa_name(conv4j_active_isa()),
+           conv4j_cpu_features(), (int)conv4j_max_threads());
+    check_choice(expect_scalar);
+
+    test_rng rng = {UINT64_C(0x9E3779B97F4A7C15)};
+    for (int i = 0; i < CASES; ++i) {
+        const conv4j_conv_desc d = random_desc(&rng);
+        check_case(&rng, &d);
+    }
+    return test_summary(expect_scalar ? "test_plan_vs_reference (isa capped to scalar)"
+                                      : "test_plan_vs_reference");
+}

@@ -1,0 +1,136 @@
+/* Tiny shared helpers for the conv4j C tests: checks, a summary, a PRNG and
+ * descriptor builders. Header-only so every test stays one executable. */
+#ifndef CONV4J_TEST_UTIL_H
+#define CONV4J_TEST_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conv4j.h"
+
+static int test_check_count;
+static int test_failure_count;
+
+/* Prints only the first failures so a broken kernel does not flood the log. */
+#define CHECK(condition, ...)                                                  \
+    do {                                                                       \
+        ++test_check_count;                                                    \
+        if (!(condition)) {                                                    \
+            if (++test_failure_count <= 30) {                                  \
+                fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__,         \
+                        __LINE__, #condition);                                 \
+                fprintf(stderr, __VA_ARGS__);                                  \
+                fputc('\n', stderr);                                           \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
+
+#define CHECK_STATUS(expression, expected)                                     \
+    do {                                                                       \
+        const conv4j_status check_status_got_ = (expression);                  \
+        CHECK(check_status_got_ == (expected), "got %d (%s), expected %d (%s)", \
+              (int)check_status_got_, conv4j_status_string(check_status_got_),  \
+              (int)(expected), conv4j_status_string(expected));                 \
+    } while (0)
+
+static inline int test_summary(const char *name)
+{
+    printf("%s: %d checks, %d failures -> %s\n", name, test_check_count,
+           test_failure_count, test_failure_count == 0 ? "PASS" : "FAIL");
+    return test_failure_count == 0 ? 0 : 1;
+}
+
+/* xorshift64*: small, fixed-seed reproducible on every platform. */
+typedef struct test_rng {
+    uint64_t state;
+} test_rng;
+
+static inline uint64_t test_rng_next(test_rng *rng)
+{
+    rng->state ^= rng->state >> 12;
+    rng->state ^= rng->state << 25;
+    rng->state ^= rng->state >> 27;
+    return rng->state * UINT64_C(2685821657736338717);
+}
+
+/* Uniform in [low, high]. */
+static inline int32_t test_rng_int(test_rng *rng, int32_t low, int32_t high)
+{
+    return low + (int32_t)(test_rng_next(rng) % (uint64_t)(high - low + 1));
+}
+
+/* Uniform in [-1, 1) on a 2^-23 grid. */
+static inline float test_rng_float(test_rng *rng)
+{
+    return (float)((int32_t)(test_rng_next(rng) >> 40) - (1 << 23)) / (float)(1 << 23);
+}
+
+/* A valid-padding, stride-1, undilated, ungrouped, channels_last descriptor. */
+static inline conv4j_conv_desc test_desc_1d(int32_t batch, int32_t length, int32_t in_channels,
+                                            int32_t kernel, int32_t out_channels)
+{
+    conv4j_conv_desc d;
+    memset(&d, 0, sizeof d);
+    d.rank = 1;
+    d.batch = batch;
+    d.in_size[0] = length;
+    d.in_channels = in_channels;
+    d.out_channels = out_channels;
+    d.kernel[0] = kernel;
+    d.stride[0] = 1;
+    d.dilation[0] = 1;
+    d.groups = 1;
+    d.layout = CONV4J_LAYOUT_CHANNELS_LAST;
+    d.activation = CONV4J_ACTIVATION_NONE;
+    d.algorithm = CONV4J_ALGORITHM_AUTO;
+    return d;
+}
+
+static inline conv4j_conv_desc test_desc_2d(int32_t batch, int32_t height, int32_t width,
+                                            int32_t in_channels, int32_t kernel_h,
+                                            int32_t kernel_w, int32_t out_channels)
+{
+    conv4j_conv_desc d = test_desc_1d(batch, height, in_channels, kernel_h, out_channels);
+    d.rank = 2;
+    d.in_size[1] = width;
+    d.kernel[1] = kernel_w;
+    d.stride[1] = 1;
+    d.dilation[1] = 1;
+    return d;
+}
+
+static inline int64_t test_spatial(const conv4j_conv_desc *d, const int32_t sizes[2])
+{
+    return d->rank == 1 ? (int64_t)sizes[0] : (int64_t)sizes[0] * sizes[1];
+}
+
+static inline int64_t test_input_count(const conv4j_conv_desc *d)
+{
+    return (int64_t)d->batch * test_spatial(d, d->in_size) * d->in_channels;
+}
+
+static inline int64_t test_kernel_count(const conv4j_conv_desc *d)
+{
+    return test_spatial(d, d->kernel) * (d->in_channels / d->groups) * d->out_channels;
+}
+
+/* Output element count, or -1 when the descriptor is invalid. */
+static inline int64_t test_output_count(const conv4j_conv_desc *d)
+{
+    int32_t out[2];
+    if (conv4j_output_size(d, out) != CONV4J_OK) {
+        return -1;
+    }
+    return (int64_t)d->batch * test_spatial(d, out) * d->out_channels;
+}
+
+/* Loop bounds for "every algorithm" and "threads 0, 1 and 2". */
+#define TEST_ALGORITHM_COUNT 3
+static inline conv4j_algorithm test_algorithm(int index)
+{
+    return (conv4j_algorithm)index; /* AUTO, DIRECT, REFERENCE */
+}
+#define TEST_THREAD_COUNTS 3 /* threads = index: 0 (all), 1, 2 */
+
+#endif /* CONV4J_TEST_UTIL_H */
