@@ -25,7 +25,8 @@ public final class Conv4j {
         static final String LOAD_ERROR = load();
 
         private static String load() {
-            if ("java".equals(requestedBackend())) {
+            String requested = System.getProperty(BACKEND_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+            if ("java".equals(requested)) {
                 return "not loaded: -D" + BACKEND_PROPERTY + "=java";
             }
             try {
@@ -43,7 +44,7 @@ public final class Conv4j {
                     }
                     why.append(c.getClass().getSimpleName()).append(": ").append(c.getMessage());
                 }
-                if ("auto".equals(requestedBackend())) {
+                if (!"native".equals(requested)) { // with native forced, layers report it instead
                     System.getLogger("org.conv4j").log(System.Logger.Level.WARNING,
                             "conv4j: native library unavailable on " + Loader.getPlatform() + " (" + why
                                     + "); layers use the pure-Java reference backend");

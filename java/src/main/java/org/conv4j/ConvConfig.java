@@ -91,9 +91,18 @@ public final class ConvConfig {
     long kernelVolume() {
         long v = 1;
         for (int k : kernelSize) {
-            v *= k;
+            v = saturatedProduct(v, k);
         }
         return v;
+    }
+
+    /** a·b, or Long.MAX_VALUE when that overflows: sizes past any array compare as too large. */
+    static long saturatedProduct(long a, long b) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     @Override

@@ -59,9 +59,11 @@ public final class ConvGeometry {
         padRight = padsW[1];
         outH = outputSize(rank == 2 ? "height" : null, inH, kernelH, strideH, dilationH, padTop, padBottom);
         outW = outputSize(rank == 2 ? "width" : "length", inW, kernelW, strideW, dilationW, padLeft, padRight);
-        inputCount = count("input", (long) batch * inH * inW, inChannels);
-        outputCount = count("output", (long) batch * outH * outW, config.filters());
-        kernelCount = count("kernel", config.kernelVolume() * (inChannels / config.groups()), config.filters());
+        inputCount = count("input", batch, inH, inW, inChannels);
+        // The C core sizes indices by the padded input too; refuse here what it would refuse.
+        count("padded input", batch, (long) inH + padTop + padBottom, (long) inW + padLeft + padRight, inChannels);
+        outputCount = count("output", batch, outH, outW, config.filters());
+        kernelCount = count("kernel", config.kernelVolume(), inChannels / config.groups(), config.filters());
     }
 
     /** Validates {@code inputShape} (in the layer's data format) against {@code config}. */
@@ -107,12 +109,10 @@ public final class ConvGeometry {
         return (int) (span / s + 1);
     }
 
-    private static int count(String what, long a, long b) {
-        long n;
-        try {
-            n = Math.multiplyExact(a, b);
-        } catch (ArithmeticException e) {
-            n = Long.MAX_VALUE;
+    private static int count(String what, long... factors) {
+        long n = 1;
+        for (long f : factors) {
+            n = ConvConfig.saturatedProduct(n, f);
         }
         if (n > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(what + " would have " + (n == Long.MAX_VALUE ? "more than 2^63" : n)

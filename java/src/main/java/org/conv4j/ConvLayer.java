@@ -95,7 +95,7 @@ public abstract class ConvLayer implements AutoCloseable {
         if (kernel == null) {
             throw new IllegalArgumentException("kernel must not be null");
         }
-        long perInChannel = config.kernelVolume() * config.filters();
+        long perInChannel = ConvConfig.saturatedProduct(config.kernelVolume(), config.filters());
         if (kernel.length == 0 || kernel.length % perInChannel != 0) {
             throw new IllegalArgumentException("kernel has " + kernel.length + " values, not a positive multiple of "
                     + "prod(kernel_size " + Arrays.toString(config.kernelSize()) + ") × filters " + config.filters()
@@ -133,7 +133,8 @@ public abstract class ConvLayer implements AutoCloseable {
             throw new IllegalArgumentException("kernel shape " + Arrays.toString(kernelShape)
                     + " must have Cin/groups >= 1");
         }
-        long expected = config.kernelVolume() * inChannelsPerGroup * config.filters();
+        long expected = ConvConfig.saturatedProduct(ConvConfig.saturatedProduct(config.kernelVolume(), inChannelsPerGroup),
+                config.filters());
         if (kernel.length != expected) {
             throw new IllegalArgumentException("kernel has " + kernel.length + " values, shape "
                     + Arrays.toString(kernelShape) + " needs " + expected);

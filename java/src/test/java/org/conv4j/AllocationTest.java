@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /** With caller-supplied buffers and a seen shape, the native path allocates nothing on the Java heap. */
 class AllocationTest {
-    private static final int CALLS = 2_000;
+    private static final int CALLS = 20_000;
 
     private static long allocatedBytes() {
         return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
@@ -25,8 +25,10 @@ class AllocationTest {
         for (int i = 0; i < CALLS; i++) {
             call.run();
         }
-        long perCall = (allocatedBytes() - before) / CALLS;
-        assertTrue(perCall == 0, what + " allocated " + perCall + " bytes per call");
+        long total = allocatedBytes() - before;
+        // Any object made per call costs >= 16 bytes each time; a few one-off bytes (JIT, class
+        // loading) stay far below one byte per call.
+        assertTrue(total < CALLS, what + " allocated " + total + " bytes in " + CALLS + " calls");
     }
 
     @Test

@@ -86,6 +86,21 @@ class ValidationTest {
             conv.setWeights(new float[4], new float[4]);
             rejects(() -> conv.predict(new float[6], 1, 1, 1, 6), "input channels (6)", "groups (4)");
         }
+        try (Conv1D conv = Conv1D.builder().filters(1).kernelSize(1000).dilationRate(1_000_000)
+                .padding(Padding.CAUSAL).build()) {
+            conv.setWeights(new float[1000], new float[1]);
+            // 999 000 000 zeros before each sequence: 3 sequences exceed 2^31 - 1 padded elements
+            rejects(() -> conv.predict(new float[3000], 3, 1000, 1), "padded input would have", "2147483647");
+        }
+        try (Conv1D conv = Conv1D.builder().filters(1).kernelSize(3).dilationRate(1 << 30)
+                .padding(Padding.CAUSAL).build()) {
+            conv.setWeights(new float[3], new float[1]);
+            rejects(() -> conv.predict(new float[4], 1, 4, 1), "padding of 2147483648 elements overflows");
+        }
+        try (Conv2D conv = Conv2D.builder().filters(1 << 20).kernelSize(1 << 16, 1 << 16).build()) {
+            rejects(() -> conv.setWeights(new float[4], new float[1 << 20]), "kernel has 4 values",
+                    "not a positive multiple");
+        }
         try (Conv1D conv = Conv1D.builder().filters(1).kernelSize(3).dilationRate(4).build()) {
             conv.setWeights(new float[3], new float[1]);
             rejects(() -> conv.predict(new float[8], 1, 8, 1), "output length", "effective kernel 9");

@@ -1,0 +1,185 @@
+package org.conv4j.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import org.conv4j.Activation;
+import org.conv4j.Backend;
+import org.conv4j.ConvLayer;
+import org.conv4j.DataFormat;
+import org.conv4j.Padding;
+import org.conv4j.cli.npy.Npy;
+import org.conv4j.cli.npy.NpyArray;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** One convolution from .npy files to a .npy file. */
+@Command(name = "conv",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Convolve a float32 .npy input with a kernel in Keras layout and write the float32 result.",
+            "Kernel shape: [k, cin/groups, filters] (rank 1) or [kh, kw, cin/groups, filters] (rank 2).",
+            "On any error: exit status 2, one line on stderr, and no output file."})
+final class ConvCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--rank", required = true, paramLabel = "1|2", description = "1 for Conv1D, 2 for Conv2D.")
+    int rank;
+
+    @Option(names = "--input", required = true, paramLabel = "FILE",
+            description = "Input .npy: [N, L, C] / [N, H, W, C] (channels_last) or [N, C, L] / [N, C, H, W].")
+    Path input;
+
+    @Option(names = "--kernel", required = true, paramLabel = "FILE", description = "Kernel .npy in Keras layout.")
+    Path kernel;
+
+    @Option(names = "--bias", paramLabel = "FILE", description = "Bias .npy, 1-D with one value per filter (default: no bias).")
+    Path bias;
+
+    @Option(names = "--strides", paramLabel = "S[,S]", description = "One value per spatial axis (default: 1).")
+    String strides;
+
+    @Option(names = "--padding", paramLabel = "valid|same|causal", defaultValue = "valid",
+            description = "Default: ${DEFAULT-VALUE}.")
+    Padding padding;
+
+    @Option(names = "--dilation", paramLabel = "D[,D]", description = "One value per spatial axis (default: 1).")
+    String dilation;
+
+    @Option(names = "--groups", paramLabel = "G", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}.")
+    int groups;
+
+    @Option(names = "--activation", paramLabel = "none|relu", defaultValue = "none",
+            description = "Default: ${DEFAULT-VALUE}.")
+    Activation activation;
+
+    @Option(names = "--data-format", paramLabel = "channels_last|channels_first", defaultValue = "channels_last",
+            description = "Default: ${DEFAULT-VALUE}.")
+    DataFormat dataFormat;
+
+    @Option(names = "--backend", paramLabel = "native|java",
+            description = "Default: native when its library loads, else java.")
+    Backend backend;
+
+    @Option(names = "--output", required = true, paramLabel = "FILE", description = "Output .npy (float32, little-endian).")
+    Path output;
+
+    @Override
+    public Integer call() throws IOException {
+        if (rank != 1 && rank != 2) {
+            throw new CliException("--rank must be 1 or 2, got " + rank);
+        }
+        int[] strideValues = tuple("--strides", strides);
+        int[] dilationValues = tuple("--dilation", dilation);
+        AtomicFiles.checkWritableTarget(output);
+
+        NpyArray x = read("--input", input);
+        NpyArray k = read("--kernel", kernel);
+        NpyArray b = bias == null ? null : read("--bias", bias);
+        checkRanks(x, k, b);
+        int filters = k.dim(rank + 1);
+        int[] kernelSize = Arrays.copyOf(k.shape(), rank);
+
+        try (ConvLayer layer = ConvLayer.builder(rank)
+                .filters(filters)
+                .kernelSize(kernelSize)
+                .strides(strideValues)
+                .padding(padding)
+                .dilationRate(dilationValues)
+                .groups(groups)
+                .useBias(b != null)
+                .activation(activation)
+                .dataFormat(dataFormat)
+                .backend(backend) // null: the library's default
+                .build()) {
+            checkChannels(x, k);
+            layer.setWeights(k.data(), k.shape(), b == null ? null : b.data());
+            int[] outShape = layer.outputShape(x.shape());
+            float[] y = layer.predict(x.data(), x.shape());
+            NpyArray result = new NpyArray(y, outShape);
+            AtomicFiles.write(output, channel -> Npy.write(channel, result));
+            spec.commandLine().getOut().println("wrote " + output + " " + Npy.shapeText(outShape)
+                    + " (" + layer.backend().cliName() + ", " + layer.algorithm(x.shape()) + ")");
+        }
+        return Main.EXIT_OK;
+    }
+
+    /** "2" or "2,3" into one int per spatial axis; whether the values are allowed is the library's call. */
+    private int[] tuple(String option, String text) {
+        if (text == null) {
+            int[] ones = new int[rank];
+            Arrays.fill(ones, 1);
+            return ones;
+        }
+        String[] parts = text.split(",", -1);
+        if (parts.length != rank) {
+            throw new CliException(option + " '" + text + "' has " + parts.length + " value"
+                    + (parts.length == 1 ? "" : "s") + " but --rank " + rank + " needs " + rank
+                    + (rank == 1 ? " (e.g. " + option + " 1)" : " (e.g. " + option + " 1,1)"));
+        }
+        int[] values = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            try {
+                values[i] = Integer.parseInt(parts[i].strip());
+            } catch (NumberFormatException e) {
+                throw new CliException(option + " '" + text + "': '" + parts[i].strip() + "' is not an integer");
+            }
+        }
+        return values;
+    }
+
+    private static NpyArray read(String option, Path file) {
+        if (Files.isDirectory(file)) {
+            throw new CliException(option + " " + file + ": is a directory, not a .npy file");
+        }
+        try {
+            return Npy.read(file);
+        } catch (IOException e) {
+            throw new CliException(option + " " + file + ": " + ErrorMessages.reasonForFile(e));
+        }
+    }
+
+    private void checkRanks(NpyArray x, NpyArray k, NpyArray b) {
+        boolean last = dataFormat == DataFormat.CHANNELS_LAST;
+        String inputAxes = rank == 1 ? (last ? "[N, L, C]" : "[N, C, L]") : (last ? "[N, H, W, C]" : "[N, C, H, W]");
+        if (x.ndim() != rank + 2) {
+            throw new CliException("--input has shape " + Npy.shapeText(x.shape()) + " but --rank " + rank
+                    + " with " + dataFormat.kerasName() + " needs " + (rank + 2) + " dimensions " + inputAxes);
+        }
+        String kernelAxes = rank == 1 ? "[k, cin/groups, filters]" : "[kh, kw, cin/groups, filters]";
+        if (k.ndim() != rank + 2) {
+            throw new CliException("--kernel has shape " + Npy.shapeText(k.shape()) + " but --rank " + rank
+                    + " needs " + (rank + 2) + " dimensions " + kernelAxes);
+        }
+        for (int d : k.shape()) {
+            if (d < 1) {
+                throw new CliException("--kernel has shape " + Npy.shapeText(k.shape()) + " with an empty dimension");
+            }
+        }
+        int filters = k.dim(rank + 1);
+        if (b != null && (b.ndim() != 1 || b.dim(0) != filters)) {
+            throw new CliException("--bias has shape " + Npy.shapeText(b.shape()) + " but the kernel has "
+                    + filters + " filter" + (filters == 1 ? "" : "s") + ", so it must be [" + filters + "]");
+        }
+    }
+
+    /** The kernel's cin/groups axis must match the input; the library cannot see the kernel's shape. */
+    private void checkChannels(NpyArray x, NpyArray k) {
+        int channels = dataFormat == DataFormat.CHANNELS_LAST ? x.dim(rank + 1) : x.dim(1);
+        if (channels % groups != 0) {
+            throw new CliException("input channels (" + channels + ") must be divisible by --groups " + groups);
+        }
+        int kernelChannels = k.dim(rank);
+        if ((long) kernelChannels * groups != channels) {
+            throw new CliException("--kernel shape " + Npy.shapeText(k.shape()) + " has " + kernelChannels
+                    + " in-channels per group, but the input has " + channels + " channels / " + groups
+                    + " group" + (groups == 1 ? "" : "s") + " = " + channels / groups);
+        }
+    }
+}
