@@ -28,6 +28,13 @@ extern "C" {
 
 #define CONV4J_VERSION_STRING "0.1.0"
 
+/* The library builds with hidden visibility; only these functions are exported. */
+#if defined(__GNUC__) && !defined(_WIN32)
+#define CONV4J_API __attribute__((visibility("default")))
+#else
+#define CONV4J_API
+#endif
+
 typedef enum conv4j_status {
     CONV4J_OK = 0,
     CONV4J_ERR_NULL_POINTER = 1,        /* a required pointer is NULL */
@@ -90,50 +97,50 @@ typedef struct conv4j_conv_desc {
 
 typedef struct conv4j_plan conv4j_plan;
 
-const char *conv4j_version(void);
-const char *conv4j_status_string(conv4j_status status);
-const char *conv4j_algorithm_name(conv4j_algorithm algorithm);
-const char *conv4j_isa_name(conv4j_isa isa);
+CONV4J_API const char *conv4j_version(void);
+CONV4J_API const char *conv4j_status_string(conv4j_status status);
+CONV4J_API const char *conv4j_algorithm_name(conv4j_algorithm algorithm);
+CONV4J_API const char *conv4j_isa_name(conv4j_isa isa);
 
 /* Validates the descriptor; on CONV4J_OK writes the output spatial sizes
  * (rank 1: out_size[1] = 1). out_size may be NULL to validate only. */
-conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[2]);
+CONV4J_API conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[2]);
 
 /* Validates, chooses an algorithm (desc->algorithm, or the first that accepts
  * when AUTO), copies and packs the weights. The caller's buffers are not
  * kept. On failure *plan_out is set to NULL. */
-conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kernel,
-                                 const float *bias, conv4j_plan **plan_out);
+CONV4J_API conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kernel,
+                                            const float *bias, conv4j_plan **plan_out);
 
 /* Bytes of scratch memory execute needs; 0 when none. */
-size_t conv4j_plan_workspace_size(const conv4j_plan *plan);
-conv4j_algorithm conv4j_plan_algorithm(const conv4j_plan *plan);
+CONV4J_API size_t conv4j_plan_workspace_size(const conv4j_plan *plan);
+CONV4J_API conv4j_algorithm conv4j_plan_algorithm(const conv4j_plan *plan);
 /* A line saying what the plan chose and why the earlier candidates did not
  * accept; owned by the plan. */
-const char *conv4j_plan_explain(const conv4j_plan *plan);
+CONV4J_API const char *conv4j_plan_explain(const conv4j_plan *plan);
 
 /* Runs the convolution. workspace may be NULL (the plan then allocates and
  * frees its own scratch per call) or at least conv4j_plan_workspace_size
  * bytes, aligned to 64 bytes. threads: 0 = all OpenMP threads, 1 = only the
  * calling thread, n = at most n. Safe to call concurrently on one plan. */
-conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, float *output,
-                                  void *workspace, size_t workspace_size, int32_t threads);
+CONV4J_API conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, float *output,
+                                             void *workspace, size_t workspace_size, int32_t threads);
 
 /* Frees the plan; NULL is ignored. */
-void conv4j_plan_destroy(conv4j_plan *plan);
+CONV4J_API void conv4j_plan_destroy(conv4j_plan *plan);
 
 /* The plain reference convolution, single-threaded, no plan. */
-conv4j_status conv4j_reference_conv(const conv4j_conv_desc *desc, const float *input,
-                                    const float *kernel, const float *bias, float *output);
+CONV4J_API conv4j_status conv4j_reference_conv(const conv4j_conv_desc *desc, const float *input,
+                                               const float *kernel, const float *bias, float *output);
 
 /* The best ISA this CPU and OS support, and the one in use after the
  * CONV4J_MAX_ISA cap (scalar | avx2). Both are read once. */
-conv4j_isa conv4j_cpu_isa(void);
-conv4j_isa conv4j_active_isa(void);
+CONV4J_API conv4j_isa conv4j_cpu_isa(void);
+CONV4J_API conv4j_isa conv4j_active_isa(void);
 /* Space-separated CPU features found, e.g. "sse2 avx fma avx2 osxsave-ymm". */
-const char *conv4j_cpu_features(void);
+CONV4J_API const char *conv4j_cpu_features(void);
 /* Threads an execute with threads = 0 uses. */
-int32_t conv4j_max_threads(void);
+CONV4J_API int32_t conv4j_max_threads(void);
 
 #ifdef __cplusplus
 }

@@ -233,7 +233,8 @@ public abstract class ConvLayer implements AutoCloseable {
 
     /**
      * Convolves from {@code input}'s position into {@code output}'s position; positions are left
-     * unchanged. Direct buffers must be in native byte order; they are used in place.
+     * unchanged. Direct buffers must be in native byte order; they are used in place and must not
+     * overlap.
      */
     public void predict(FloatBuffer input, int[] inputShape, FloatBuffer output) {
         int[] s = normalized(inputShape);
@@ -305,6 +306,7 @@ public abstract class ConvLayer implements AutoCloseable {
             ConvGeometry g = e.geometry;
             requireRemaining("input", input, g.inputCount());
             requireRemaining("output", output, g.outputCount());
+            requireDisjoint(input, g.inputCount(), output, g.outputCount());
             if (e.plan != null) {
                 e.plan.execute(input, output, threads);
                 return;
@@ -323,6 +325,10 @@ public abstract class ConvLayer implements AutoCloseable {
         ConvGeometry g = e.geometry;
         requireExactLength("input", input, g.inputCount(), g);
         requireExactLength("output", output, g.outputCount(), g);
+        if (input == output) {
+            throw new IllegalArgumentException("input and output must be different arrays: the convolution reads"
+                    + " input values after it has written outputs");
+        }
         if (e.plan != null) {
             e.plan.execute(input, output, threads);
         } else {
@@ -414,6 +420,15 @@ public abstract class ConvLayer implements AutoCloseable {
         if (remaining < needed) {
             throw new IllegalArgumentException(name + " pointer has " + remaining + " floats after its position "
                     + p.position() + ", needs " + needed);
+        }
+    }
+
+    private static void requireDisjoint(FloatPointer input, int inputCount, FloatPointer output, int outputCount) {
+        long in = input.address() + input.position() * Float.BYTES;
+        long out = output.address() + output.position() * Float.BYTES;
+        if (in < out + (long) outputCount * Float.BYTES && out < in + (long) inputCount * Float.BYTES) {
+            throw new IllegalArgumentException("input and output pointers overlap: the convolution reads input"
+                    + " values after it has written outputs");
         }
     }
 

@@ -69,6 +69,13 @@ class FallbackTest {
     }
 
     @Test
+    void badPropertyIsNamedInTheError() throws Exception {
+        String out = run("-Dconv4j.backend=gpu");
+        assertTrue(out.contains("refused=system property conv4j.backend must be auto, native or java, got 'gpu'"),
+                out);
+    }
+
+    @Test
     void propertyForcesNativeAndRefusesWithoutIt() throws Exception {
         String out = run("-Dconv4j.backend=native", "-Dorg.bytedeco.javacpp.platform=linux-sparc64");
         assertTrue(out.contains("refused=the native backend is not available"), out);

@@ -119,6 +119,14 @@ class ValidationTest {
             rejects(() -> conv.predict(ok, shape, ok.asReadOnlyBuffer()), "read-only");
             rejects(() -> conv.predict(bigEndian, shape, ok), "BIG_ENDIAN", "native order");
             rejects(() -> conv.predict((FloatBuffer) null, shape, ok), "input", "null");
+            try (Conv2D one = conv2d(1, 1, 1)) {
+                float[] same = new float[4];
+                rejects(() -> one.predict(same, shape, same), "different arrays");
+            }
+            try (FloatPointer both = new FloatPointer(12)) {
+                FloatPointer overlapping = new FloatPointer(both).position(3).limit(12);
+                rejects(() -> conv.predict(both, shape, overlapping), "overlap");
+            }
             try (FloatPointer in = new FloatPointer(4); FloatPointer out = new FloatPointer(7)) {
                 rejects(() -> conv.predict(in, shape, out), "output pointer has 7", "needs 8");
                 rejects(() -> conv.predict(new FloatPointer(), shape, out), "input pointer", "null");
