@@ -464,7 +464,10 @@ public abstract class ConvLayer implements AutoCloseable {
         return config + " [" + backend.cliName() + (closed ? ", closed" : "") + "]";
     }
 
-    /** Shared builder vocabulary; defaults as in Keras (valid, stride 1, bias on, no activation). */
+    /**
+     * Shared builder vocabulary; defaults as in Keras (valid, stride 1, bias on, no activation). A
+     * builder belongs to one thread; the layers it builds may be shared.
+     */
     @SuppressWarnings("unchecked")
     public abstract static class AbstractBuilder<B extends AbstractBuilder<B>> {
         final int rank;
