@@ -25,7 +25,7 @@ public final class Conv4j {
         static final String LOAD_ERROR = load();
 
         private static String load() {
-            String requested = System.getProperty(BACKEND_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+            String requested = backendProperty(); // unchecked here: a bad value is reported to the layers
             if ("java".equals(requested)) {
                 return "not loaded: -D" + BACKEND_PROPERTY + "=java";
             }
@@ -54,8 +54,12 @@ public final class Conv4j {
         }
     }
 
+    private static String backendProperty() {
+        return System.getProperty(BACKEND_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+    }
+
     static String requestedBackend() {
-        String v = System.getProperty(BACKEND_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        String v = backendProperty();
         if (!v.equals("auto") && !v.equals("native") && !v.equals("java")) {
             throw new IllegalStateException("system property " + BACKEND_PROPERTY
                     + " must be auto, native or java, got '" + v + "'");

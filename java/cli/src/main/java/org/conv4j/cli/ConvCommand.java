@@ -98,7 +98,6 @@ final class ConvCommand implements Callable<Integer> {
                 .dataFormat(dataFormat)
                 .backend(backend) // null: the library's default
                 .build()) {
-            checkChannels(x, k);
             layer.setWeights(k.data(), k.shape(), b == null ? null : b.data());
             int[] outShape = layer.outputShape(x.shape());
             float[] y = layer.predict(x.data(), x.shape());
@@ -166,20 +165,6 @@ final class ConvCommand implements Callable<Integer> {
         if (b != null && (b.ndim() != 1 || b.dim(0) != filters)) {
             throw new CliException("--bias has shape " + Npy.shapeText(b.shape()) + " but the kernel has "
                     + filters + " filter" + (filters == 1 ? "" : "s") + ", so it must be [" + filters + "]");
-        }
-    }
-
-    /** The kernel's cin/groups axis must match the input; the library cannot see the kernel's shape. */
-    private void checkChannels(NpyArray x, NpyArray k) {
-        int channels = dataFormat == DataFormat.CHANNELS_LAST ? x.dim(rank + 1) : x.dim(1);
-        if (channels % groups != 0) {
-            throw new CliException("input channels (" + channels + ") must be divisible by --groups " + groups);
-        }
-        int kernelChannels = k.dim(rank);
-        if ((long) kernelChannels * groups != channels) {
-            throw new CliException("--kernel shape " + Npy.shapeText(k.shape()) + " has " + kernelChannels
-                    + " in-channels per group, but the input has " + channels + " channels / " + groups
-                    + " group" + (groups == 1 ? "" : "s") + " = " + channels / groups);
         }
     }
 }
