@@ -70,7 +70,10 @@ typedef enum conv4j_activation {
 typedef enum conv4j_algorithm {
     CONV4J_ALGORITHM_AUTO = 0,
     CONV4J_ALGORITHM_DIRECT = 1,        /* OpenMP loop over weights packed per output channel */
-    CONV4J_ALGORITHM_REFERENCE = 2      /* the plain loop every other kernel is tested against */
+    CONV4J_ALGORITHM_REFERENCE = 2,     /* the plain loop every other kernel is tested against */
+    CONV4J_ALGORITHM_GEMM = 3,          /* 1x1 and implicit (indirect) GEMM over a register-blocked micro-kernel */
+    CONV4J_ALGORITHM_WINOGRAD = 4,      /* Winograd for 3x3 stride 1 */
+    CONV4J_ALGORITHM_DEPTHWISE = 5      /* one input channel per group */
 } conv4j_algorithm;
 
 typedef enum conv4j_isa {

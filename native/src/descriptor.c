@@ -92,8 +92,7 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
         desc->activation != CONV4J_ACTIVATION_RELU) {
         return CONV4J_ERR_INVALID_ACTIVATION;
     }
-    if (desc->algorithm != CONV4J_ALGORITHM_AUTO && desc->algorithm != CONV4J_ALGORITHM_DIRECT &&
-        desc->algorithm != CONV4J_ALGORITHM_REFERENCE) {
+    if (desc->algorithm < CONV4J_ALGORITHM_AUTO || desc->algorithm > CONV4J_ALGORITHM_DEPTHWISE) {
         return CONV4J_ERR_INVALID_ALGORITHM;
     }
 

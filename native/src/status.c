@@ -36,7 +36,7 @@ const char *conv4j_status_string(conv4j_status status)
     case CONV4J_ERR_INVALID_ACTIVATION:
         return "The activation is not none (0) or relu (1).";
     case CONV4J_ERR_INVALID_ALGORITHM:
-        return "The algorithm is not auto (0), direct (1) or reference (2).";
+        return "The algorithm is not auto (0), direct (1), reference (2), gemm (3), winograd (4) or depthwise (5).";
     case CONV4J_ERR_UNSUPPORTED:
         return "The requested algorithm does not support this problem on this CPU.";
     case CONV4J_ERR_WORKSPACE_TOO_SMALL:
@@ -58,6 +58,12 @@ const char *conv4j_algorithm_name(conv4j_algorithm algorithm)
         return "direct";
     case CONV4J_ALGORITHM_REFERENCE:
         return "reference";
+    case CONV4J_ALGORITHM_GEMM:
+        return "gemm";
+    case CONV4J_ALGORITHM_WINOGRAD:
+        return "winograd";
+    case CONV4J_ALGORITHM_DEPTHWISE:
+        return "depthwise";
     }
     return "unknown";
 }

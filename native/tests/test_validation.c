@@ -98,8 +98,8 @@ static void descriptor_faults(void)
     d.activation = -1;
     expect("activation -1", &d, CONV4J_ERR_INVALID_ACTIVATION);
     d = valid_2d();
-    d.algorithm = 3;
-    expect("algorithm 3", &d, CONV4J_ERR_INVALID_ALGORITHM);
+    d.algorithm = 6;
+    expect("algorithm 6", &d, CONV4J_ERR_INVALID_ALGORITHM);
     d.algorithm = -1;
     expect("algorithm -1", &d, CONV4J_ERR_INVALID_ALGORITHM);
 

@@ -13,7 +13,13 @@ public enum Algorithm {
     /** OpenMP loop over weights packed per output channel. */
     DIRECT(1),
     /** The plain C loop every other kernel is tested against. */
-    REFERENCE(2);
+    REFERENCE(2),
+    /** 1×1 and implicit (indirect) GEMM over a register-blocked micro-kernel. */
+    GEMM(3),
+    /** Winograd transform for 3×3 stride-1 convolutions. */
+    WINOGRAD(4),
+    /** One input channel per group. */
+    DEPTHWISE(5);
 
     private final int code;
 
@@ -36,7 +42,7 @@ public enum Algorithm {
         throw new IllegalArgumentException("unknown conv4j_algorithm value " + code);
     }
 
-    /** Parses {@code "auto"}, {@code "direct"} or {@code "reference"}, any case. */
+    /** Parses an algorithm name such as {@code "auto"} or {@code "gemm"}, any case. */
     public static Algorithm parse(String text) {
         return Enums.parse(Algorithm.class, "algorithm", text);
     }

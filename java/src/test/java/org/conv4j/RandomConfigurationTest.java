@@ -24,7 +24,8 @@ class RandomConfigurationTest {
     static final int CASES = Integer.getInteger("conv4j.test.cases", 600);
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(Algorithm.class)
+    // GEMM, WINOGRAD and DEPTHWISE join as their kernels land (each accepts only part of the space).
+    @EnumSource(value = Algorithm.class, names = {"AUTO", "DIRECT", "REFERENCE"})
     void nativeMatchesReference(Algorithm algorithm) {
         Set<Padding> paddings = EnumSet.noneOf(Padding.class);
         int depthwise = 0;
