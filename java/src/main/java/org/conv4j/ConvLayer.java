@@ -177,6 +177,12 @@ public abstract class ConvLayer implements AutoCloseable {
                 w.bias == null ? null : w.bias.clone());
     }
 
+    /** Input channels the kernel expects (Cin/groups × groups), or -1 before setWeights. */
+    int inChannels() {
+        WeightState w = weights;
+        return w == null ? -1 : w.inChannels;
+    }
+
     /** The kernel and bias of a layer, in Keras layout. */
     public record Weights(float[] kernel, int[] kernelShape, float[] bias) {}
 
@@ -407,7 +413,7 @@ public abstract class ConvLayer implements AutoCloseable {
         }
     }
 
-    private static void requireRemaining(String name, FloatPointer p, int needed) {
+    static void requireRemaining(String name, FloatPointer p, int needed) {
         if (p == null || p.isNull()) {
             throw new IllegalArgumentException(name + " pointer must not be null");
         }
