@@ -1,6 +1,7 @@
 package org.conv4j.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -11,6 +12,7 @@ import org.conv4j.ConvLayer;
 import org.conv4j.Padding;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
@@ -19,19 +21,43 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
-        description = {"Run the tutorial's Conv1D and Conv2D line-detector examples on the native and the Java backend.",
+        description = {"Run the tutorial's examples (line detectors, several filters and channels, stacked layers)"
+            + " on the native and the Java backend; with --image, apply the filters to a picture and write the"
+            + " feature maps as PNG files.",
             "Exit status 1 if a result differs from the tutorial's or the backends disagree."})
 final class DemoCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
+
+    @Option(names = "--image", paramLabel = "FILE",
+            description = "A PNG or JPEG picture: convolve it instead of running the printed examples.")
+    private Path image;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Where --image writes its PNG files (created if missing; default: conv4j-demo).")
+    private Path outDir;
+
+    @Option(names = "--max-size", paramLabel = "PIXELS", defaultValue = "1024",
+            description = "Scale a larger picture down so its longer side is at most this (default: ${DEFAULT-VALUE}).")
+    private int maxSize;
 
     /** One computed output and the backend that produced it. */
     private record Run(Backend backend, float[] output) {
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (image == null && outDir != null) {
+            throw new CliException("--out needs --image FILE");
+        }
+        if (maxSize < 3) {
+            throw new CliException("--max-size must be at least 3, got " + maxSize);
+        }
+        if (image != null) {
+            ImageDemo.run(out, image, outDir != null ? outDir : Path.of("conv4j-demo"), maxSize, null);
+            return Main.EXIT_OK;
+        }
         List<Backend> backends = new ArrayList<>();
         out.println("conv4j demo: the two worked examples of the classic convolution tutorial");
         out.println("(Keras semantics, padding 'valid', bias 0), computed by each available backend.");
@@ -49,6 +75,8 @@ final class DemoCommand implements Callable<Integer> {
         boolean ok = conv1d(out, backends);
         out.println();
         ok &= conv2d(out, backends);
+        out.println();
+        ok &= TutorialExamples.run(out, backends);
         out.println();
         out.println(ok ? "demo: all results match the tutorial." : "demo: FAILED, see above.");
         return ok ? Main.EXIT_OK : Main.EXIT_FAILURE;

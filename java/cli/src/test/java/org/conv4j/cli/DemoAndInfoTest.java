@@ -21,7 +21,8 @@ class DemoAndInfoTest {
         assertTrue(out.contains("0 1 0"), out);
         assertEquals(2, out.split("matches the tutorial's answer: yes", -1).length - 1, out);
         if (Conv4j.nativeAvailable()) {
-            assertEquals(2, out.split("backends agree: yes", -1).length - 1, out);
+            assertEquals(4, out.split("backends agree: yes", -1).length - 1, out);
+            assertTrue(out.contains("backends agree on layer 1: yes") && out.contains("backends agree on layer 2: yes"), out);
             assertTrue(out.contains("native:") && out.contains("java:"), out);
         } else {
             assertTrue(out.contains("native backend unavailable: "), out);
