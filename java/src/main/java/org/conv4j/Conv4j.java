@@ -99,6 +99,15 @@ public final class Conv4j {
         }
     }
 
+    /**
+     * The Java backend's inner loop in this JVM: {@code vector-256} (the JDK's Vector API, its
+     * preferred width in bits) when the JVM runs with {@code --add-modules jdk.incubator.vector},
+     * else {@code scalar} (plain Java the JIT vectorizes as it can).
+     */
+    public static String javaKernel() {
+        return JavaConvolution.kernelName();
+    }
+
     /** JavaCPP's name for this platform, e.g. {@code linux-x86_64}. */
     public static String platform() {
         return Loader.getPlatform();
