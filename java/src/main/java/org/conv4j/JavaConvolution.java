@@ -34,7 +34,7 @@ final class JavaConvolution {
     private static final int MAX_TILES_PER_BLOCK = 32;
 
     private final MicroKernel kernel;
-    private final float[] packed; // [group][block][k][width], null when the reference or depthwise path serves
+    private final Object packed; // [group][block][k][width] in the kernel's form; null for the reference or depthwise path
     private final float[] weights; // Keras layout, for the depthwise and reference paths
     private final float[] bias;
     private final boolean finite;
@@ -46,7 +46,7 @@ final class JavaConvolution {
     /** Per-thread buffers, grown on demand and then reused. */
     private static final class Scratch {
         float[] patch = new float[0];
-        float[] acc = new float[0];
+        float[][] acc = new float[0][];
 
         float[] patch(int n) {
             if (patch.length < n) {
@@ -55,9 +55,10 @@ final class JavaConvolution {
             return patch;
         }
 
-        float[] acc(int n) {
-            if (acc.length < n) {
-                acc = new float[n];
+        /** At least {@code rows} arrays of at least {@code width} floats. */
+        float[][] acc(int rows, int width) {
+            if (acc.length < rows || acc[0].length < width) {
+                acc = new float[Math.max(rows, acc.length)][Math.max(width, acc.length == 0 ? 0 : acc[0].length)];
             }
             return acc;
         }
@@ -112,7 +113,7 @@ final class JavaConvolution {
         int width = kernel.width();
         blocks = (coutG + width - 1) / width;
         boolean depthwiseOnly = cinG == 1 && coutG == 1 && config.dataFormat() == DataFormat.CHANNELS_LAST;
-        packed = finite && !depthwiseOnly ? pack(width) : null;
+        packed = finite && !depthwiseOnly ? kernel.pack(pack(width)) : null;
     }
 
     private float[] pack(int width) {
@@ -198,18 +199,18 @@ final class JavaConvolution {
         int tiles = (count + rows - 1) / rows;
         Scratch s = SCRATCH.get();
         float[] patch = s.patch(tiles * rows * k);
-        float[] acc = s.acc(rows * width);
+        float[][] acc = s.acc(rows, width);
         gather(g, c.input, group, q0, count, tiles * rows, patch);
         int b0 = blocks * split / c.splits;
         int b1 = blocks * (split + 1) / c.splits;
         for (int b = b0; b < b1; b++) {
-            int weightOffset = (group * blocks + b) * k * width;
+            int weightRow = (group * blocks + b) * k;
             int channels = Math.min(width, coutG - b * width);
             int co0 = group * coutG + b * width;
             for (int tile = 0; tile < tiles; tile++) {
-                kernel.run(patch, tile * rows * k, k, packed, weightOffset, acc);
+                kernel.run(patch, tile * rows * k, k, packed, weightRow, acc);
                 int first = q0 + tile * rows;
-                store(g, c.output, acc, width, first, Math.min(rows, q0 + count - first), co0, channels);
+                store(g, c.output, acc, first, Math.min(rows, q0 + count - first), co0, channels);
             }
         }
     }
@@ -258,18 +259,17 @@ final class JavaConvolution {
     }
 
     /** Bias, activation and the layout's addressing for {@code rows} pixels from flattened pixel {@code first}. */
-    private void store(ConvGeometry g, float[] out, float[] acc, int width, int first, int rows, int co0,
-                       int channels) {
+    private void store(ConvGeometry g, float[] out, float[][] acc, int first, int rows, int co0, int channels) {
         boolean relu = g.config().activation() == Activation.RELU;
         boolean last = g.config().dataFormat() == DataFormat.CHANNELS_LAST;
         int plane = g.outHeight() * g.outWidth();
         for (int r = 0; r < rows; r++) {
             int q = first + r;
-            int a = r * width;
+            float[] a = acc[r];
             int dst = last ? q * cout + co0 : (q / plane * cout + co0) * plane + q % plane;
             int step = last ? 1 : plane;
             for (int c = 0; c < channels; c++, dst += step) {
-                float v = acc[a + c];
+                float v = a[c];
                 if (bias != null) {
                     v += bias[co0 + c];
                 }
@@ -288,7 +288,7 @@ final class JavaConvolution {
         int ch = cout, outH = g.outHeight(), outW = g.outWidth(), inH = g.inHeight(), inW = g.inWidth();
         int n = row / outH, oy = row % outH;
         boolean relu = g.config().activation() == Activation.RELU;
-        float[] acc = SCRATCH.get().acc(ch);
+        float[] acc = SCRATCH.get().acc(1, ch)[0];
         for (int ox = 0; ox < outW; ox++) {
             java.util.Arrays.fill(acc, 0, ch, 0f);
             for (int ky = 0; ky < kh; ky++) {
@@ -303,9 +303,7 @@ final class JavaConvolution {
                     }
                     int src = ((n * inH + iy) * inW + ix) * ch;
                     int w = (ky * kw + kx) * ch;
-                    for (int i = 0; i < ch; i++) {
-                        acc[i] += in[src + i] * weights[w + i];
-                    }
+                    kernel.multiplyAdd(acc, in, src, weights, w, ch);
                 }
             }
             int dst = ((n * outH + oy) * outW + ox) * ch;

@@ -30,7 +30,26 @@ final class VectorMicroKernel implements MicroKernel {
     }
 
     @Override
-    public void run(float[] patch, int patchOffset, int k, float[] weights, int weightOffset, float[] acc) {
+    public void multiplyAdd(float[] acc, float[] x, int xOffset, float[] w, int wOffset, int n) {
+        int i = 0;
+        for (int end = S.loopBound(n); i < end; i += L) {
+            FloatVector a = FloatVector.fromArray(S, acc, i);
+            FloatVector.fromArray(S, x, xOffset + i).fma(FloatVector.fromArray(S, w, wOffset + i), a).intoArray(acc, i);
+        }
+        for (; i < n; i++) {
+            acc[i] = Math.fma(x[xOffset + i], w[wOffset + i], acc[i]);
+        }
+    }
+
+    @Override
+    public Object pack(float[] packed) {
+        return packed;
+    }
+
+    @Override
+    public void run(float[] patch, int patchOffset, int k, Object packedWeights, int weightRow, float[][] acc) {
+        float[] weights = (float[]) packedWeights;
+        int weightOffset = weightRow * 2 * L;
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
         FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
         int p0 = patchOffset, p1 = p0 + k, p2 = p1 + k, p3 = p2 + k, p4 = p3 + k, p5 = p4 + k;
@@ -57,18 +76,17 @@ final class VectorMicroKernel implements MicroKernel {
             a50 = x.fma(w0, a50);
             a51 = x.fma(w1, a51);
         }
-        int wd = 2 * L;
-        a00.intoArray(acc, 0);
-        a01.intoArray(acc, L);
-        a10.intoArray(acc, wd);
-        a11.intoArray(acc, wd + L);
-        a20.intoArray(acc, 2 * wd);
-        a21.intoArray(acc, 2 * wd + L);
-        a30.intoArray(acc, 3 * wd);
-        a31.intoArray(acc, 3 * wd + L);
-        a40.intoArray(acc, 4 * wd);
-        a41.intoArray(acc, 4 * wd + L);
-        a50.intoArray(acc, 5 * wd);
-        a51.intoArray(acc, 5 * wd + L);
+        a00.intoArray(acc[0], 0);
+        a01.intoArray(acc[0], L);
+        a10.intoArray(acc[1], 0);
+        a11.intoArray(acc[1], L);
+        a20.intoArray(acc[2], 0);
+        a21.intoArray(acc[2], L);
+        a30.intoArray(acc[3], 0);
+        a31.intoArray(acc[3], L);
+        a40.intoArray(acc[4], 0);
+        a41.intoArray(acc[4], L);
+        a50.intoArray(acc[5], 0);
+        a51.intoArray(acc[5], L);
     }
 }
