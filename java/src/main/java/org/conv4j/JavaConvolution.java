@@ -266,9 +266,12 @@ final class JavaConvolution {
         for (int r = 0; r < rows; r++) {
             int q = first + r;
             float[] a = acc[r];
-            int dst = last ? q * cout + co0 : (q / plane * cout + co0) * plane + q % plane;
-            int step = last ? 1 : plane;
-            for (int c = 0; c < channels; c++, dst += step) {
+            if (last) {
+                kernel.finish(a, bias, co0, relu, out, q * cout + co0, channels);
+                continue;
+            }
+            int dst = (q / plane * cout + co0) * plane + q % plane;
+            for (int c = 0; c < channels; c++, dst += plane) {
                 float v = a[c];
                 if (bias != null) {
                     v += bias[co0 + c];
@@ -306,17 +309,7 @@ final class JavaConvolution {
                     kernel.multiplyAdd(acc, in, src, weights, w, ch);
                 }
             }
-            int dst = ((n * outH + oy) * outW + ox) * ch;
-            for (int i = 0; i < ch; i++) {
-                float v = acc[i];
-                if (bias != null) {
-                    v += bias[i];
-                }
-                if (relu && v < 0) {
-                    v = 0;
-                }
-                out[dst + i] = v;
-            }
+            kernel.finish(acc, bias, 0, relu, out, ((n * outH + oy) * outW + ox) * ch, ch);
         }
     }
 }

@@ -24,6 +24,12 @@ interface MicroKernel {
     void multiplyAdd(float[] acc, float[] x, int xOffset, float[] w, int wOffset, int n);
 
     /**
+     * {@code out[outOffset + i] = act(acc[i] + bias[biasOffset + i])} for i below n (no bias when
+     * null); relu maps v < 0 to +0 and keeps NaN and -0, as the reference does.
+     */
+    void finish(float[] acc, float[] bias, int biasOffset, boolean relu, float[] out, int outOffset, int n);
+
+    /**
      * Plain Java that C2 vectorizes over channels. Each weight row is its own array and each
      * pixel its own accumulator array, all indexed by the same {@code c}: C2 in JDK 17 does not
      * vectorize a loop whose arrays might overlap at different offsets, and this shape rules that
@@ -63,6 +69,15 @@ interface MicroKernel {
                 rows[i] = java.util.Arrays.copyOfRange(packed, i * width, (i + 1) * width);
             }
             return rows;
+        }
+
+        @Override
+        public void finish(float[] acc, float[] bias, int biasOffset, boolean relu, float[] out, int outOffset,
+                           int n) {
+            for (int i = 0; i < n; i++) {
+                float v = bias == null ? acc[i] : acc[i] + bias[biasOffset + i];
+                out[outOffset + i] = relu && v < 0 ? 0f : v;
+            }
         }
 
         @Override

@@ -30,6 +30,25 @@ final class VectorMicroKernel implements MicroKernel {
     }
 
     @Override
+    public void finish(float[] acc, float[] bias, int biasOffset, boolean relu, float[] out, int outOffset, int n) {
+        int i = 0;
+        for (int end = S.loopBound(n); i < end; i += L) {
+            FloatVector v = FloatVector.fromArray(S, acc, i);
+            if (bias != null) {
+                v = v.add(FloatVector.fromArray(S, bias, biasOffset + i));
+            }
+            if (relu) {
+                v = v.blend(0f, v.lt(0f)); // NaN and -0 are not < 0 and stay
+            }
+            v.intoArray(out, outOffset + i);
+        }
+        for (; i < n; i++) {
+            float v = bias == null ? acc[i] : acc[i] + bias[biasOffset + i];
+            out[outOffset + i] = relu && v < 0 ? 0f : v;
+        }
+    }
+
+    @Override
     public void multiplyAdd(float[] acc, float[] x, int xOffset, float[] w, int wOffset, int n) {
         int i = 0;
         for (int end = S.loopBound(n); i < end; i += L) {
