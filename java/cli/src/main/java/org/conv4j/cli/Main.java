@@ -25,7 +25,7 @@ import picocli.CommandLine.TypeConversionException;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         subcommands = {DemoCommand.class, InfoCommand.class, ConvCommand.class, BenchCommand.class},
-        description = "Float32 Conv1D/Conv2D with Keras semantics (native C core or pure-Java reference).")
+        description = "Float32 Conv1D/Conv2D with Keras semantics (native C core or pure-Java backend).")
 public final class Main implements Callable<Integer> {
     public static final int EXIT_OK = 0;
     /** The command ran but its result is wrong (e.g. demo backends disagree). */
