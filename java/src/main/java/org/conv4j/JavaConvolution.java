@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code -Dconv4j.java.vector=false} is not set, else plain Java that the JIT vectorizes.
  *
  * <p><b>Accuracy.</b> Sums are accumulated in float, each output's k products in a fixed order
- * from +0, then the bias: the error is within γ(k+1)·Σ|x·w| + |b| (Higham 3.5) rather than the
+ * from +0, then the bias: the error is within γ(k+1)·(Σ|x·w| + |b|) (Higham 3.5) rather than the
  * reference's single rounding, and the result is the same bits for any thread count. A kernel
  * with a NaN or an infinity goes to the reference, which skips the taps that fall on padding (a
  * zero-filled patch would turn 0·∞ into NaN there).
@@ -166,7 +166,7 @@ final class JavaConvolution {
             c.units = g.batch() * g.outHeight();
         } else {
             int rows = kernel.rows();
-            int tiles = Math.max(1, Math.min(MAX_TILES_PER_BLOCK, PATCH_FLOATS / (k * rows)));
+            int tiles = (int) Math.max(1, Math.min(MAX_TILES_PER_BLOCK, PATCH_FLOATS / ((long) k * rows)));
             c.pixelsPerBlock = tiles * rows;
             int pixels = g.batch() * g.outHeight() * g.outWidth();
             int units = (pixels + c.pixelsPerBlock - 1) / c.pixelsPerBlock * groups;
@@ -198,7 +198,7 @@ final class JavaConvolution {
         int width = kernel.width();
         int tiles = (count + rows - 1) / rows;
         Scratch s = SCRATCH.get();
-        float[] patch = s.patch(tiles * rows * k);
+        float[] patch = s.patch(Math.multiplyExact(tiles * rows, k)); // one tile when k is large
         float[][] acc = s.acc(rows, width);
         gather(g, c.input, group, q0, count, tiles * rows, patch);
         int b0 = blocks * split / c.splits;
