@@ -71,9 +71,9 @@ class JavaConvolutionTest {
                     .strides((int) s[3]).dilationRate((int) s[4]).groups((int) s[5]).padding((Padding) s[6])
                     .dataFormat((DataFormat) s[7]).activation(Activation.RELU).config();
             ConvGeometry g = ConvGeometry.of(config, (int[]) s[8]);
-            float[] x = values(r, g.inputCount());
-            float[] k = values(r, g.kernelCount());
-            float[] b = values(r, g.outChannels());
+            float[] x = RandomCase.values(r, g.inputCount());
+            float[] k = RandomCase.values(r, g.kernelCount());
+            float[] b = RandomCase.values(r, g.outChannels());
             for (int threads = 0; threads <= 2; threads++) {
                 check(config, (int[]) s[8], x, k, b, kernel, threads, g + " threads " + threads);
             }
@@ -133,12 +133,12 @@ class JavaConvolutionTest {
         try (Conv2D conv = Conv2D.builder().filters(40).kernelSize(3, 3).padding(Padding.SAME)
                 .backend(Backend.JAVA).threads(2).build()) {
             SplittableRandom r = new SplittableRandom(11);
-            conv.setWeights(values(r, 3 * 3 * 12 * 40), values(r, 40));
+            conv.setWeights(RandomCase.values(r, 3 * 3 * 12 * 40), RandomCase.values(r, 40));
             int[][] shapes = {{1, 17, 13, 12}, {2, 9, 9, 12}};
             float[][] inputs = new float[shapes.length][];
             float[][] expected = new float[shapes.length][];
             for (int s = 0; s < shapes.length; s++) {
-                inputs[s] = values(r, shapes[s][0] * shapes[s][1] * shapes[s][2] * shapes[s][3]);
+                inputs[s] = RandomCase.values(r, shapes[s][0] * shapes[s][1] * shapes[s][2] * shapes[s][3]);
                 expected[s] = conv.predict(inputs[s], shapes[s]);
             }
             ExecutorService pool = Executors.newFixedThreadPool(callers);
@@ -168,13 +168,5 @@ class JavaConvolutionTest {
                 pool.shutdown();
             }
         }
-    }
-
-    private static float[] values(SplittableRandom r, int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        return a;
     }
 }

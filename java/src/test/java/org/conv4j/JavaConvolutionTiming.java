@@ -51,9 +51,9 @@ public final class JavaConvolutionTiming {
             int[] shape = rank == 2 ? new int[] {n, h, w, cin} : new int[] {n, w, cin};
             ConvGeometry g = ConvGeometry.of(config, shape);
             SplittableRandom r = new SplittableRandom(1);
-            float[] x = random(r, g.inputCount());
-            float[] kernel = random(r, g.kernelCount());
-            float[] bias = random(r, cout);
+            float[] x = RandomCase.values(r, g.inputCount());
+            float[] kernel = RandomCase.values(r, g.kernelCount());
+            float[] bias = RandomCase.values(r, cout);
             float[] y = new float[g.outputCount()];
             double flops = g.flops();
             System.out.printf(Locale.ROOT, "%-12s %9.2f", s[0],
@@ -68,14 +68,6 @@ public final class JavaConvolutionTiming {
             }
             System.out.println();
         }
-    }
-
-    private static float[] random(SplittableRandom r, int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        return a;
     }
 
     private static long clock(boolean cpu) {

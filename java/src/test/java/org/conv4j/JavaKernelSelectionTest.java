@@ -17,16 +17,7 @@ class JavaKernelSelectionTest {
     public static void main(String[] args) {
         int cases = 200;
         try {
-            for (int i = 0; i < cases; i++) {
-                RandomCase c = new RandomCase(RandomConfigurationTest.SEED + 5, i);
-                ConvGeometry g = c.geometry();
-                try (ConvLayer layer = c.layer(Backend.JAVA, Algorithm.AUTO)) {
-                    layer.setThreads(i % 3);
-                    Tolerance.assertWithinBound(g, c.input, c.kernel, c.bias,
-                            ReferenceConvolution.compute(g, c.input, c.kernel, c.bias),
-                            layer.predict(c.input, c.inputShape), "case " + i + " " + c);
-                }
-            }
+            RandomConfigurationTest.javaBackendMatchesTheReference(RandomConfigurationTest.SEED + 5, cases);
             System.out.println("kernel=" + JavaConvolution.kernelName() + " matched=" + cases);
         } catch (AssertionFailedError e) {
             System.out.println("kernel=" + JavaConvolution.kernelName() + " mismatch: " + e.getMessage());

@@ -53,8 +53,13 @@ class RandomConfigurationTest {
      */
     @Test
     void javaBackendMatchesTheReference() {
-        for (int i = 0; i < CASES; i++) {
-            RandomCase c = new RandomCase(SEED + 1, i);
+        javaBackendMatchesTheReference(SEED + 1, CASES);
+    }
+
+    /** Java layers at threads 0, 1, 2 in turn against the reference on random cases of a seed. */
+    static void javaBackendMatchesTheReference(long seed, int cases) {
+        for (int i = 0; i < cases; i++) {
+            RandomCase c = new RandomCase(seed, i);
             ConvGeometry g = c.geometry();
             try (ConvLayer layer = c.layer(Backend.JAVA, Algorithm.AUTO)) {
                 layer.setThreads(i % 3);
