@@ -6,7 +6,10 @@ import java.util.Locale;
 public enum Backend {
     /** The C core through JNI (OpenMP, CPU dispatch). */
     NATIVE,
-    /** The pure-Java reference: slower, same semantics, always available. */
+    /**
+     * Pure Java, always available, same semantics: blocked loops over packed weights, on the JDK's
+     * Vector API when {@code --add-modules jdk.incubator.vector} is given (see README).
+     */
     JAVA;
 
     /** Parses {@code "native"} or {@code "java"}, any case. */

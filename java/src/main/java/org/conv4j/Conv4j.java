@@ -9,7 +9,7 @@ import org.conv4j.internal.Conv4jNative;
  * the default backend. Thread-safe; the native library is loaded once, on first use.
  *
  * <p>The system property {@value #BACKEND_PROPERTY} chooses the default backend: {@code auto}
- * (the default: native when it loads, else the Java reference with one warning), {@code native}
+ * (the default: native when it loads, else the pure-Java backend with one warning), {@code native}
  * (layers fail with {@link IllegalStateException} when it cannot load) or {@code java} (the native
  * library is never loaded).
  */
@@ -47,7 +47,7 @@ public final class Conv4j {
                 if (!"native".equals(requested)) { // with native forced, layers report it instead
                     System.getLogger("org.conv4j").log(System.Logger.Level.WARNING,
                             "conv4j: native library unavailable on " + Loader.getPlatform() + " (" + why
-                                    + "); layers use the pure-Java reference backend");
+                                    + "); layers use the pure-Java backend");
                 }
                 return why.toString();
             }
@@ -97,6 +97,15 @@ public final class Conv4j {
             default:
                 return nativeAvailable() ? Backend.NATIVE : Backend.JAVA;
         }
+    }
+
+    /**
+     * The Java backend's inner loop in this JVM: {@code vector-256} (the JDK's Vector API, its
+     * preferred width in bits) when the JVM runs with {@code --add-modules jdk.incubator.vector},
+     * else {@code scalar} (plain Java the JIT vectorizes as it can).
+     */
+    public static String javaKernel() {
+        return JavaConvolution.kernelName();
     }
 
     /** JavaCPP's name for this platform, e.g. {@code linux-x86_64}. */

@@ -13,12 +13,15 @@ import org.bytedeco.javacpp.FloatPointer;
  * called at any time; calls already running finish with the weights they started with, and their
  * native memory is freed when the last of them returns. Each native call uses up to
  * {@link #threads()} OpenMP threads (0 = all cores); when a Java thread pool drives the calls, set
- * 1 so that pool threads × OpenMP threads do not oversubscribe the cores.
+ * 1 so that pool threads × OpenMP threads do not oversubscribe the cores. The Java backend uses
+ * the calling thread plus up to {@code threads - 1} idle workers of one small shared pool (one
+ * per core beyond the first), so concurrent calls never oversubscribe.
  *
  * <p><b>Memory.</b> The layer owns native memory (one plan per distinct input shape, the last
  * {@value PlanCache#CAPACITY} kept): close it, or use try-with-resources. With the native backend,
  * {@code predict} into a caller's {@code float[]}, direct {@link FloatBuffer} or
- * {@link FloatPointer} allocates nothing on the Java heap once the shape has been seen.
+ * {@link FloatPointer} allocates nothing on the Java heap once the shape has been seen; with the
+ * Java backend, {@code predict} into a caller's {@code float[]} does the same.
  * {@code float[]} arrays are pinned (not copied) for the duration of the native call; heap
  * (non-direct) buffers are copied.
  */
@@ -73,12 +76,12 @@ public abstract class ConvLayer implements AutoCloseable {
         return backend;
     }
 
-    /** OpenMP threads per native call: 0 = all cores, 1 = the calling thread only. */
+    /** Threads per call (OpenMP, or the Java backend's pool): 0 = all cores, 1 = the calling thread only. */
     public int threads() {
         return threads;
     }
 
-    /** Sets the OpenMP threads per native call (0 = all cores); the Java backend ignores it. */
+    /** Sets the threads per call (0 = all cores); the Java backend caps it at the number of cores. */
     public void setThreads(int threads) {
         if (threads < 0) {
             throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
@@ -155,11 +158,14 @@ public abstract class ConvLayer implements AutoCloseable {
         }
         float[] kernelCopy = kernel.clone();
         float[] biasCopy = bias == null ? null : bias.clone();
+        // Packed once here, shared by every input shape of these weights.
+        JavaConvolution java = backend == Backend.JAVA
+                ? new JavaConvolution(config, (int) inChannels, kernelCopy, biasCopy) : null;
         synchronized (lock) {
             requireOpen();
             WeightState old = weights;
             weights = new WeightState(kernelCopy, biasCopy, (int) inChannels,
-                    new PlanCache(this::newEntry, kernelCopy, biasCopy));
+                    new PlanCache((n, h, w, c, k, b) -> newEntry(n, h, w, c, k, b, java), kernelCopy, biasCopy));
             if (old != null) {
                 old.plans.close();
             }
@@ -198,12 +204,12 @@ public abstract class ConvLayer implements AutoCloseable {
 
     /**
      * What computes this input shape: the native plan's choice and the reasons the earlier
-     * candidates gave, or the Java reference.
+     * candidates gave, or the Java backend's micro-kernel ({@code scalar} or {@code vector-256}, ...).
      */
     public String explain(int... inputShape) {
         PlanCache.Entry e = acquire(normalized(inputShape));
         try {
-            return e.plan == null ? "java reference" : e.plan.explanation();
+            return e.plan == null ? "java (" + JavaConvolution.kernelName() + " micro-kernel)" : e.plan.explanation();
         } finally {
             e.release();
         }
@@ -338,7 +344,7 @@ public abstract class ConvLayer implements AutoCloseable {
         if (e.plan != null) {
             e.plan.execute(input, output, threads);
         } else {
-            ReferenceConvolution.compute(g, input, 0, e.kernel, e.bias, output, 0);
+            e.java.compute(g, input, output, threads);
         }
     }
 
@@ -362,7 +368,7 @@ public abstract class ConvLayer implements AutoCloseable {
         return e;
     }
 
-    private PlanCache.Entry newEntry(int n, int h, int w, int c, float[] kernel, float[] bias) {
+    private PlanCache.Entry newEntry(int n, int h, int w, int c, float[] kernel, float[] bias, JavaConvolution java) {
         ConvGeometry g = ConvGeometry.of(config, layerShape(n, h, w, c));
         int expected = kernel.length / (int) (config.kernelVolume() * config.filters()) * config.groups();
         if (g.inChannels() != expected) {
@@ -371,7 +377,7 @@ public abstract class ConvLayer implements AutoCloseable {
                     + " (Cin/groups " + expected / config.groups() + " × groups " + config.groups() + ")");
         }
         NativePlan plan = backend == Backend.NATIVE ? NativePlan.create(g, kernel, bias) : null;
-        return new PlanCache.Entry(n, h, w, c, g, plan, kernel, bias);
+        return new PlanCache.Entry(n, h, w, c, g, plan, java);
     }
 
     private int[] kernelShapeFor(int inChannelsPerGroup) {

@@ -12,23 +12,21 @@ final class PlanCache {
         Entry create(int n, int h, int w, int c, float[] kernel, float[] bias);
     }
 
-    /** One input shape: its geometry and (native backend) its plan. */
+    /** One input shape: its geometry and its native plan or the layer's Java convolution. */
     static final class Entry {
         final int n, h, w, c;
         final ConvGeometry geometry;
         final NativePlan plan; // null for the Java backend
-        final float[] kernel;
-        final float[] bias;
+        final JavaConvolution java; // null for the native backend
 
-        Entry(int n, int h, int w, int c, ConvGeometry geometry, NativePlan plan, float[] kernel, float[] bias) {
+        Entry(int n, int h, int w, int c, ConvGeometry geometry, NativePlan plan, JavaConvolution java) {
             this.n = n;
             this.h = h;
             this.w = w;
             this.c = c;
             this.geometry = geometry;
             this.plan = plan;
-            this.kernel = kernel;
-            this.bias = bias;
+            this.java = java;
         }
 
         boolean matches(int n, int h, int w, int c) {

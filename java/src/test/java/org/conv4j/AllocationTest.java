@@ -52,4 +52,27 @@ class AllocationTest {
             assertNoGarbage("Conv1D float[]", () -> conv1.predict(in1, out1, 1, 10, 2));
         }
     }
+
+    /** The Java backend into a caller's float[]: per-thread scratch and call state are reused, pool hand-off included. */
+    @Test
+    void javaBackendSteadyStateCallsAllocateNothing() {
+        try (Conv2D conv = Conv2D.builder().filters(20).kernelSize(3, 3).padding(Padding.SAME)
+                .backend(Backend.JAVA).build();
+             Conv2D depthwise = Conv2D.builder().filters(8).kernelSize(3, 3).groups(8).padding(Padding.SAME)
+                .backend(Backend.JAVA).build()) {
+            conv.setWeights(new float[3 * 3 * 3 * 20], new float[20]);
+            depthwise.setWeights(new float[3 * 3 * 1 * 8], new float[8]);
+            float[] in = new float[12 * 12 * 3];
+            float[] out = new float[12 * 12 * 20];
+            float[] inDw = new float[12 * 12 * 8];
+            float[] outDw = new float[12 * 12 * 8];
+            for (int threads = 1; threads <= 2; threads++) {
+                conv.setThreads(threads);
+                depthwise.setThreads(threads);
+                assertNoGarbage("Java Conv2D float[] threads " + threads, () -> conv.predict(in, out, 1, 12, 12, 3));
+                assertNoGarbage("Java depthwise float[] threads " + threads,
+                        () -> depthwise.predict(inDw, outDw, 1, 12, 12, 8));
+            }
+        }
+    }
 }

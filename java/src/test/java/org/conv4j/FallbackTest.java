@@ -31,12 +31,17 @@ class FallbackTest {
     }
 
     private static String run(String... properties) throws IOException, InterruptedException {
+        return runMain(FallbackTest.class, properties);
+    }
+
+    /** Runs {@code main} in a child JVM on the test class path with these options; returns its output. */
+    static String runMain(Class<?> main, String... options) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java");
-        cmd.addAll(List.of(properties));
+        cmd.addAll(List.of(options));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
-        cmd.add(FallbackTest.class.getName());
+        cmd.add(main.getName());
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));

@@ -77,7 +77,8 @@ final class RandomCase {
         bias = useBias ? values(r, filters) : null;
     }
 
-    private static float[] values(SplittableRandom r, int count) {
+    /** {@code count} values uniform in [-1, 1). */
+    static float[] values(SplittableRandom r, int count) {
         float[] a = new float[count];
         for (int i = 0; i < count; i++) {
             a[i] = (float) (r.nextDouble() * 2 - 1);

@@ -29,6 +29,8 @@ final class InfoCommand implements Callable<Integer> {
         line(out, "ISA in use", Conv4j.activeIsa());
         line(out, "OpenMP threads", loaded ? Integer.toString(Conv4j.maxThreads()) : "unavailable");
         line(out, "default backend", Conv4j.defaultBackend().cliName());
+        line(out, "java kernel", Conv4j.javaKernel().startsWith("vector") ? Conv4j.javaKernel() + " (Vector API)"
+                : Conv4j.javaKernel() + " (add --add-modules jdk.incubator.vector for the Vector API)");
         line(out, "java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name")
                 + ", " + System.getProperty("java.vendor") + ")");
         line(out, "os", System.getProperty("os.name") + " " + System.getProperty("os.version")

@@ -1,0 +1,225 @@
+package org.conv4j.cli;
+
+import java.io.PrintWriter;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.conv4j.Backend;
+import org.conv4j.Conv4j;
+import org.conv4j.ConvGeometry;
+import org.conv4j.ConvLayer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Times the shapes of a bench-shapes CSV through the public layer API; prints medians and GFLOP/s. */
+@Command(name = "bench",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Time each shape of a CSV file (format of ../shared/bench-shapes.csv; bias on, random weights)",
+            "through the layer API: a warm-up, then the median of the repeated runs and its GFLOP/s",
+            "(2·N·Hout·Wout·Cout·KH·KW·Cin/groups per run). csv output: name,threads,backend,median_ms,gflops."})
+final class BenchCommand implements Callable<Integer> {
+    static final String CSV_HEADER = "name,threads,backend,median_ms,gflops";
+    /** Warm-up: at least this many calls and this long, so the JIT and the plans are settled. */
+    private static final int WARMUP_CALLS = 5;
+    private static final long WARMUP_NANOS = 500_000_000L;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--shapes", required = true, paramLabel = "FILE", description = "Shapes CSV.")
+    Path shapes;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
+            description = "Threads per call; 0 (default) = all cores.")
+    int threads;
+
+    @Option(names = "--backend", paramLabel = "native|java",
+            description = "Default: native when its library loads, else java.")
+    Backend backend;
+
+    @Option(names = "--repeats", paramLabel = "R", defaultValue = "5", description = "Timed runs per shape; default ${DEFAULT-VALUE}.")
+    int repeats;
+
+    @Option(names = "--format", paramLabel = "table|csv", defaultValue = "table", description = "Default: ${DEFAULT-VALUE}.")
+    String format;
+
+    /** One shape's measurement. */
+    private record Result(BenchShapes.Shape shape, String algorithm, ConvGeometry geometry, double medianMs,
+                          double minMs, double maxMs) {
+        double gflops() {
+            return geometry.flops() / (medianMs * 1e6);
+        }
+    }
+
+    @Override
+    public Integer call() {
+        if (threads < 0) {
+            throw new CliException("--threads must be >= 0 (0 = all cores), got " + threads);
+        }
+        if (repeats < 1) {
+            throw new CliException("--repeats must be >= 1, got " + repeats);
+        }
+        String fmt = format.strip().toLowerCase(Locale.ROOT);
+        if (!fmt.equals("table") && !fmt.equals("csv")) {
+            throw new CliException("--format must be table or csv, got '" + format + "'");
+        }
+        List<BenchShapes.Shape> list = BenchShapes.read(shapes);
+        Backend chosen = backend != null ? backend : Conv4j.defaultBackend();
+        // Build every layer first, so a shape the library refuses fails before any timing.
+        List<ConvLayer> layers = new ArrayList<>();
+        try {
+            for (BenchShapes.Shape s : list) {
+                layers.add(layer(s, chosen));
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            Progress progress = new Progress(spec.commandLine().getErr(), System.console() != null, list.size());
+            List<Result> results = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                progress.show(i, list.get(i).name());
+                results.add(measure(list.get(i), layers.get(i)));
+            }
+            progress.done();
+            int shownThreads = shownThreads(chosen);
+            if (fmt.equals("csv")) {
+                out.println(CSV_HEADER);
+                for (Result r : results) {
+                    out.println(r.shape().name() + "," + shownThreads + "," + chosen.cliName() + ","
+                            + plain(r.medianMs()) + "," + plain(r.gflops()));
+                }
+            } else {
+                table(out, results, chosen, shownThreads);
+            }
+        } finally {
+            layers.forEach(ConvLayer::close);
+        }
+        return Main.EXIT_OK;
+    }
+
+    private ConvLayer layer(BenchShapes.Shape s, Backend chosen) {
+        ConvLayer layer = null;
+        try {
+            layer = ConvLayer.builder(s.dims()).filters(s.cout()).kernelSize(s.kernelSize()).strides(s.strides())
+                    .dilationRate(s.dilation()).groups(s.groups()).padding(s.padding()).useBias(true)
+                    .backend(chosen).threads(threads).build();
+            SplittableRandom random = new SplittableRandom(s.name().hashCode());
+            int kernelCount = s.kh() * s.kw() * (s.cin() / s.groups()) * s.cout();
+            layer.setWeights(values(random, kernelCount), values(random, s.cout()));
+            layer.geometry(s.inputShape()); // validates the input against the configuration
+            return layer;
+        } catch (IllegalArgumentException e) {
+            if (layer != null) {
+                layer.close();
+            }
+            throw new CliException(s.where() + ": " + s.name() + ": " + e.getMessage());
+        }
+    }
+
+    private Result measure(BenchShapes.Shape s, ConvLayer layer) {
+        int[] shape = s.inputShape();
+        ConvGeometry g = layer.geometry(shape);
+        float[] input = values(new SplittableRandom(1), g.inputCount());
+        float[] output = new float[g.outputCount()];
+        long start = System.nanoTime();
+        for (int i = 0; i < WARMUP_CALLS || System.nanoTime() - start < WARMUP_NANOS; i++) {
+            layer.predict(input, shape, output);
+        }
+        double[] ms = new double[repeats];
+        for (int i = 0; i < repeats; i++) {
+            long t0 = System.nanoTime();
+            layer.predict(input, shape, output);
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(ms);
+        double median = repeats % 2 == 1 ? ms[repeats / 2] : (ms[repeats / 2 - 1] + ms[repeats / 2]) / 2;
+        return new Result(s, layer.algorithm(shape), g, median, ms[0], ms[repeats - 1]);
+    }
+
+    /** The thread count a call really uses: 0 resolved; the Java backend is capped at the cores. */
+    private int shownThreads(Backend chosen) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (chosen == Backend.NATIVE) {
+            return threads == 0 ? Conv4j.maxThreads() : threads;
+        }
+        return threads == 0 ? cores : Math.min(threads, cores);
+    }
+
+    private static void table(PrintWriter out, List<Result> results, Backend chosen, int shownThreads) {
+        String engine = chosen == Backend.NATIVE ? "native, ISA " + Conv4j.activeIsa()
+                : "java, " + Conv4j.javaKernel() + " micro-kernel";
+        out.println(String.format(Locale.ROOT, "conv4j bench: %s, %d thread%s, median of the timed runs",
+                engine, shownThreads, shownThreads == 1 ? "" : "s"));
+        out.println(String.format(Locale.ROOT, "%-16s %-22s %-10s %12s %10s %9s %9s", "shape", "input -> output",
+                "algorithm", "median", "GFLOP/s", "% of best", "spread"));
+        double best = results.stream().mapToDouble(Result::gflops).max().orElse(1);
+        for (Result r : results) {
+            ConvGeometry g = r.geometry();
+            String io = dims(g.inputShape()) + " -> " + g.outChannels();
+            out.println(String.format(Locale.ROOT, "%-16s %-22s %-10s %9.3f ms %10.2f %8.0f%% %8.1f%%",
+                    r.shape().name(), io, r.algorithm(), r.medianMs(), r.gflops(), 100 * r.gflops() / best,
+                    100 * (r.maxMs() - r.minMs()) / r.medianMs()));
+        }
+        out.println("spread: (slowest - fastest) / median of the timed runs; GFLOP/s counts a multiply-add as 2.");
+    }
+
+    /** Four significant digits as a plain decimal with '.', whatever the locale: tiny values stay non-zero. */
+    static String plain(double v) {
+        return new BigDecimal(v).round(new MathContext(4)).stripTrailingZeros().toPlainString();
+    }
+
+    private static String dims(int[] shape) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < shape.length; i++) {
+            b.append(i == 0 ? "" : "x").append(shape[i]);
+        }
+        return b.toString();
+    }
+
+    private static float[] values(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        return a;
+    }
+
+    /** A one-line progress bar on stderr, drawn only on a terminal so piped stdout stays clean. */
+    private static final class Progress {
+        private static final int WIDTH = 30;
+        private final PrintWriter err;
+        private final boolean enabled;
+        private final int total;
+
+        Progress(PrintWriter err, boolean enabled, int total) {
+            this.err = err;
+            this.enabled = enabled;
+            this.total = total;
+        }
+
+        void show(int done, String name) {
+            if (!enabled) {
+                return;
+            }
+            int filled = done * WIDTH / total;
+            err.print("\r[" + "#".repeat(filled) + " ".repeat(WIDTH - filled) + "] " + done + "/" + total + " "
+                    + String.format(Locale.ROOT, "%-20s", name));
+            err.flush();
+        }
+
+        void done() {
+            if (enabled) {
+                err.print("\r" + " ".repeat(WIDTH + 40) + "\r");
+                err.flush();
+            }
+        }
+    }
+}
