@@ -127,7 +127,7 @@ class HardeningPropertiesTest {
         FILTERS, KERNEL_SIZE, STRIDES, DILATION, GROUPS, GROUPS_NOT_DIVIDING_FILTERS, STRIDES_WITH_DILATION,
         CAUSAL_IN_2D, THREADS, INPUT_RANK, INPUT_DIMENSION, INPUT_CHANNELS_NOT_DIVISIBLE, CHANNELS_MISMATCH,
         KERNEL_LENGTH, BIAS_LENGTH, BIAS_WITHOUT_USE_BIAS, INPUT_LENGTH, OUTPUT_LENGTH, EMPTY_OUTPUT,
-        ELEMENT_COUNT_OVERFLOW, PADDING_OVERFLOW
+        ELEMENT_COUNT_OVERFLOW, OUTPUT_COUNT_OVERFLOW, PADDING_OVERFLOW
     }
 
     record Invalid(Fault fault, int rank, int bad, int big) {
@@ -206,6 +206,10 @@ class HardeningPropertiesTest {
                 shape[0] = c.big();
                 shape[1] = c.big();
             }
+            case OUTPUT_COUNT_OVERFLOW -> {
+                // The input fits in an int (1.2e9 floats), the output (2.4e9) does not.
+                shape = rank == 1 ? new int[] {1, 600_000_000, cin} : new int[] {1, 30_000, 20_000, cin};
+            }
             case PADDING_OVERFLOW -> {
                 b.padding(Padding.SAME).kernelSize(rank == 1 ? new int[] {Integer.MAX_VALUE}
                         : new int[] {Integer.MAX_VALUE, 1});
@@ -218,7 +222,8 @@ class HardeningPropertiesTest {
                 return;
             }
             layer.setWeights(kernel, bias);
-            int inputCount = c.fault() == Fault.ELEMENT_COUNT_OVERFLOW || c.fault() == Fault.INPUT_RANK
+            int inputCount = c.fault() == Fault.ELEMENT_COUNT_OVERFLOW || c.fault() == Fault.OUTPUT_COUNT_OVERFLOW
+                    || c.fault() == Fault.INPUT_RANK
                     || c.fault() == Fault.INPUT_DIMENSION ? 1 : Arrays.stream(shape).reduce(1, (x, y) -> x * y);
             float[] input = new float[c.fault() == Fault.INPUT_LENGTH ? inputCount - 1 : inputCount];
             if (c.fault() == Fault.OUTPUT_LENGTH) {
