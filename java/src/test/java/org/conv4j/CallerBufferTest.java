@@ -136,4 +136,26 @@ class CallerBufferTest {
             }
         }
     }
+
+    /** LifecycleTest covers arrays after close; the buffer, pointer and query doors too. */
+    @Test
+    void closedLayerRefusesEveryDoor() {
+        Conv2D conv = layer();
+        FloatBuffer in = direct(24, ByteOrder.nativeOrder()).put(INPUT).rewind();
+        FloatBuffer out = direct(18, ByteOrder.nativeOrder());
+        conv.predict(in, SHAPE, out);
+        conv.close();
+        conv.close();
+        try (FloatPointer p = new FloatPointer(24); FloatPointer q = new FloatPointer(18)) {
+            for (Runnable use : new Runnable[] {
+                () -> conv.predict(in, SHAPE, out),
+                () -> conv.predict(p, SHAPE, q),
+                () -> conv.explain(SHAPE),
+                () -> conv.algorithm(SHAPE),
+            }) {
+                IllegalStateException e = assertThrows(IllegalStateException.class, use::run);
+                assertTrue(e.getMessage().contains("closed"), e.getMessage());
+            }
+        }
+    }
 }
