@@ -114,6 +114,18 @@ static inline int64_t test_oracle_mismatches(const test_oracle *o, const float *
     return bad;
 }
 
+/* One line naming a descriptor, for failure messages. */
+static inline void test_describe(const conv4j_conv_desc *d, char *text, size_t capacity)
+{
+    snprintf(text, capacity,
+             "rank=%d N=%d in=%dx%d Cin=%d Cout=%d k=%dx%d s=%dx%d d=%dx%d pad=%d,%d/%d,%d "
+             "groups=%d layout=%d act=%d",
+             d->rank, d->batch, d->in_size[0], d->in_size[1], d->in_channels, d->out_channels,
+             d->kernel[0], d->kernel[1], d->stride[0], d->stride[1], d->dilation[0],
+             d->dilation[1], d->pad_before[0], d->pad_before[1], d->pad_after[0],
+             d->pad_after[1], d->groups, d->layout, d->activation);
+}
+
 /* Every algorithm code after AUTO, including those still being written: a forced algorithm
  * that answers CONV4J_ERR_UNSUPPORTED is skipped for that case, and the tests count what ran. */
 #define TEST_FIRST_FORCED_ALGORITHM CONV4J_ALGORITHM_DIRECT

@@ -6,8 +6,8 @@
  *
  * Shapes sit on tile edges: widths and channel counts one below, at and one above 8 and 16,
  * and 5..7 around the 6-row GEMM tile, in the patterns each algorithm serves (1x1, 3x3 stride 1,
- * depthwise stride 1 and 2, first-layer 7x7/2 over 3 channels, causal dilated Conv1D,
- * channels_first). Every forced algorithm code 1..5 runs with threads 1 and 2; an algorithm
+ * Winograd-sized 3x3 with 15..17 channels, depthwise stride 1 and 2, first-layer 7x7/2 over 3
+ * channels, causal dilated Conv1D, channels_first). Every forced algorithm code 1..5 runs with threads 1 and 2; an algorithm
  * that answers CONV4J_ERR_UNSUPPORTED for a shape is skipped there. Results are checked against
  * the reference with the bound of test_bound.h. Prints how many runs each algorithm made.
  * POSIX only (mmap).
@@ -66,17 +66,6 @@ static long runs_per_algorithm[TEST_LAST_FORCED_ALGORITHM + 1];
 static long unsupported_per_algorithm[TEST_LAST_FORCED_ALGORITHM + 1];
 static long shapes_tried;
 
-static void describe(const conv4j_conv_desc *d, char *text, size_t capacity)
-{
-    snprintf(text, capacity,
-             "rank=%d N=%d in=%dx%d Cin=%d Cout=%d k=%dx%d s=%dx%d d=%dx%d pad=%d,%d/%d,%d "
-             "groups=%d layout=%d act=%d",
-             d->rank, d->batch, d->in_size[0], d->in_size[1], d->in_channels, d->out_channels,
-             d->kernel[0], d->kernel[1], d->stride[0], d->stride[1], d->dilation[0],
-             d->dilation[1], d->pad_before[0], d->pad_before[1], d->pad_after[0],
-             d->pad_after[1], d->groups, d->layout, d->activation);
-}
-
 static void fill(test_rng *rng, float *values, int64_t count)
 {
     for (int64_t i = 0; i < count; ++i) {
@@ -90,7 +79,7 @@ static void run_shape(test_rng *rng, conv4j_conv_desc d)
     const int64_t kernel_count = test_kernel_count(&d);
     const int64_t out_count = test_output_count(&d);
     char text[256];
-    describe(&d, text, sizeof text);
+    test_describe(&d, text, sizeof text);
     CHECK(out_count > 0, "invalid shape in the table: %s", text);
     if (out_count <= 0) {
         return;
@@ -175,6 +164,11 @@ int main(void)
         run_shape(&rng, d);
         d = test_desc_2d(1, 4, other, v, 3, 3, other);
         d.activation = CONV4J_ACTIVATION_RELU;
+        run_shape(&rng, d);
+        /* Winograd-sized: 3x3 stride 1, pads 1 and 2, 15..17 channels around its 16-channel
+         * minimum, widths across 4-wide output tiles. */
+        d = test_desc_2d(1, 3 + e % 4, v, 15 + e % 3, 3, 3, 16 + (e / 3) % 2);
+        d.pad_before[0] = d.pad_before[1] = d.pad_after[0] = d.pad_after[1] = 1 + e % 2;
         run_shape(&rng, d);
         /* Depthwise 3x3, stride 1 and 2, multiplier 1 and 2. */
         d = test_desc_2d(1, 5, v, v, 3, 3, v);

@@ -96,9 +96,11 @@ static void run_case(test_rng *rng, conv4j_conv_desc d, int input_specials, int 
                     continue;
                 }
                 if (bad++ == 0) {
-                    CHECK(0, "%s threads=%d act=%d: element %lld got %g, reference %g",
-                          conv4j_algorithm_name((conv4j_algorithm)a), (int)threads, d.activation,
-                          (long long)i, (double)output[i], (double)oracle.reference[i]);
+                    char text[256];
+                    test_describe(&d, text, sizeof text);
+                    CHECK(0, "%s threads=%d: element %lld got %g, reference %g (%s)",
+                          conv4j_algorithm_name((conv4j_algorithm)a), (int)threads, (long long)i,
+                          (double)output[i], (double)oracle.reference[i], text);
                 }
             }
             ++runs_per_algorithm[a];
@@ -162,8 +164,8 @@ int main(void)
     test_rng rng = {UINT64_C(0x3C6EF372FE94F82B)};
     for (int round = 0; round < 12; ++round) {
         for (int relu = 0; relu <= 1; ++relu) {
-            /* Shapes each kernel family serves: 3x3 dense, 1x1, depthwise, Conv1D. */
-            conv4j_conv_desc shapes[4];
+            /* Shapes each kernel family serves: 3x3 dense, 1x1, depthwise, Conv1D, Winograd. */
+            conv4j_conv_desc shapes[5];
             shapes[0] = test_desc_2d(2, 9, 10, 8, 3, 3, 17);
             shapes[0].pad_before[0] = shapes[0].pad_before[1] = 1;
             shapes[0].pad_after[0] = shapes[0].pad_after[1] = 1;
@@ -173,7 +175,11 @@ int main(void)
             shapes[3] = test_desc_1d(2, 40, 6, 3, 8);
             shapes[3].dilation[0] = 2;
             shapes[3].pad_before[0] = 4;
-            for (int s = 0; s < 4; ++s) {
+            /* Large enough for Winograd (16+ channels, channels_last is its only layout). */
+            shapes[4] = test_desc_2d(1, 8, 9, 16, 3, 3, 17);
+            shapes[4].pad_before[0] = shapes[4].pad_before[1] = 1;
+            shapes[4].pad_after[0] = shapes[4].pad_after[1] = 1;
+            for (int s = 0; s < 5; ++s) {
                 shapes[s].activation = relu ? CONV4J_ACTIVATION_RELU : CONV4J_ACTIVATION_NONE;
                 shapes[s].layout = round % 3 == 2 ? CONV4J_LAYOUT_CHANNELS_FIRST
                                                   : CONV4J_LAYOUT_CHANNELS_LAST;
