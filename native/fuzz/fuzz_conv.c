@@ -18,16 +18,6 @@
 #define MAX_ELEMENTS 8192
 #define MAX_MULTIPLY_ADDS 250000
 
-#define FUZZ_REQUIRE(condition, ...)                                                       \
-    do {                                                                                   \
-        if (!(condition)) {                                                                \
-            fprintf(stderr, "fuzz_conv: %s: ", #condition);                                \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fputc('\n', stderr);                                                           \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
-
 static conv4j_conv_desc decode(fuzz_input *in, uint8_t flags)
 {
     conv4j_conv_desc d;

@@ -15,16 +15,6 @@
 
 #define MAX_ELEMENTS 4096
 
-#define FUZZ_REQUIRE(condition, ...)                                                       \
-    do {                                                                                   \
-        if (!(condition)) {                                                                \
-            fprintf(stderr, "fuzz_descriptor: %s: ", #condition);                          \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fputc('\n', stderr);                                                           \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
-
 /* Keras output length of one axis, or 0 when the dilated kernel does not fit. */
 static int64_t keras_extent(int64_t in, int64_t before, int64_t after, int64_t kernel,
                             int64_t stride, int64_t dilation)

@@ -5,9 +5,22 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conv4j.h"
+
+/* A failed check aborts, which libFuzzer reports as a crash and saves the input. */
+#define FUZZ_REQUIRE(condition, ...)                                                       \
+    do {                                                                                   \
+        if (!(condition)) {                                                                \
+            fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #condition);                \
+            fprintf(stderr, __VA_ARGS__);                                                  \
+            fputc('\n', stderr);                                                           \
+            abort();                                                                       \
+        }                                                                                  \
+    } while (0)
 
 typedef struct fuzz_input {
     const uint8_t *data;
