@@ -246,7 +246,8 @@ public abstract class ConvLayer implements AutoCloseable {
     /**
      * Convolves from {@code input}'s position into {@code output}'s position; positions are left
      * unchanged. Direct buffers must be in native byte order; they are used in place and must not
-     * overlap.
+     * overlap (refused with {@link IllegalArgumentException}). A read-only output is refused; heap
+     * buffers of any byte order are copied.
      */
     public void predict(FloatBuffer input, int[] inputShape, FloatBuffer output) {
         int[] s = normalized(inputShape);
@@ -299,6 +300,9 @@ public abstract class ConvLayer implements AutoCloseable {
             requireRemaining("input", input, g.inputCount(), false);
             requireRemaining("output", output, g.outputCount(), true);
             if (e.plan != null && input.isDirect() && output.isDirect()) {
+                requireDisjoint("buffers", DirectBuffers.address(input) + (long) input.position() * Float.BYTES,
+                        g.inputCount(), DirectBuffers.address(output) + (long) output.position() * Float.BYTES,
+                        g.outputCount());
                 e.plan.execute(input, output, threads);
                 return;
             }
@@ -318,7 +322,8 @@ public abstract class ConvLayer implements AutoCloseable {
             ConvGeometry g = e.geometry;
             requireRemaining("input", input, g.inputCount());
             requireRemaining("output", output, g.outputCount());
-            requireDisjoint(input, g.inputCount(), output, g.outputCount());
+            requireDisjoint("pointers", input.address() + input.position() * Float.BYTES, g.inputCount(),
+                    output.address() + output.position() * Float.BYTES, g.outputCount());
             if (e.plan != null) {
                 e.plan.execute(input, output, threads);
                 return;
@@ -435,11 +440,10 @@ public abstract class ConvLayer implements AutoCloseable {
         }
     }
 
-    private static void requireDisjoint(FloatPointer input, int inputCount, FloatPointer output, int outputCount) {
-        long in = input.address() + input.position() * Float.BYTES;
-        long out = output.address() + output.position() * Float.BYTES;
+    /** in and out are native addresses of the first floats used. */
+    private static void requireDisjoint(String what, long in, int inputCount, long out, int outputCount) {
         if (in < out + (long) outputCount * Float.BYTES && out < in + (long) inputCount * Float.BYTES) {
-            throw new IllegalArgumentException("input and output pointers overlap: the convolution reads input"
+            throw new IllegalArgumentException("input and output " + what + " overlap: the convolution reads input"
                     + " values after it has written outputs");
         }
     }

@@ -101,6 +101,12 @@ final class NativePlan {
         if (status == 17) { // CONV4J_ERR_OUT_OF_MEMORY
             throw new OutOfMemoryError("conv4j: native memory exhausted " + doing + ": " + what);
         }
+        if (status == 1) { // CONV4J_ERR_NULL_POINTER
+            // Java never passes null: JNI returns null when it cannot copy (or pin) a Java array
+            // into native memory, so this is an allocation failure too.
+            throw new OutOfMemoryError("conv4j: native memory exhausted " + doing
+                    + ": the JVM could not make a Java array available to native code");
+        }
         if (status == 14) { // CONV4J_ERR_UNSUPPORTED: only a forced algorithm can be refused
             return new IllegalArgumentException("conv4j: the requested algorithm does not accept this problem ("
                     + what + ") " + doing);

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -22,11 +23,27 @@ final class AtomicFiles {
     private AtomicFiles() {
     }
 
-    /** The directory a file will be created in, checked before any expensive work starts. */
+    /**
+     * The file that will be replaced, checked before any expensive work starts: a symbolic link is
+     * followed (the link stays, its target is replaced), and anything that exists but is not a
+     * regular file is refused, since the atomic rename would replace a device or pipe with a file.
+     */
     static Path checkWritableTarget(Path target) {
         Path absolute = target.toAbsolutePath();
+        if (Files.isSymbolicLink(absolute)) {
+            try {
+                absolute = absolute.toRealPath();
+            } catch (IOException e) {
+                throw new CliException("output " + target + " is a symbolic link that leads nowhere ("
+                        + ErrorMessages.reasonForFile(e) + ")");
+            }
+        }
         if (Files.isDirectory(absolute)) {
             throw new CliException("output " + target + " is a directory");
+        }
+        if (Files.exists(absolute, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(absolute)) {
+            throw new CliException("output " + target + " is not a regular file (a device, pipe or socket);"
+                    + " conv4j replaces its output atomically, so give a regular file or a new name");
         }
         Path dir = absolute.getParent();
         if (dir == null || !Files.isDirectory(dir)) {
@@ -35,12 +52,19 @@ final class AtomicFiles {
         if (!Files.isWritable(dir)) {
             throw new CliException("output directory " + dir + " is not writable");
         }
-        return dir;
+        return absolute;
     }
 
     static void write(Path target, Writer writer) throws IOException {
-        Path dir = checkWritableTarget(target);
-        Path temp = createTemp(dir, target.getFileName().toString());
+        Path resolved = checkWritableTarget(target);
+        Path dir = resolved.getParent();
+        Path temp;
+        try {
+            temp = createTemp(dir, resolved.getFileName().toString());
+        } catch (IOException e) {
+            throw new CliException("cannot create output " + target + " in " + dir + ": "
+                    + ErrorMessages.reasonForFile(e));
+        }
         temp.toFile().deleteOnExit(); // also on Ctrl-C while writing; a no-op once renamed
         boolean done = false;
         try {
@@ -48,7 +72,7 @@ final class AtomicFiles {
                 writer.writeTo(channel);
                 channel.force(true);
             }
-            Files.move(temp, target.toAbsolutePath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(temp, resolved, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             done = true;
         } finally {
             if (!done) {

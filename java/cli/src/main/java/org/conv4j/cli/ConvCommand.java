@@ -137,6 +137,10 @@ final class ConvCommand implements Callable<Integer> {
         if (Files.isDirectory(file)) {
             throw new CliException(option + " " + file + ": is a directory, not a .npy file");
         }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            // A pipe would block the read forever; a device has no end.
+            throw new CliException(option + " " + file + ": is not a regular file (a device, pipe or socket)");
+        }
         try {
             return Npy.read(file);
         } catch (IOException e) {
