@@ -38,7 +38,9 @@ public final class ConvStack implements Serializable {
 
     /**
      * The layers' configurations and current weights (copied), applied in order to samples of
-     * {@code sampleShape}. The layers stay the caller's to close.
+     * {@code sampleShape}. The layers stay the caller's to close. Each executor uses its default
+     * backend ({@code -Dconv4j.backend}, else native where it loads); to force one, give
+     * {@link LayerSpec}s whose JSON names a {@code backend}.
      */
     public static ConvStack of(int[] sampleShape, ConvLayer... layers) {
         if (layers == null || layers.length == 0) {
@@ -52,7 +54,8 @@ public final class ConvStack implements Serializable {
                 throw new IllegalStateException("layer " + i + " (" + layers[i].config()
                         + "): weights are not set: call setWeights(kernel, bias) first");
             }
-            specs.add(LayerSpec.of(layers[i], true));
+            // The executor's default backend (native where it loads), not the driver's resolved choice.
+            specs.add(LayerSpec.of(layers[i], false));
             weights.add(new Weights(w.kernel(), w.bias()));
         }
         return of(sampleShape, specs, weights);

@@ -26,11 +26,11 @@ import org.conv4j.Padding;
  * Each figure is the median of {@code reps} timed runs after warm-up runs.
  */
 public final class SparkThroughputBenchmark {
-    private static final int WARMUP = 2;
+    private static final int WARMUP = 1;
 
     public static void main(String[] args) {
-        int images = args.length > 0 ? Integer.parseInt(args[0]) : 4096;
-        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        int images = args.length > 0 ? Integer.parseInt(args[0]) : 512;
+        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         Random random = new Random(42);
         int[] shape = {32, 32, 3};
         float[][] samples = SparkTestSession.samples(random, images, 32 * 32 * 3, 0);
@@ -45,9 +45,15 @@ public final class SparkThroughputBenchmark {
         ConvLayer conv1 = ConvLayer.builder(2).filters(3).kernelSize(1, 1).build();
         conv1.setWeights(SparkTestSession.floats(random, 3 * 3), SparkTestSession.floats(random, 3));
 
-        List<String> table = new ArrayList<>();
-        table.add("| layer | how | images/s |");
-        table.add("|---|---|---|");
+        List<String> table = new ArrayList<>() {
+            @Override
+            public boolean add(String line) {
+                System.out.println(line); // as measured, so a long run shows progress
+                return super.add(line);
+            }
+        };
+        table.add("| layer | how | images/s | µs/image |");
+        table.add("|---|---|---:|---:|");
         for (ConvLayer layer : new ConvLayer[] {conv3, conv1}) {
             String name = layer.config().kernelSize()[0] + "×" + layer.config().kernelSize()[1] + " conv, 3→"
                     + layer.config().filters();
@@ -72,7 +78,7 @@ public final class SparkThroughputBenchmark {
                         + layer.config().filters();
                 for (Object[] c : new Object[][] {{LayerReuse.EXECUTOR, 32}, {LayerReuse.PARTITION, 32},
                         {LayerReuse.EXECUTOR, 1}}) {
-                    if (layer == conv1 && (Integer) c[1] == 1) {
+                    if (layer == conv3 && (Integer) c[1] == 1) { // per-call overhead shows on the cheap layer
                         continue;
                     }
                     Conv4jTransformer t = new Conv4jTransformer().setInputCol("image").setOutputCol("features")
@@ -86,13 +92,26 @@ public final class SparkThroughputBenchmark {
             }
             spark.stop();
         }
+        // What a set of layers costs to build and tear down: the price of partition reuse per task.
+        for (ConvLayer layer : new ConvLayer[] {conv3, conv1}) {
+            ConvStack stack = ConvStack.of(shape, layer);
+            double perSecond = median(reps, () -> timed(200, () -> {
+                for (int i = 0; i < 200; i++) {
+                    try (ExecutorLayers.Lease lease = ExecutorLayers.acquire(stack, 1, LayerReuse.PARTITION)) {
+                        lease.layers()[0].explain(ConvStack.withBatch(32, shape)); // builds the native plan
+                    }
+                }
+            }));
+            System.out.printf(Locale.ROOT, "build + plan + close of %s: %.1f µs%n", layer.config(), 1e6 / perSecond);
+        }
         conv3.close();
         conv1.close();
+        System.out.println();
         table.forEach(System.out::println);
     }
 
     private static String row(String layer, String how, double ips) {
-        return String.format(Locale.ROOT, "| %s | %s | %,.0f |", layer, how, ips);
+        return String.format(Locale.ROOT, "| %s | %s | %,.0f | %,.1f |", layer, how, ips, 1e6 / ips);
     }
 
     private static SparkSession session(int cores) {
