@@ -146,21 +146,9 @@ public final class Conv4jTransformer extends Transformer implements MLWritable {
 
     /** Copies the configurations and current weights of {@code layers} (which stay the caller's to close). */
     public Conv4jTransformer setLayers(ConvLayer... layers) {
-        if (layers == null || layers.length == 0) {
-            throw new IllegalArgumentException("at least one layer is needed");
-        }
         List<LayerSpec> specs = new ArrayList<>();
         List<ConvStack.Weights> w = new ArrayList<>();
-        for (int i = 0; i < layers.length; i++) {
-            ConvLayer.Weights lw = layers[i].getWeights();
-            if (lw == null) {
-                throw new IllegalStateException("layer " + i + " (" + layers[i].config()
-                        + "): weights are not set: call setWeights(kernel, bias) first");
-            }
-            // The executors' default backend (native where it loads) rather than the driver's choice.
-            specs.add(LayerSpec.of(layers[i], false));
-            w.add(new ConvStack.Weights(lw.kernel(), lw.bias()));
-        }
+        ConvStack.describe(layers, specs, w);
         set(this.layers, LayerSpec.toJson(specs));
         this.weights = List.copyOf(w);
         return this;

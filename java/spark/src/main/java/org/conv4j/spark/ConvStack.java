@@ -43,22 +43,29 @@ public final class ConvStack implements Serializable {
      * {@link LayerSpec}s whose JSON names a {@code backend}.
      */
     public static ConvStack of(int[] sampleShape, ConvLayer... layers) {
+        List<LayerSpec> specs = new ArrayList<>();
+        List<Weights> weights = new ArrayList<>();
+        describe(layers, specs, weights);
+        return of(sampleShape, specs, weights);
+    }
+
+    /**
+     * Appends each layer's configuration (without its backend: each executor uses its default,
+     * native where it loads) and its current weights.
+     */
+    static void describe(ConvLayer[] layers, List<LayerSpec> specs, List<Weights> weights) {
         if (layers == null || layers.length == 0) {
             throw new IllegalArgumentException("at least one layer is needed");
         }
-        List<LayerSpec> specs = new ArrayList<>();
-        List<Weights> weights = new ArrayList<>();
         for (int i = 0; i < layers.length; i++) {
             ConvLayer.Weights w = layers[i].getWeights();
             if (w == null) {
                 throw new IllegalStateException("layer " + i + " (" + layers[i].config()
                         + "): weights are not set: call setWeights(kernel, bias) first");
             }
-            // The executor's default backend (native where it loads), not the driver's resolved choice.
             specs.add(LayerSpec.of(layers[i], false));
             weights.add(new Weights(w.kernel(), w.bias()));
         }
-        return of(sampleShape, specs, weights);
     }
 
     /**

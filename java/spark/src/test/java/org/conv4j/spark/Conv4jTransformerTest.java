@@ -121,6 +121,24 @@ class Conv4jTransformerTest {
     }
 
     @Test
+    void twoOpenMpThreadsPerTaskGiveTheSameBitsAndBadParamValuesAreRefused() {
+        Random random = new Random(16);
+        ConvLayer[] layers = ConvPartitionFunctionTest.twoLayers(random, 4);
+        try {
+            Conv4jTransformer conv = new Conv4jTransformer().setInputCol("image").setOutputCol("features")
+                    .setInputShape(SHAPE).setLayers(layers).setThreadsPerTask(2);
+            float[][] samples = SparkTestSession.samples(random, 9, 252, 0);
+            assertSameAsLibrary(layers, samples, SparkTestSession.byId(
+                    conv.transform(SparkTestSession.images(samples, 2)).collectAsList(), "features", 9));
+            assertThrows(IllegalArgumentException.class, () -> conv.setThreadsPerTask(-1));
+            assertThrows(IllegalArgumentException.class, () -> conv.setBatchSize(0));
+            assertThrows(IllegalArgumentException.class, () -> conv.set(conv.layerReuse(), "cluster"));
+        } finally {
+            closeAll(layers);
+        }
+    }
+
+    @Test
     void copyKeepsTheWeightsAndAppliesExtraParams() {
         Random random = new Random(14);
         ConvLayer[] layers = ConvPartitionFunctionTest.twoLayers(random, 4);

@@ -43,6 +43,20 @@ class ConvPartitionFunctionTest {
         return new ConvLayer[] {a, b};
     }
 
+    /** Closes layers at the end of a try block. */
+    interface Closing extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    static Closing closing(ConvLayer[] layers) {
+        return () -> {
+            for (ConvLayer l : layers) {
+                l.close();
+            }
+        };
+    }
+
     /** What the library itself gives for one sample through the layers. */
     static float[] direct(ConvLayer[] layers, int[] sampleShape, float[] sample) {
         int[] shape = ConvStack.withBatch(1, sampleShape);
@@ -66,7 +80,7 @@ class ConvPartitionFunctionTest {
         Random random = new Random(1);
         int[] shape = {7, 9, 4};
         ConvLayer[] layers = twoLayers(random, 4);
-        try {
+        try (Closing closing = closing(layers)) {
             ConvStack stack = ConvStack.of(shape, layers);
             int[] out1 = layers[1].outputShape(layers[0].outputShape(1, 7, 9, 4));
             assertArrayEquals(Arrays.copyOfRange(out1, 1, 4), stack.outputSampleShape());
@@ -87,10 +101,6 @@ class ConvPartitionFunctionTest {
                         }
                     }
                 }
-            }
-        } finally {
-            for (ConvLayer l : layers) {
-                l.close();
             }
         }
     }
@@ -136,16 +146,12 @@ class ConvPartitionFunctionTest {
     void theOutputColumnIsArrayOfNonNullFloats() {
         Random random = new Random(3);
         ConvLayer[] layers = twoLayers(random, 4);
-        try {
+        try (Closing closing = closing(layers)) {
             ConvStack stack = ConvStack.of(new int[] {7, 9, 4}, layers);
             Dataset<Row> out = apply(stack, SparkTestSession.images(SparkTestSession.samples(random, 2, 252, 0), 1),
                     f -> f);
             assertEquals(DataTypes.createArrayType(DataTypes.FloatType, false), out.schema().apply("out").dataType());
             assertEquals(List.of("id", "image", "out"), Arrays.asList(out.columns()));
-        } finally {
-            for (ConvLayer l : layers) {
-                l.close();
-            }
         }
     }
 
@@ -172,7 +178,7 @@ class ConvPartitionFunctionTest {
     void executorReuseBuildsOneSetForConcurrentTasksAndClosesItWhenTheJobEnds() {
         Random random = new Random(4);
         ConvLayer[] layers = twoLayers(random, 4);
-        try {
+        try (Closing closing = closing(layers)) {
             ConvStack stack = ConvStack.of(new int[] {7, 9, 4}, layers);
             Dataset<Row> df = SparkTestSession.images(SparkTestSession.samples(random, 20, 252, 0), 2);
             df.cache().count();
@@ -186,10 +192,6 @@ class ConvPartitionFunctionTest {
             assertEquals(2, after.layersClosed() - before.layersClosed(), "closed when the last task completed");
             assertEquals(0, after.layersOpen());
             df.unpersist();
-        } finally {
-            for (ConvLayer l : layers) {
-                l.close();
-            }
         }
     }
 
@@ -197,7 +199,7 @@ class ConvPartitionFunctionTest {
     void partitionReuseBuildsOneSetPerPartitionAndClosesEach() {
         Random random = new Random(5);
         ConvLayer[] layers = twoLayers(random, 4);
-        try {
+        try (Closing closing = closing(layers)) {
             ConvStack stack = ConvStack.of(new int[] {7, 9, 4}, layers);
             ExecutorLayers.Stats before = ExecutorLayers.stats();
             assertEquals(30, apply(stack, SparkTestSession.images(SparkTestSession.samples(random, 30, 252, 0), 5),
@@ -207,10 +209,6 @@ class ConvPartitionFunctionTest {
             assertEquals(10, after.layersCreated() - before.layersCreated());
             assertEquals(10, after.layersClosed() - before.layersClosed());
             assertEquals(0, after.layersOpen());
-        } finally {
-            for (ConvLayer l : layers) {
-                l.close();
-            }
         }
     }
 
@@ -218,7 +216,7 @@ class ConvPartitionFunctionTest {
     void executorReuseWithMorePartitionsThanSlotsNeverBuildsMoreThanOnePerLeaseAndClosesAll() {
         Random random = new Random(6);
         ConvLayer[] layers = twoLayers(random, 4);
-        try {
+        try (Closing closing = closing(layers)) {
             ConvStack stack = ConvStack.of(new int[] {7, 9, 4}, layers);
             ExecutorLayers.Stats before = ExecutorLayers.stats();
             apply(stack, SparkTestSession.images(SparkTestSession.samples(random, 40, 252, 0), 8), f -> f)
@@ -228,10 +226,6 @@ class ConvPartitionFunctionTest {
             assertEquals(8, after.leasesTaken() - before.leasesTaken());
             assertTrue(built >= 2 && built <= 16, "built " + built);
             assertEquals(built, after.layersClosed() - before.layersClosed());
-        } finally {
-            for (ConvLayer l : layers) {
-                l.close();
-            }
         }
     }
 
@@ -239,7 +233,7 @@ class ConvPartitionFunctionTest {
     void readingOnlyPartOfAPartitionStillClosesTheLayersAtTaskCompletion() {
         Random random = new Random(7);
         ConvLayer[] layers = twoLayers(random, 4);
-        try {
+        try (Closing closing = closing(layers)) {
             ConvStack stack = ConvStack.of(new int[] {7, 9, 4}, layers);
             ExecutorLayers.Stats before = ExecutorLayers.stats();
             // limit(1) stops reading the output iterator after one row: only the listener can close.
@@ -248,10 +242,6 @@ class ConvPartitionFunctionTest {
             ExecutorLayers.Stats after = ExecutorLayers.stats();
             assertTrue(after.leasesTaken() > before.leasesTaken());
             assertEquals(after.layersCreated() - before.layersCreated(), after.layersClosed() - before.layersClosed());
-        } finally {
-            for (ConvLayer l : layers) {
-                l.close();
-            }
         }
     }
 
@@ -259,7 +249,7 @@ class ConvPartitionFunctionTest {
     void aRowOfTheWrongLengthFailsTheJobNamingTheColumnAndTheLayersAreStillClosed() throws Exception {
         Random random = new Random(8);
         ConvLayer[] layers = twoLayers(random, 4);
-        try {
+        try (Closing closing = closing(layers)) {
             ConvStack stack = ConvStack.of(new int[] {7, 9, 4}, layers);
             float[][] samples = SparkTestSession.samples(random, 10, 252, 0);
             samples[6] = new float[251];
@@ -270,10 +260,6 @@ class ConvPartitionFunctionTest {
                     "column 'image' has a row of 251 floats, but the input shape [7, 9, 4] needs 252"), e.getMessage());
             // The other task may still be running when the job reports the failure.
             assertEquals(openBefore, SparkTestSession.await(() -> ExecutorLayers.stats().layersOpen(), openBefore));
-        } finally {
-            for (ConvLayer l : layers) {
-                l.close();
-            }
         }
     }
 
@@ -281,7 +267,7 @@ class ConvPartitionFunctionTest {
     void theDriverRefusesAColumnThatIsNotArrayOfFloat() {
         Random random = new Random(9);
         ConvLayer[] layers = twoLayers(random, 4);
-        try {
+        try (Closing closing = closing(layers)) {
             ConvStack stack = ConvStack.of(new int[] {7, 9, 4}, layers);
             Dataset<Row> df = SparkTestSession.images(SparkTestSession.samples(random, 2, 252, 0), 1)
                     .selectExpr("id", "cast(image as array<double>) as image");
@@ -289,10 +275,6 @@ class ConvPartitionFunctionTest {
                     () -> new ConvPartitionFunction(SparkTestSession.jsc().broadcast(stack), df.schema(), "image",
                             "out"));
             assertEquals("input column 'image' must be array<float>, got array<double>", e.getMessage());
-        } finally {
-            for (ConvLayer l : layers) {
-                l.close();
-            }
         }
     }
 }
