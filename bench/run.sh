@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The whole benchmark suite in one command, sized to finish within 15 minutes on the 2-core machine:
+# builds bench/target/benchmarks.jar when sources changed, runs the JMH suite over every shape of
+# ../shared/bench-shapes.csv at 1 and 2 threads, then regenerates the results section of
+# bench/README.md and bench/chart.png (org.conv4j.bench.Report; it also measures the FMA peak).
+#
+#   bench/run.sh                      # everything
+#   SHAPES=seed2d,r50_3x3_14 bench/run.sh --quick   # a smoke run: two shapes, one short iteration
+#   ORT_VERSION=1.20.0 bench/run.sh   # rebuild against ONNX Runtime 1.20.0 instead of 1.29.0
+#
+# Environment: SHAPES (comma-separated subset), CONV4J_BENCH_SHAPES (the CSV), ORT_VERSION,
+# JAVA (java binary), BENCH_NOTE (a line added to the report), JMH_OPTS (more JMH options).
+# oneDNN's OpenMP runtime reads OMP_NUM_THREADS once per process, so each thread count runs as its
+# own JMH invocation with OMP_NUM_THREADS set; JMH forks inherit the environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+java_bin=${JAVA:-java}
+jar=bench/target/benchmarks.jar
+out=bench/target/results
+shapes_file=$(realpath "${CONV4J_BENCH_SHAPES:-$root/../shared/bench-shapes.csv}")
+[ -f "$shapes_file" ] || { echo "run.sh: no shapes file at $shapes_file (set CONV4J_BENCH_SHAPES)" >&2; exit 2; }
+
+# Two warm-up and three measured iterations of 0.4 s, one fork per benchmark × shape × threads.
+timing=(-f 1 -wi 2 -i 3 -w 400ms -r 400ms)
+if [ "${1:-}" = "--quick" ]; then
+  timing=(-f 1 -wi 1 -i 1 -w 200ms -r 200ms)
+  shift
+fi
+
+start=$(date +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+mvn_args=(-B -q -DskipTests -pl bench -am package)
+if [ -n "${ORT_VERSION:-}" ]; then
+  mvn_args+=("-Donnxruntime.version=$ORT_VERSION")
+fi
+if [ -n "${ORT_VERSION:-}" ] || [ ! -f "$jar" ] \
+   || [ -n "$(find pom.xml java/pom.xml java/src/main native bench/pom.xml bench/src/main CMakeLists.txt -newer "$jar" -print -quit)" ]; then
+  echo "run.sh: building $jar"
+  mvn "${mvn_args[@]}"
+fi
+
+cp_props=("-Dconv4j.bench.shapes=$shapes_file")
+all=${SHAPES:-$("$java_bin" "${cp_props[@]}" -cp "$jar" org.conv4j.bench.Shape)}
+# The naive loop only where one call stays under ~2 s.
+naive=$("$java_bin" "${cp_props[@]}" -cp "$jar" org.conv4j.bench.Shape --max-naive-seconds 2)
+if [ -n "${SHAPES:-}" ]; then
+  naive=$(comm -12 <(tr , '\n' <<<"$naive" | sort) <(tr , '\n' <<<"$SHAPES" | sort) | paste -sd, -)
+fi
+
+rm -rf "$out"
+mkdir -p "$out"
+fork_args="-Dconv4j.bench.shapes=$shapes_file -Dconv4j.bench.implLog=$root/$out/implementations.tsv"
+peers='org\.conv4j\.bench\.(Conv4jNativeBench|Conv4jJavaBench|OnnxRuntimeBench|OneDnnBench)\.'
+
+run_jmh() { # name omp_threads include shapes threads
+  local name=$1 omp=$2 include=$3 shapes=$4 threads=$5
+  [ -n "$shapes" ] || return 0
+  echo "run.sh: $name (OMP_NUM_THREADS=$omp) on $shapes"
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=$omp "$java_bin" -jar "$jar" "$include" -p "shape=$shapes" -p "threads=$threads" \
+      "${timing[@]}" -jvmArgsAppend "$fork_args" -rf json -rff "$out/$name.json" ${JMH_OPTS:-} \
+      > "$out/$name.log" 2>&1 || { echo "run.sh: JMH failed, see $out/$name.log" >&2; exit 1; }
+  if grep -q '<failure>' "$out/$name.log"; then
+    echo "run.sh: some benchmarks of $name failed, see $out/$name.log:" >&2
+    grep -B3 -A3 '<failure>' "$out/$name.log" | grep -E 'Parameters|Exception' >&2 || true
+  fi
+}
+
+run_jmh t1 1 "$peers" "$all" 1
+run_jmh naive 1 'org\.conv4j\.bench\.NaiveBench\.' "$naive" 1
+run_jmh t2 2 "$peers" "$all" 2
+
+elapsed=$(( $(date +%s) - start ))
+note="Suite time: $((elapsed / 60)) min $((elapsed % 60)) s (build and benchmarks; \`bench/run.sh\`). Load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)."
+args=(--results "$out" --readme bench/README.md --chart bench/chart.png --note "$note")
+if [ -n "${BENCH_NOTE:-}" ]; then
+  args+=(--note "$BENCH_NOTE")
+fi
+OMP_NUM_THREADS=2 "$java_bin" "${cp_props[@]}" -cp "$jar" org.conv4j.bench.Report "${args[@]}"
+echo "run.sh: done in $((elapsed / 60)) min $((elapsed % 60)) s; results in $out, report in bench/README.md"
