@@ -5,7 +5,8 @@
 # bench/README.md and bench/chart.png (org.conv4j.bench.Report; it also measures the FMA peak).
 #
 #   bench/run.sh                      # everything
-#   SHAPES=seed2d,r50_3x3_14 bench/run.sh --quick   # a smoke run: two shapes, one short iteration
+#   SHAPES=seed2d,r50_3x3_14 bench/run.sh --quick   # smoke run: two shapes, one short iteration,
+#                                                   # report in bench/target/results/ only
 #   ORT_VERSION=1.20.0 bench/run.sh   # rebuild against ONNX Runtime 1.20.0 instead of 1.29.0
 #
 # Environment: SHAPES (comma-separated subset), CONV4J_BENCH_SHAPES (the CSV), ORT_VERSION,
@@ -21,10 +22,15 @@ out=bench/target/results
 shapes_file=$(realpath "${CONV4J_BENCH_SHAPES:-$root/../shared/bench-shapes.csv}")
 [ -f "$shapes_file" ] || { echo "run.sh: no shapes file at $shapes_file (set CONV4J_BENCH_SHAPES)" >&2; exit 2; }
 
-# Two warm-up and three measured iterations of 0.4 s, one fork per benchmark × shape × threads.
-timing=(-f 1 -wi 2 -i 3 -w 400ms -r 400ms)
+# One warm-up iteration of 0.5 s and three measured ones of 0.3 s (a call longer than that is
+# one iteration). conv4j's benchmarks get a fresh JVM per benchmark × shape × threads (JIT
+# profiles matter for its Java side); ONNX Runtime and oneDNN spend their time in native code,
+# so they share one JVM per thread count (-f 0), which saves half of the ~120 JVM starts.
+timing=(-wi 1 -i 3 -w 500ms -r 300ms)
+quick=
 if [ "${1:-}" = "--quick" ]; then
-  timing=(-f 1 -wi 1 -i 1 -w 200ms -r 200ms)
+  timing=(-wi 1 -i 1 -w 200ms -r 200ms)
+  quick=1
   shift
 fi
 
@@ -52,15 +58,17 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 fork_args="-Dconv4j.bench.shapes=$shapes_file -Dconv4j.bench.implLog=$root/$out/implementations.tsv"
-peers='org\.conv4j\.bench\.(Conv4jNativeBench|Conv4jJavaBench|OnnxRuntimeBench|OneDnnBench)\.'
+conv4j='org\.conv4j\.bench\.(Conv4jNativeBench|Conv4jJavaBench)\.'
+peers='org\.conv4j\.bench\.(OnnxRuntimeBench|OneDnnBench)\.'
 
-run_jmh() { # name omp_threads include shapes threads
-  local name=$1 omp=$2 include=$3 shapes=$4 threads=$5
+run_jmh() { # name forks omp_threads include shapes threads
+  local name=$1 forks=$2 omp=$3 include=$4 shapes=$5 threads=$6
   [ -n "$shapes" ] || return 0
   echo "run.sh: $name (OMP_NUM_THREADS=$omp) on $shapes"
+  # fork_args go to the host JVM too: with -f 0 it runs the benchmarks itself.
   # shellcheck disable=SC2086
-  OMP_NUM_THREADS=$omp "$java_bin" -jar "$jar" "$include" -p "shape=$shapes" -p "threads=$threads" \
-      "${timing[@]}" -jvmArgsAppend "$fork_args" -rf json -rff "$out/$name.json" ${JMH_OPTS:-} \
+  OMP_NUM_THREADS=$omp "$java_bin" $fork_args -jar "$jar" "$include" -p "shape=$shapes" -p "threads=$threads" \
+      -f "$forks" "${timing[@]}" -jvmArgsAppend "$fork_args" -rf json -rff "$out/$name.json" ${JMH_OPTS:-} \
       > "$out/$name.log" 2>&1 || { echo "run.sh: JMH failed, see $out/$name.log" >&2; exit 1; }
   if grep -q '<failure>' "$out/$name.log"; then
     echo "run.sh: some benchmarks of $name failed, see $out/$name.log:" >&2
@@ -68,15 +76,24 @@ run_jmh() { # name omp_threads include shapes threads
   fi
 }
 
-run_jmh t1 1 "$peers" "$all" 1
-run_jmh naive 1 'org\.conv4j\.bench\.NaiveBench\.' "$naive" 1
-run_jmh t2 2 "$peers" "$all" 2
+run_jmh conv4j-1t 1 1 "$conv4j" "$all" 1
+run_jmh peers-1t 0 1 "$peers" "$all" 1
+run_jmh naive-1t 1 1 'org\.conv4j\.bench\.NaiveBench\.' "$naive" 1
+run_jmh conv4j-2t 1 2 "$conv4j" "$all" 2
+run_jmh peers-2t 0 2 "$peers" "$all" 2
 
 elapsed=$(( $(date +%s) - start ))
 note="Suite time: $((elapsed / 60)) min $((elapsed % 60)) s (build and benchmarks; \`bench/run.sh\`). Load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)."
-args=(--results "$out" --readme bench/README.md --chart bench/chart.png --note "$note")
+readme=bench/README.md
+chart=bench/chart.png
+if [ -n "$quick" ]; then # a smoke run leaves the committed report alone
+  readme=$out/README.md
+  chart=$out/chart.png
+  cp bench/README.md "$readme"
+fi
+args=(--results "$out" --readme "$readme" --chart "$chart" --note "$note")
 if [ -n "${BENCH_NOTE:-}" ]; then
   args+=(--note "$BENCH_NOTE")
 fi
 OMP_NUM_THREADS=2 "$java_bin" "${cp_props[@]}" -cp "$jar" org.conv4j.bench.Report "${args[@]}"
-echo "run.sh: done in $((elapsed / 60)) min $((elapsed % 60)) s; results in $out, report in bench/README.md"
+echo "run.sh: done in $((elapsed / 60)) min $((elapsed % 60)) s; results in $out, report in $readme"
