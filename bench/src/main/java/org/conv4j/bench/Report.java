@@ -469,11 +469,11 @@ public final class Report {
                 names.add(s.name());
             }
         }
-        CategoryChart chart = new CategoryChartBuilder().width(1200).height(520)
+        CategoryChart chart = new CategoryChartBuilder().width(1300).height(520)
                 .title("GFLOP/s per shape (higher is better); peak " + String.format(Locale.ROOT, "%.0f / %.0f",
                         peakMedian[1], peakMedian[2]) + " GFLOP/s at 1 / 2 threads")
                 .xAxisTitle("shape").yAxisTitle("GFLOP/s").build();
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setXAxisLabelRotation(30);
         chart.getStyler().setAvailableSpaceFill(0.85);
         chart.getStyler().setOverlapped(false);
