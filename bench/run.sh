@@ -37,11 +37,14 @@ fi
 start=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-mvn_args=(-B -q -DskipTests -pl bench -am package)
-if [ -n "${ORT_VERSION:-}" ]; then
-  mvn_args+=("-Donnxruntime.version=$ORT_VERSION")
-fi
-if [ -n "${ORT_VERSION:-}" ] || [ ! -f "$jar" ] \
+# The ONNX Runtime the jar should carry: ORT_VERSION, else the pom's default.
+ort_version=${ORT_VERSION:-$(sed -n 's|.*<onnxruntime.version>\(.*\)</onnxruntime.version>.*|\1|p' bench/pom.xml)}
+jar_ort_version() {
+  unzip -p "$jar" META-INF/maven/com.microsoft.onnxruntime/onnxruntime/pom.xml 2>/dev/null \
+    | sed -n 's|^  <version>\(.*\)</version>|\1|p' | head -n 1
+}
+mvn_args=(-B -q -DskipTests -pl bench -am package "-Donnxruntime.version=$ort_version")
+if [ ! -f "$jar" ] || [ "$(jar_ort_version)" != "$ort_version" ] \
    || [ -n "$(find pom.xml java/pom.xml java/src/main native bench/pom.xml bench/src/main CMakeLists.txt -newer "$jar" -print -quit)" ]; then
   echo "run.sh: building $jar"
   mvn "${mvn_args[@]}"

@@ -498,6 +498,10 @@ public final class Report {
                 }
             }
         }
+        if (colors.isEmpty()) { // e.g. a smoke run of the tutorial shapes only
+            System.out.println("no shape above the tutorial size was measured: " + file + " not written");
+            return;
+        }
         chart.getStyler().setSeriesColors(colors.toArray(new Color[0]));
         BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
