@@ -145,6 +145,13 @@ CONV4J_API const char *conv4j_cpu_features(void);
 /* Threads an execute with threads = 0 uses. */
 CONV4J_API int32_t conv4j_max_threads(void);
 
+/* The CPU's fp32 multiply-add throughput in GFLOP/s: 12 independent FMA
+ * chains per thread (256-bit when the active ISA is avx2) for `seconds`
+ * (0 < seconds <= 60) after a warm-up of a fifth of that, on `threads`
+ * threads (0 = all OpenMP threads). The benchmarks' measure of peak; returns
+ * a negative value for invalid arguments. */
+CONV4J_API double conv4j_measure_peak_gflops(int32_t threads, double seconds);
+
 #ifdef __cplusplus
 }
 #endif

@@ -133,6 +133,31 @@ public final class Conv4j {
         return nativeAvailable() ? Conv4jNative.conv4j_max_threads() : 1;
     }
 
+    /**
+     * The CPU's fp32 multiply-add throughput in GFLOP/s, measured for half a second: the ceiling
+     * the benchmarks compare kernels against. See {@link #measurePeakGflops(int, double)}.
+     */
+    public static double measurePeakGflops(int threads) {
+        return measurePeakGflops(threads, 0.5);
+    }
+
+    /**
+     * Measures the CPU's fp32 multiply-add throughput in GFLOP/s with 12 independent FMA chains per
+     * thread (256-bit with AVX2) on {@code threads} threads (0 = all cores) for {@code seconds}
+     * (after an untimed fifth of that). Blocks the caller for that long; thread-safe, but
+     * concurrent calls share the cores and each measures less. Needs the native backend.
+     */
+    public static double measurePeakGflops(int threads, double seconds) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
+        }
+        if (!(seconds > 0 && seconds <= 60)) {
+            throw new IllegalArgumentException("seconds must be in (0, 60], got " + seconds);
+        }
+        requireNative();
+        return Conv4jNative.conv4j_measure_peak_gflops(threads, seconds);
+    }
+
     /** Throws {@link IllegalStateException} saying why, when native is not available. */
     static void requireNative() {
         if (!nativeAvailable()) {

@@ -81,6 +81,7 @@ public final class Conv4jNative {
     @NoException public static native @Cast("int") int conv4j_active_isa();
     @NoException public static native @Cast("const char*") String conv4j_cpu_features();
     @NoException public static native int conv4j_max_threads();
+    @NoException public static native double conv4j_measure_peak_gflops(int threads, double seconds);
 
     @NoException public static native @Cast("int") int conv4j_output_size(@Const ConvDesc desc, int[] outSize);
 
