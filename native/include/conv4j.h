@@ -53,7 +53,8 @@ typedef enum conv4j_status {
     CONV4J_ERR_UNSUPPORTED = 14,        /* the requested algorithm rejects this problem or CPU */
     CONV4J_ERR_WORKSPACE_TOO_SMALL = 15,
     CONV4J_ERR_INVALID_THREADS = 16,    /* threads < 0 */
-    CONV4J_ERR_OUT_OF_MEMORY = 17
+    CONV4J_ERR_OUT_OF_MEMORY = 17,
+    CONV4J_ERR_INVALID_FLAGS = 18       /* flags has a bit that is not a CONV4J_FLAG_ value */
 } conv4j_status;
 
 typedef enum conv4j_layout {
@@ -81,6 +82,14 @@ typedef enum conv4j_isa {
     CONV4J_ISA_AVX2 = 1                 /* AVX2 + FMA with OS-enabled YMM state */
 } conv4j_isa;
 
+/* Bits of conv4j_conv_desc.flags; 0 keeps every default. */
+/* Never run Winograd for this layer: AUTO skips it, and forcing
+ * CONV4J_ALGORITHM_WINOGRAD fails with CONV4J_ERR_UNSUPPORTED. Winograd's
+ * error is about ten times a direct sum's, within the fan-in-scaled bound
+ * the tests use (README, "Winograd accuracy"). */
+#define CONV4J_FLAG_NO_WINOGRAD 1
+#define CONV4J_FLAGS_ALL CONV4J_FLAG_NO_WINOGRAD
+
 typedef struct conv4j_conv_desc {
     int32_t rank;            /* 1 or 2 */
     int32_t batch;           /* N */
@@ -96,6 +105,7 @@ typedef struct conv4j_conv_desc {
     int32_t layout;          /* conv4j_layout */
     int32_t activation;      /* conv4j_activation, fused into the output write */
     int32_t algorithm;       /* conv4j_algorithm; AUTO lets the plan choose */
+    int32_t flags;           /* CONV4J_FLAG_ bits, 0 for the defaults */
 } conv4j_conv_desc;
 
 typedef struct conv4j_plan conv4j_plan;

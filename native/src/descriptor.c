@@ -2,7 +2,7 @@
  * Descriptor validation and normalization into a conv4j_problem.
  *
  * Checks run in a fixed order so that a descriptor with several faults always
- * reports the same status: null, rank, layout, activation, algorithm, sizes,
+ * reports the same status: null, rank, layout, activation, algorithm, flags, sizes,
  * kernel, stride, dilation, padding, groups, element-count overflow, empty
  * output. All arithmetic is int64: every input is an int32, so no product
  * below can overflow before it is compared.
@@ -95,6 +95,9 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
     if (desc->algorithm < CONV4J_ALGORITHM_AUTO || desc->algorithm > CONV4J_ALGORITHM_DEPTHWISE) {
         return CONV4J_ERR_INVALID_ALGORITHM;
     }
+    if ((desc->flags & ~CONV4J_FLAGS_ALL) != 0) {
+        return CONV4J_ERR_INVALID_FLAGS;
+    }
 
     const spatial_pair in = spatial(desc->in_size, rank, 1);
     if (desc->batch < 1 || desc->in_channels < 1 || desc->out_channels < 1 ||
@@ -155,6 +158,7 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
     p.layout = (conv4j_layout)desc->layout;
     p.activation = (conv4j_activation)desc->activation;
     p.algorithm = (conv4j_algorithm)desc->algorithm;
+    p.flags = desc->flags;
     p.batch = desc->batch;
     p.in_h = in.h;
     p.in_w = in.w;

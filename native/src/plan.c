@@ -16,12 +16,53 @@
 #include <omp.h>
 #endif
 
+#include "depthwise/f32_dwconv.h"
 #include "direct/f32_conv_direct.h"
+#include "layout/layout_adapter.h"
+#include "workspace/workspace_pool.h"
+#include "gemm/f32_conv_gemm.h"
 #include "reference/f32_conv_reference.h"
+#include "winograd/f32_conv_winograd.h"
 
 /* The order AUTO tries; a forced algorithm tries only its own rows, best ISA
  * first. The reference accepts everything, so AUTO always finds one. */
 static const conv4j_algorithm_entry algorithm_table[] = {
+    /* Depthwise first: it is the only kernel that vectorizes a groups == Cin
+     * problem over its channels. */
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+    {"dwconv_avx2", CONV4J_ALGORITHM_DEPTHWISE, CONV4J_ISA_AVX2, conv4j_dwconv_reject,
+     conv4j_dwconv_packed_kernel_count, conv4j_dwconv_pack, conv4j_dwconv_workspace_size,
+     conv4j_dwconv_run_avx2},
+#endif
+    {"dwconv_scalar", CONV4J_ALGORITHM_DEPTHWISE, CONV4J_ISA_SCALAR, conv4j_dwconv_reject,
+     conv4j_dwconv_packed_kernel_count, conv4j_dwconv_pack, conv4j_dwconv_workspace_size,
+     conv4j_dwconv_run_scalar},
+    /* Winograd first: where it accepts (3x3 stride 1, >= 16 channels) it does
+     * about a quarter of the multiplications of any direct or GEMM kernel. */
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+    {"winograd_f4x4_3x3_avx2", CONV4J_ALGORITHM_WINOGRAD, CONV4J_ISA_AVX2,
+     conv4j_winograd_reject_avx2, conv4j_winograd_packed_kernel_count_avx2,
+     conv4j_winograd_pack_avx2, conv4j_winograd_workspace_size_avx2, conv4j_winograd_run_avx2},
+#endif
+    {"winograd_f4x4_3x3_scalar", CONV4J_ALGORITHM_WINOGRAD, CONV4J_ISA_SCALAR,
+     conv4j_winograd_reject_scalar, conv4j_winograd_packed_kernel_count_scalar,
+     conv4j_winograd_pack_scalar, conv4j_winograd_workspace_size_scalar,
+     conv4j_winograd_run_scalar},
+    /* GEMM ahead of direct: its register-blocked micro-kernel wins wherever it
+     * has two or more output channels per group to fill a tile (AUTO leaves
+     * depthwise and Cout/g == 1 to the others). igemm_scalar only comes into
+     * play when the avx2 rows are capped off, as they reject the same problems. */
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+    {"gemm_1x1_avx2", CONV4J_ALGORITHM_GEMM, CONV4J_ISA_AVX2, conv4j_gemm_1x1_reject,
+     conv4j_gemm_packed_kernel_count, conv4j_gemm_pack, conv4j_gemm_workspace_size,
+     conv4j_gemm_run_avx2},
+    {"igemm_avx2", CONV4J_ALGORITHM_GEMM, CONV4J_ISA_AVX2, conv4j_igemm_reject,
+     conv4j_gemm_packed_kernel_count, conv4j_gemm_pack, conv4j_gemm_workspace_size,
+     conv4j_gemm_run_avx2},
+#endif
+    {"igemm_scalar", CONV4J_ALGORITHM_GEMM, CONV4J_ISA_SCALAR, conv4j_igemm_reject,
+     conv4j_gemm_packed_kernel_count, conv4j_gemm_pack, conv4j_gemm_workspace_size,
+     conv4j_gemm_run_scalar},
 #ifdef CONV4J_HAVE_AVX2_KERNELS
     {"direct_avx2", CONV4J_ALGORITHM_DIRECT, CONV4J_ISA_AVX2, conv4j_direct_reject_avx2,
      conv4j_direct_packed_kernel_count_avx2, conv4j_direct_pack_avx2,
@@ -43,6 +84,15 @@ static const conv4j_algorithm_entry algorithm_table[] = {
 
 struct conv4j_plan {
     conv4j_problem problem;
+    /* What the kernel runs: problem itself, or its channels_last form when
+     * via_channels_last (the plan transposes around the kernel). */
+    conv4j_problem kernel_problem;
+    int via_channels_last;
+    /* Below this much work an OpenMP team costs more than it saves: run on
+     * the calling thread whatever the caller's thread count. */
+    int serial;
+    /* Scratch for calls that bring none (a pointer: execute takes a const plan). */
+    conv4j_workspace_pool *pool;
     const conv4j_algorithm_entry *entry;
     float *packed_kernel;
     float *bias; /* NULL when the caller gave none */
@@ -104,10 +154,16 @@ static int verbose_enabled(void)
 }
 
 /* Picks the algorithm and writes the explain line into explain. Returns NULL
- * when no candidate accepts (only possible for a forced algorithm). */
+ * when no candidate accepts (only possible for a forced algorithm). A
+ * channels_first problem that a kernel rejects may still run on it through
+ * the layout adapter, if the kernel takes the channels_last form: then
+ * *via_channels_last is set. The reference never goes through the adapter. */
 static const conv4j_algorithm_entry *choose_algorithm(const conv4j_problem *p, char *explain,
-                                                      size_t capacity)
+                                                      size_t capacity, int *via_channels_last)
 {
+    conv4j_problem channels_last;
+    conv4j_layout_channels_last_problem(p, &channels_last);
+    *via_channels_last = 0;
     const conv4j_isa active = conv4j_active_isa();
     const char *reasons[ALGORITHM_COUNT];
     const conv4j_algorithm_entry *rejected[ALGORITHM_COUNT];
@@ -127,6 +183,12 @@ static const conv4j_algorithm_entry *choose_algorithm(const conv4j_problem *p, c
                                                        : "needs a newer isa";
         } else {
             reason = entry->reject(p);
+            if (reason != NULL && p->layout == CONV4J_LAYOUT_CHANNELS_FIRST &&
+                entry->algorithm != CONV4J_ALGORITHM_REFERENCE &&
+                entry->reject(&channels_last) == NULL) {
+                reason = NULL;
+                *via_channels_last = 1;
+            }
         }
         if (reason == NULL) {
             chosen = entry;
@@ -141,7 +203,8 @@ static const conv4j_algorithm_entry *choose_algorithm(const conv4j_problem *p, c
     explain[0] = '\0';
     describe_problem(&text, p);
     if (chosen != NULL) {
-        text_append(&text, " -> %s (isa %s)", chosen->name, conv4j_isa_name(chosen->min_isa));
+        text_append(&text, " -> %s%s (isa %s)", chosen->name,
+                    *via_channels_last ? " via nchw->nhwc" : "", conv4j_isa_name(chosen->min_isa));
     } else {
         text_append(&text, " -> unsupported (algorithm %s)", conv4j_algorithm_name(p->algorithm));
     }
@@ -165,6 +228,21 @@ conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[
         out_size[1] = (int32_t)(p.rank == 1 ? 1 : p.out_w);
     }
     return CONV4J_OK;
+}
+
+/*
+ * Multiply-adds below which a call runs on the calling thread only. Waking
+ * an OpenMP team and joining it costs microseconds (tens with
+ * OMP_WAIT_POLICY=passive or on a loaded machine); 2^17 multiply-adds take
+ * about 10-30 us on one core in these kernels, so a team cannot win much
+ * below it. A round number, not tuned on a quiet machine.
+ */
+#define SERIAL_WORK_LIMIT ((int64_t)1 << 17)
+
+static int64_t multiply_adds(const conv4j_problem *p)
+{
+    return p->batch * p->out_h * p->out_w * p->out_channels * p->kernel_h * p->kernel_w *
+           p->in_channels_per_group;
 }
 
 /* Bytes for count floats, or 0 when that does not fit in size_t. */
@@ -194,7 +272,8 @@ conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kern
         return CONV4J_ERR_OUT_OF_MEMORY;
     }
     plan->problem = problem;
-    plan->entry = choose_algorithm(&problem, plan->explain, sizeof plan->explain);
+    plan->entry = choose_algorithm(&problem, plan->explain, sizeof plan->explain,
+                                   &plan->via_channels_last);
     if (verbose_enabled()) {
         fprintf(stderr, "%s\n", plan->explain);
     }
@@ -203,7 +282,13 @@ conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kern
         return CONV4J_ERR_UNSUPPORTED;
     }
 
-    const size_t packed_bytes = float_bytes(plan->entry->packed_kernel_count(&problem));
+    if (plan->via_channels_last) {
+        conv4j_layout_channels_last_problem(&problem, &plan->kernel_problem);
+    } else {
+        plan->kernel_problem = problem;
+    }
+    const conv4j_problem *kernel_problem = &plan->kernel_problem;
+    const size_t packed_bytes = float_bytes(plan->entry->packed_kernel_count(kernel_problem));
     const size_t bias_bytes = float_bytes((size_t)problem.out_channels);
     plan->packed_kernel = packed_bytes > 0 ? malloc(packed_bytes) : NULL;
     plan->bias = (bias != NULL && bias_bytes > 0) ? malloc(bias_bytes) : NULL;
@@ -211,11 +296,28 @@ conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kern
         conv4j_plan_destroy(plan);
         return CONV4J_ERR_OUT_OF_MEMORY;
     }
-    plan->entry->pack(&problem, kernel, plan->packed_kernel);
+    plan->entry->pack(kernel_problem, kernel, plan->packed_kernel);
     if (bias != NULL) {
         memcpy(plan->bias, bias, bias_bytes);
     }
-    plan->workspace_size = plan->entry->workspace_size(&problem);
+    plan->workspace_size = plan->entry->workspace_size(kernel_problem);
+    if (plan->via_channels_last) {
+        const size_t kernel_workspace = plan->workspace_size;
+        plan->workspace_size = conv4j_layout_workspace_size(&problem, kernel_workspace);
+        if (plan->workspace_size == 0 && kernel_workspace > 0) {
+            conv4j_plan_destroy(plan);
+            return CONV4J_ERR_SIZE_OVERFLOW;
+        }
+    }
+    plan->serial = multiply_adds(&problem) < SERIAL_WORK_LIMIT;
+    if (plan->workspace_size > 0) {
+        plan->pool = malloc(sizeof *plan->pool);
+        if (plan->pool == NULL) {
+            conv4j_plan_destroy(plan);
+            return CONV4J_ERR_OUT_OF_MEMORY;
+        }
+        conv4j_workspace_pool_init(plan->pool, plan->workspace_size);
+    }
     *plan_out = plan;
     return CONV4J_OK;
 }
@@ -246,7 +348,7 @@ conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, f
     }
     const size_t needed = plan->workspace_size;
     void *scratch = NULL;
-    void *owned_scratch = NULL;
+    void *lent = NULL;
     if (needed > 0) {
         if (workspace != NULL) {
             if (workspace_size < needed) {
@@ -254,18 +356,25 @@ conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, f
             }
             scratch = workspace;
         } else {
-            /* Per call, never cached in the plan: concurrent calls must not share it. */
-            owned_scratch = malloc(needed);
-            if (owned_scratch == NULL) {
+            /* Lent to this call alone: concurrent calls never share a buffer. */
+            lent = conv4j_workspace_take(plan->pool);
+            if (lent == NULL) {
                 return CONV4J_ERR_OUT_OF_MEMORY;
             }
-            scratch = owned_scratch;
+            scratch = conv4j_workspace_aligned(lent);
         }
     }
-    const int32_t team = threads == 0 ? conv4j_max_threads() : threads;
-    plan->entry->run(&plan->problem, plan->packed_kernel, plan->bias, input, output, scratch,
-                     team);
-    free(owned_scratch);
+    const int32_t team = plan->serial ? 1 : threads == 0 ? conv4j_max_threads() : threads;
+    if (plan->via_channels_last) {
+        conv4j_layout_run(&plan->problem, &plan->kernel_problem, plan->entry->run,
+                          plan->packed_kernel, plan->bias, input, output, scratch, team);
+    } else {
+        plan->entry->run(&plan->kernel_problem, plan->packed_kernel, plan->bias, input, output,
+                         scratch, team);
+    }
+    if (lent != NULL) {
+        conv4j_workspace_give(plan->pool, lent);
+    }
     return CONV4J_OK;
 }
 
@@ -276,6 +385,10 @@ void conv4j_plan_destroy(conv4j_plan *plan)
     }
     free(plan->packed_kernel);
     free(plan->bias);
+    if (plan->pool != NULL) {
+        conv4j_workspace_pool_destroy(plan->pool);
+        free(plan->pool);
+    }
     free(plan);
 }
 

@@ -45,6 +45,8 @@ const char *conv4j_status_string(conv4j_status status)
         return "The thread count must not be negative.";
     case CONV4J_ERR_OUT_OF_MEMORY:
         return "Memory allocation failed.";
+    case CONV4J_ERR_INVALID_FLAGS:
+        return "The flags have a bit that is not a CONV4J_FLAG_ value (known: 1 = no winograd).";
     }
     return "Unknown conv4j status code.";
 }

@@ -4,6 +4,7 @@
  * conv4j_reference_conv and through a plan of every algorithm and thread
  * count.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "test_util.h"
@@ -21,14 +22,29 @@ static void same_pads(int32_t in, int32_t kernel, int32_t stride, int32_t dilati
     *after = total - *before;
 }
 
+/* Exact, except for Winograd whose transforms use fractions such as 1/6:
+ * there a relative 2^-16 (far below any indexing mistake on these values). */
+static void check_values_within(const char *name, const char *how, const float *got,
+                                const float *expected, int64_t count, conv4j_algorithm chosen)
+{
+    const double slack = chosen == CONV4J_ALGORITHM_WINOGRAD ? 1.0 / 65536.0 : 0.0;
+    for (int64_t i = 0; i < count; ++i) {
+        const double error = fabs((double)got[i] - (double)expected[i]);
+        const double bound = slack * (fabs((double)expected[i]) + 1.0);
+        CHECK(got[i] == expected[i] || error <= bound,
+              "%s via %s: element %lld is %g, expected %g", name, how, (long long)i,
+              (double)got[i], (double)expected[i]);
+    }
+}
+
 static void check_values(const char *name, const char *how, const float *got,
                          const float *expected, int64_t count)
 {
-    for (int64_t i = 0; i < count; ++i) {
-        CHECK(got[i] == expected[i], "%s via %s: element %lld is %g, expected %g", name, how,
-              (long long)i, (double)got[i], (double)expected[i]);
-    }
+    check_values_within(name, how, got, expected, count, CONV4J_ALGORITHM_REFERENCE);
 }
+
+/* Examples each algorithm accepted; every algorithm must take some. */
+static int accepted[TEST_ALGORITHM_COUNT];
 
 static void run_case(const char *name, conv4j_conv_desc desc, const float *input,
                      const float *kernel, const float *bias, const float *expected,
@@ -54,11 +70,11 @@ static void run_case(const char *name, conv4j_conv_desc desc, const float *input
 
     for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
         desc.algorithm = test_algorithm(a);
-        conv4j_plan *plan = NULL;
-        CHECK_STATUS(conv4j_plan_create(&desc, kernel, bias, &plan), CONV4J_OK);
+        conv4j_plan *plan = test_plan_or_refusal(&desc, kernel, bias);
         if (plan == NULL) {
             continue;
         }
+        ++accepted[a];
         const conv4j_algorithm chosen = conv4j_plan_algorithm(plan);
         CHECK(chosen != CONV4J_ALGORITHM_AUTO, "%s: plan reports algorithm auto", name);
         CHECK(desc.algorithm == CONV4J_ALGORITHM_AUTO || chosen == (conv4j_algorithm)desc.algorithm,
@@ -72,7 +88,7 @@ static void run_case(const char *name, conv4j_conv_desc desc, const float *input
             char how[96];
             snprintf(how, sizeof how, "plan %s threads=%d", conv4j_algorithm_name(desc.algorithm),
                      (int)threads);
-            check_values(name, how, output, expected, count);
+            check_values_within(name, how, output, expected, count, chosen);
         }
         conv4j_plan_destroy(plan);
     }
@@ -318,8 +334,7 @@ static void plan_owns_its_weights(void)
         kernel[1] = 1;
         kernel[2] = 0;
         bias[0] = -0.5f;
-        conv4j_plan *plan = NULL;
-        CHECK_STATUS(conv4j_plan_create(&forced, kernel, bias, &plan), CONV4J_OK);
+        conv4j_plan *plan = test_plan_or_refusal(&forced, kernel, bias);
         kernel[1] = 100; /* scribble, then free: the plan must not notice */
         bias[0] = 100;
         free(kernel);
@@ -335,6 +350,128 @@ static void plan_owns_its_weights(void)
     }
 }
 
+/* Value of input element (h, w, c): small distinct integers. */
+static float pattern(int32_t h, int32_t w, int32_t c)
+{
+    return (float)(h * 7 + w * 3 + c * 5 % 11 - 9);
+}
+
+/* Writes pattern() into a [1, H, W, C] or [1, C, H, W] tensor. */
+static void fill_pattern(float *x, int32_t height, int32_t width, int32_t channels,
+                         conv4j_layout layout)
+{
+    for (int32_t h = 0; h < height; ++h) {
+        for (int32_t w = 0; w < width; ++w) {
+            for (int32_t c = 0; c < channels; ++c) {
+                const int64_t at = layout == CONV4J_LAYOUT_CHANNELS_LAST
+                                       ? ((int64_t)h * width + w) * channels + c
+                                       : ((int64_t)c * height + h) * width + w;
+                x[at] = pattern(h, w, c);
+            }
+        }
+    }
+}
+
+static int64_t output_index(int32_t h, int32_t w, int32_t c, int32_t height, int32_t width,
+                            int32_t channels, conv4j_layout layout)
+{
+    return layout == CONV4J_LAYOUT_CHANNELS_LAST ? ((int64_t)h * width + w) * channels + c
+                                                 : ((int64_t)c * height + h) * width + w;
+}
+
+/* Depthwise 3x3, multiplier 1, 9 channels (one past the 8-float vector):
+ * channel c has the single tap (c % 3, c / 3 % 3) of weight c + 1, so its
+ * output is (c + 1) * x(oh*s + tap_h - pad, ow*s + tap_w - pad, c) + bias. */
+static void depthwise_3x3(void)
+{
+    enum { H = 5, W = 6, C = 9 };
+    float kernel[3 * 3 * C];
+    float bias[C];
+    memset(kernel, 0, sizeof kernel);
+    for (int32_t c = 0; c < C; ++c) {
+        kernel[((c % 3) * 3 + c / 3 % 3) * C + c] = (float)(c + 1);
+        bias[c] = (float)(c % 2 ? -1 : 2);
+    }
+    float input[H * W * C];
+    float expected[H * W * C];
+    for (int layout = 0; layout < 2; ++layout) {
+        for (int32_t stride = 1; stride <= 2; ++stride) {
+            conv4j_conv_desc d = test_desc_2d(1, H, W, C, 3, 3, C);
+            d.groups = C;
+            d.layout = layout;
+            d.stride[0] = d.stride[1] = stride;
+            d.pad_before[0] = d.pad_before[1] = 1; /* "same" for stride 1 */
+            d.pad_after[0] = d.pad_after[1] = stride == 1 ? 1 : 0;
+            const int32_t out_h = (H + d.pad_before[0] + d.pad_after[0] - 3) / stride + 1;
+            const int32_t out_w = (W + d.pad_before[1] + d.pad_after[1] - 3) / stride + 1;
+            fill_pattern(input, H, W, C, (conv4j_layout)layout);
+            for (int32_t oh = 0; oh < out_h; ++oh) {
+                for (int32_t ow = 0; ow < out_w; ++ow) {
+                    for (int32_t c = 0; c < C; ++c) {
+                        const int32_t h = oh * stride + c % 3 - 1;
+                        const int32_t w = ow * stride + c / 3 % 3 - 1;
+                        const float x = h >= 0 && h < H && w >= 0 && w < W ? pattern(h, w, c) : 0;
+                        expected[output_index(oh, ow, c, out_h, out_w, C,
+                                              (conv4j_layout)layout)] =
+                            (float)(c + 1) * x + bias[c];
+                    }
+                }
+            }
+            run_case(stride == 1 ? "depthwise 3x3 same" : "depthwise 3x3 stride 2", d, input,
+                     kernel, bias, expected, (int64_t)out_h * out_w * C);
+        }
+    }
+}
+
+/* A dense 3x3 "same" layer with channel counts past the 8/16 tiles:
+ * output co = x(h, w, co % Cin) + 2 x(h, w-1, (co+1) % Cin)
+ *           + 3 x(h-1, w, (co+2) % Cin) + bias, zeros outside the image. */
+static void dense_3x3(int32_t in_channels, int32_t out_channels, int32_t kernel_size)
+{
+    enum { H = 5, W = 7, MAX_C = 17 };
+    float kernel[3 * 3 * MAX_C * MAX_C];
+    float bias[MAX_C];
+    float input[H * W * MAX_C];
+    float expected[H * W * MAX_C];
+    const int32_t center = kernel_size / 2;
+    memset(kernel, 0, sizeof kernel);
+    for (int32_t co = 0; co < out_channels; ++co) {
+        const int32_t taps[3][3] = {{center, center, co % in_channels},
+                                    {center, center - 1, (co + 1) % in_channels},
+                                    {center - 1, center, (co + 2) % in_channels}};
+        for (int t = 0; t < (kernel_size == 1 ? 1 : 3); ++t) {
+            const int32_t at = (taps[t][0] * kernel_size + taps[t][1]) * in_channels + taps[t][2];
+            kernel[at * out_channels + co] += (float)(t + 1);
+        }
+        bias[co] = (float)(co % 3) - 1.0f;
+    }
+    for (int layout = 0; layout < 2; ++layout) {
+        conv4j_conv_desc d = test_desc_2d(1, H, W, in_channels, kernel_size, kernel_size,
+                                          out_channels);
+        d.layout = layout;
+        d.pad_before[0] = d.pad_before[1] = d.pad_after[0] = d.pad_after[1] = center;
+        d.activation = CONV4J_ACTIVATION_RELU;
+        fill_pattern(input, H, W, in_channels, (conv4j_layout)layout);
+        for (int32_t h = 0; h < H; ++h) {
+            for (int32_t w = 0; w < W; ++w) {
+                for (int32_t co = 0; co < out_channels; ++co) {
+                    float sum = pattern(h, w, co % in_channels) + bias[co];
+                    if (kernel_size == 3) {
+                        sum += w > 0 ? 2 * pattern(h, w - 1, (co + 1) % in_channels) : 0;
+                        sum += h > 0 ? 3 * pattern(h - 1, w, (co + 2) % in_channels) : 0;
+                    }
+                    expected[output_index(h, w, co, H, W, out_channels, (conv4j_layout)layout)] =
+                        sum > 0 ? sum : 0;
+                }
+            }
+        }
+        char name[64];
+        snprintf(name, sizeof name, "dense %dx%d Cin=%d Cout=%d layout=%d", (int)kernel_size,
+                 (int)kernel_size, (int)in_channels, (int)out_channels, layout);
+        run_case(name, d, input, kernel, bias, expected, (int64_t)H * W * out_channels);
+    }
+}
+
 int main(void)
 {
     tutorial_conv1d();
@@ -347,5 +484,16 @@ int main(void)
     groups();
     channels_first();
     plan_owns_its_weights();
+    depthwise_3x3();
+    dense_3x3(9, 16, 3);
+    dense_3x3(16, 17, 3);
+    dense_3x3(8, 8, 3);
+    dense_3x3(17, 15, 1);
+    dense_3x3(3, 17, 3);
+    for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
+        printf("%s accepted %d examples\n", conv4j_algorithm_name(test_algorithm(a)), accepted[a]);
+        CHECK(accepted[a] > 0, "%s accepted none of the examples",
+              conv4j_algorithm_name(test_algorithm(a)));
+    }
     return test_summary("test_examples");
 }

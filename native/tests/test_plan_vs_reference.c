@@ -19,8 +19,12 @@
 
 #include "test_util.h"
 
-#define CASES 4000
+/* CONV4J_TEST_CASES overrides it (the sanitizer build runs fewer). */
+#define DEFAULT_CASES 4000
 #define MAX_CHANNELS 17
+/* Each specialized algorithm must accept at least cases / MIN_SHARE of them;
+ * its family alone is cases / FAMILY_COUNT. */
+#define MIN_SHARE 20
 
 typedef struct buffers {
     float *input, *kernel, *bias, *abs_input, *abs_kernel, *abs_bias;
@@ -105,7 +109,8 @@ static int32_t random_divisor(test_rng *rng, int32_t value)
     return divisors[test_rng_int(rng, 0, count - 1)];
 }
 
-static conv4j_conv_desc random_desc(test_rng *rng)
+/* The general family: anything valid, small channel counts. */
+static conv4j_conv_desc random_general_desc(test_rng *rng)
 {
     for (;;) {
         conv4j_conv_desc d;
@@ -131,6 +136,142 @@ static conv4j_conv_desc random_desc(test_rng *rng)
             return d;
         }
     }
+}
+
+/* Sizes and pads of one axis around a fixed kernel: "same", "valid" or a
+ * random pad, with the input grown until the output is not empty. */
+static void fit_axis(test_rng *rng, conv4j_conv_desc *d, int axis, int32_t max_in)
+{
+    const int32_t span = (d->kernel[axis] - 1) * d->dilation[axis] + 1;
+    d->in_size[axis] = test_tail_value(rng, 1, max_in);
+    switch (test_rng_int(rng, 0, 2)) {
+    case 0: { /* TF same */
+        const int32_t out = (d->in_size[axis] + d->stride[axis] - 1) / d->stride[axis];
+        int32_t total = (out - 1) * d->stride[axis] + span - d->in_size[axis];
+        total = total < 0 ? 0 : total;
+        d->pad_before[axis] = total / 2;
+        d->pad_after[axis] = total - total / 2;
+        break;
+    }
+    case 1: /* valid */
+        d->pad_before[axis] = 0;
+        d->pad_after[axis] = 0;
+        break;
+    default:
+        d->pad_before[axis] = test_rng_int(rng, 0, 2);
+        d->pad_after[axis] = test_rng_int(rng, 0, 2);
+        break;
+    }
+    while (d->in_size[axis] + d->pad_before[axis] + d->pad_after[axis] < span) {
+        ++d->in_size[axis];
+    }
+}
+
+static conv4j_conv_desc family_base(test_rng *rng, int32_t rank)
+{
+    conv4j_conv_desc d = rank == 1 ? test_desc_1d(1, 1, 1, 1, 1) : test_desc_2d(1, 1, 1, 1, 1, 1, 1);
+    d.batch = test_rng_int(rng, 1, 2);
+    d.layout = test_rng_int(rng, 0, 3) == 0 ? CONV4J_LAYOUT_CHANNELS_FIRST
+                                            : CONV4J_LAYOUT_CHANNELS_LAST;
+    d.activation = test_rng_int(rng, 0, 1);
+    return d;
+}
+
+/* 3x3 stride 1 undilated ungrouped, 8..70 channels: what Winograd takes. */
+static conv4j_conv_desc random_winograd_desc(test_rng *rng)
+{
+    conv4j_conv_desc d = family_base(rng, 2);
+    d.batch = 1;
+    d.in_channels = test_tail_value(rng, 8, 70);
+    d.out_channels = test_tail_value(rng, 8, 70);
+    d.kernel[0] = d.kernel[1] = 3;
+    fit_axis(rng, &d, 0, 9);
+    fit_axis(rng, &d, 1, 9);
+    return d;
+}
+
+/* Ungrouped 1x1 and small k x k with channel and width tails: GEMM's share. */
+static conv4j_conv_desc random_gemm_desc(test_rng *rng)
+{
+    conv4j_conv_desc d = family_base(rng, test_rng_int(rng, 1, 2));
+    d.in_channels = test_tail_value(rng, 1, 40);
+    d.out_channels = test_tail_value(rng, 1, 40);
+    const int one_by_one = test_rng_int(rng, 0, 1);
+    for (int axis = 0; axis < d.rank; ++axis) {
+        d.kernel[axis] = one_by_one ? 1 : test_rng_int(rng, 1, 3);
+        d.stride[axis] = test_rng_int(rng, 0, 3) == 0 ? 2 : 1;
+        d.dilation[axis] = !one_by_one && test_rng_int(rng, 0, 3) == 0 ? 2 : 1;
+        fit_axis(rng, &d, axis, 17);
+    }
+    return d;
+}
+
+/* groups == Cin, mostly multiplier 1: 3x3 stride 1 and 2, and any k. */
+static conv4j_conv_desc random_depthwise_desc(test_rng *rng)
+{
+    conv4j_conv_desc d = family_base(rng, test_rng_int(rng, 0, 3) == 0 ? 1 : 2);
+    d.in_channels = test_tail_value(rng, 1, 49);
+    d.groups = d.in_channels;
+    d.out_channels = d.in_channels * (test_rng_int(rng, 0, 4) == 0 ? 2 : 1);
+    const int three = test_rng_int(rng, 0, 1);
+    for (int axis = 0; axis < d.rank; ++axis) {
+        d.kernel[axis] = three ? 3 : test_rng_int(rng, 1, 5);
+        d.stride[axis] = test_rng_int(rng, 1, 2);
+        d.dilation[axis] = !three && test_rng_int(rng, 0, 3) == 0 ? 2 : 1;
+        fit_axis(rng, &d, axis, 17);
+    }
+    return d;
+}
+
+/* First layers and sequences: 1..4 input channels, wide kernels, stride 2,
+ * and long dilated causal Conv1D. */
+static conv4j_conv_desc random_small_cin_desc(test_rng *rng)
+{
+    const int32_t rank = test_rng_int(rng, 1, 2);
+    conv4j_conv_desc d = family_base(rng, rank);
+    d.in_channels = test_rng_int(rng, 1, 4);
+    d.out_channels = test_tail_value(rng, 1, 33);
+    for (int axis = 0; axis < d.rank; ++axis) {
+        d.kernel[axis] = test_rng_int(rng, 1, rank == 1 ? 5 : 7);
+        d.stride[axis] = rank == 2 && test_rng_int(rng, 0, 1) ? 2 : 1;
+        d.dilation[axis] = rank == 1 && test_rng_int(rng, 0, 1) ? test_rng_int(rng, 2, 8) : 1;
+        fit_axis(rng, &d, axis, rank == 1 ? 70 : 17);
+    }
+    if (rank == 1 && test_rng_int(rng, 0, 1)) { /* causal */
+        d.pad_before[0] = (d.kernel[0] - 1) * d.dilation[0];
+        d.pad_after[0] = 0;
+    }
+    return d;
+}
+
+#define FAMILY_COUNT 8
+
+/* Half the cases are general; the rest come from families the specialized
+ * kernels accept, so every algorithm is exercised on its tails. */
+static conv4j_conv_desc random_desc(test_rng *rng, int index)
+{
+    conv4j_conv_desc d;
+    switch (index % FAMILY_COUNT) {
+    case 0:
+        d = random_winograd_desc(rng);
+        break;
+    case 1:
+        d = random_gemm_desc(rng);
+        break;
+    case 2:
+        d = random_depthwise_desc(rng);
+        break;
+    case 3:
+        d = random_small_cin_desc(rng);
+        break;
+    default:
+        d = random_general_desc(rng);
+        break;
+    }
+    if (conv4j_output_size(&d, NULL) != CONV4J_OK) {
+        return random_general_desc(rng); /* a family's bug must not abort the run */
+    }
+    return d;
 }
 
 static void describe(const conv4j_conv_desc *d, char *text, size_t capacity)
@@ -167,6 +308,9 @@ static int64_t compare(const float *got, const float *reference, const float *ma
     return bad;
 }
 
+/* Plans each algorithm accepted, by test_algorithm index. */
+static int accepted[TEST_ALGORITHM_COUNT];
+
 static void check_case(test_rng *rng, const conv4j_conv_desc *base)
 {
     conv4j_conv_desc d = *base;
@@ -198,11 +342,11 @@ static void check_case(test_rng *rng, const conv4j_conv_desc *base)
 
     for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
         d.algorithm = test_algorithm(a);
-        conv4j_plan *plan = NULL;
-        CHECK_STATUS(conv4j_plan_create(&d, b.kernel, bias, &plan), CONV4J_OK);
+        conv4j_plan *plan = test_plan_or_refusal(&d, b.kernel, bias);
         if (plan == NULL) {
             continue;
         }
+        ++accepted[a];
         for (int32_t threads = 0; threads < TEST_THREAD_COUNTS; ++threads) {
             float *target = threads == 0 ? b.first_output : b.output;
             for (int64_t i = 0; i < out_count; ++i) {
@@ -256,8 +400,9 @@ static void check_choice(int expect_scalar)
         if (active == CONV4J_ISA_AVX2) {
             CHECK(has_text(explain, "-> direct_avx2 (isa avx2)"), "explain: %s", explain);
         } else {
-            CHECK(has_text(explain, "-> direct_scalar (isa scalar); rejected: direct_avx2 "
-                                    "(needs avx2, active isa is scalar)"),
+            CHECK(has_text(explain, "-> direct_scalar (isa scalar); rejected: "), "explain: %s",
+                  explain);
+            CHECK(has_text(explain, "direct_avx2 (needs avx2, active isa is scalar)"),
                   "explain: %s", explain);
         }
 #else
@@ -284,9 +429,20 @@ int main(int argc, char **argv)
     check_choice(expect_scalar);
 
     test_rng rng = {UINT64_C(0x9E3779B97F4A7C15)};
-    for (int i = 0; i < CASES; ++i) {
-        const conv4j_conv_desc d = random_desc(&rng);
+    const char *cases_text = getenv("CONV4J_TEST_CASES");
+    const int cases = cases_text != NULL && atoi(cases_text) >= 100 ? atoi(cases_text) : DEFAULT_CASES;
+    for (int i = 0; i < cases; ++i) {
+        const conv4j_conv_desc d = random_desc(&rng, i);
         check_case(&rng, &d);
+    }
+    /* A specialized algorithm that refuses everything would pass the
+     * comparisons vacuously: each must take a fair share of the cases. */
+    for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
+        const conv4j_algorithm algorithm = test_algorithm(a);
+        const int minimum = test_algorithm_accepts_all(algorithm) ? cases : cases / MIN_SHARE;
+        printf("%s accepted %d of %d cases\n", conv4j_algorithm_name(algorithm), accepted[a], cases);
+        CHECK(accepted[a] >= minimum, "%s accepted %d of %d cases, expected at least %d",
+              conv4j_algorithm_name(algorithm), accepted[a], cases, minimum);
     }
     return test_summary(expect_scalar ? "test_plan_vs_reference (isa capped to scalar)"
                                       : "test_plan_vs_reference");

@@ -126,11 +126,56 @@ static inline int64_t test_output_count(const conv4j_conv_desc *d)
 }
 
 /* Loop bounds for "every algorithm" and "threads 0, 1 and 2". */
-#define TEST_ALGORITHM_COUNT 3
+#define TEST_ALGORITHM_COUNT 6
 static inline conv4j_algorithm test_algorithm(int index)
 {
-    return (conv4j_algorithm)index; /* AUTO, DIRECT, REFERENCE */
+    return (conv4j_algorithm)index; /* AUTO, DIRECT, REFERENCE, GEMM, WINOGRAD, DEPTHWISE */
 }
 #define TEST_THREAD_COUNTS 3 /* threads = index: 0 (all), 1, 2 */
+
+/* AUTO, DIRECT and REFERENCE take every valid problem; the specialized
+ * algorithms may refuse one with CONV4J_ERR_UNSUPPORTED when forced. */
+static inline int test_algorithm_accepts_all(conv4j_algorithm algorithm)
+{
+    return algorithm == CONV4J_ALGORITHM_AUTO || algorithm == CONV4J_ALGORITHM_DIRECT ||
+           algorithm == CONV4J_ALGORITHM_REFERENCE;
+}
+
+/* Creates a plan forcing desc->algorithm. Returns NULL, after checking that
+ * the refusal was CONV4J_ERR_UNSUPPORTED from an algorithm allowed to refuse,
+ * when it does not accept the problem. */
+static inline conv4j_plan *test_plan_or_refusal(const conv4j_conv_desc *desc, const float *kernel,
+                                                const float *bias)
+{
+    conv4j_plan *plan = NULL;
+    const conv4j_status status = conv4j_plan_create(desc, kernel, bias, &plan);
+    const conv4j_algorithm algorithm = (conv4j_algorithm)desc->algorithm;
+    if (test_algorithm_accepts_all(algorithm)) {
+        CHECK_STATUS(status, CONV4J_OK);
+    } else {
+        CHECK(status == CONV4J_OK || status == CONV4J_ERR_UNSUPPORTED,
+              "forced %s: status %d (%s)", conv4j_algorithm_name(algorithm), (int)status,
+              conv4j_status_string(status));
+    }
+    CHECK((status == CONV4J_OK) == (plan != NULL), "status %d but plan %p", (int)status,
+          (void *)plan);
+    return plan;
+}
+
+/* A value from the tile tails: one below, at and one above multiples of the
+ * SIMD widths 8 and 16 (and the 6-row GEMM tile), plus 1. */
+static inline int32_t test_tail_value(test_rng *rng, int32_t low, int32_t high)
+{
+    static const int32_t tails[] = {1,  2,  5,  6,  7,  8,  9,  12, 13, 15, 16, 17, 23, 24,
+                                    25, 31, 32, 33, 47, 48, 49, 63, 64, 65, 70};
+    const int count = (int)(sizeof tails / sizeof tails[0]);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        const int32_t value = tails[test_rng_int(rng, 0, count - 1)];
+        if (value >= low && value <= high) {
+            return value;
+        }
+    }
+    return test_rng_int(rng, low, high);
+}
 
 #endif /* CONV4J_TEST_UTIL_H */

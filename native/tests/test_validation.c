@@ -253,21 +253,38 @@ static void execute_faults(void)
     CHECK_STATUS(conv4j_plan_execute(plan, scratch_input, scratch_output, NULL, 0, 1000),
                  CONV4J_OK);
 
-    /* No algorithm needs a workspace yet, so a tiny one must be accepted;
-     * WORKSPACE_TOO_SMALL cannot be triggered until one does. */
-    const size_t needed = conv4j_plan_workspace_size(plan);
-    CHECK(needed == 0, "workspace size %zu, expected 0 for every current algorithm", needed);
-    unsigned char tiny[1];
-    if (needed == 0) {
-        CHECK_STATUS(conv4j_plan_execute(plan, scratch_input, scratch_output, tiny, 1, 1),
-                     CONV4J_OK);
-        CHECK_STATUS(conv4j_plan_execute(plan, scratch_input, scratch_output, tiny, 0, 1),
-                     CONV4J_OK);
-    } else {
-        CHECK_STATUS(conv4j_plan_execute(plan, scratch_input, scratch_output, tiny, needed - 1, 1),
-                     CONV4J_ERR_WORKSPACE_TOO_SMALL);
-    }
     conv4j_plan_destroy(plan);
+
+    /* A plan without scratch takes any workspace; one with scratch (GEMM's
+     * row pointers) refuses a buffer one byte short and takes the exact size. */
+    for (int with_scratch = 0; with_scratch <= 1; ++with_scratch) {
+        conv4j_conv_desc w = d;
+        w.algorithm = with_scratch ? CONV4J_ALGORITHM_GEMM : CONV4J_ALGORITHM_REFERENCE;
+        plan = NULL;
+        CHECK_STATUS(conv4j_plan_create(&w, scratch_kernel, NULL, &plan), CONV4J_OK);
+        if (plan == NULL) {
+            continue;
+        }
+        const size_t needed = conv4j_plan_workspace_size(plan);
+        CHECK((needed > 0) == with_scratch, "%s: workspace size %zu",
+              conv4j_algorithm_name(w.algorithm), needed);
+        static _Alignas(64) unsigned char space[1 << 16];
+        if (needed == 0) {
+            CHECK_STATUS(conv4j_plan_execute(plan, scratch_input, scratch_output, space, 1, 1),
+                         CONV4J_OK);
+            CHECK_STATUS(conv4j_plan_execute(plan, scratch_input, scratch_output, space, 0, 1),
+                         CONV4J_OK);
+        } else if (needed <= sizeof space) {
+            CHECK_STATUS(
+                conv4j_plan_execute(plan, scratch_input, scratch_output, space, needed - 1, 1),
+                CONV4J_ERR_WORKSPACE_TOO_SMALL);
+            CHECK_STATUS(conv4j_plan_execute(plan, scratch_input, scratch_output, space, needed, 1),
+                         CONV4J_OK);
+        } else {
+            CHECK(0, "workspace size %zu larger than expected", needed);
+        }
+        conv4j_plan_destroy(plan);
+    }
 
     /* NULL plan accessors are harmless. */
     conv4j_plan_destroy(NULL);

@@ -19,9 +19,11 @@ public final class ConvConfig {
     private final Activation activation;
     private final DataFormat dataFormat;
     private final Algorithm algorithm;
+    private final boolean winograd;
 
     ConvConfig(int rank, int filters, int[] kernelSize, int[] strides, int[] dilationRate, Padding padding,
-               int groups, boolean useBias, Activation activation, DataFormat dataFormat, Algorithm algorithm) {
+               int groups, boolean useBias, Activation activation, DataFormat dataFormat, Algorithm algorithm,
+               boolean winograd) {
         if (rank != 1 && rank != 2) {
             throw new IllegalArgumentException("rank must be 1 (Conv1D) or 2 (Conv2D), got " + rank);
         }
@@ -36,6 +38,10 @@ public final class ConvConfig {
         this.activation = Objects.requireNonNull(activation, "activation must not be null");
         this.dataFormat = Objects.requireNonNull(dataFormat, "data_format must not be null");
         this.algorithm = Objects.requireNonNull(algorithm, "algorithm must not be null");
+        if (!winograd && algorithm == Algorithm.WINOGRAD) {
+            throw new IllegalArgumentException("algorithm winograd with winograd(false): the layer turns Winograd off");
+        }
+        this.winograd = winograd;
         if (Arrays.stream(strides).anyMatch(s -> s > 1) && Arrays.stream(dilationRate).anyMatch(d -> d > 1)) {
             throw new IllegalArgumentException("strides " + Arrays.toString(strides) + " with dilation_rate "
                     + Arrays.toString(dilationRate) + ": Keras refuses strides > 1 together with dilation_rate > 1");
@@ -82,6 +88,12 @@ public final class ConvConfig {
     public Activation activation() { return activation; }
     public DataFormat dataFormat() { return dataFormat; }
     public Algorithm algorithm() { return algorithm; }
+    /**
+     * Whether the native backend may use Winograd for this layer (default true). Winograd's rounding
+     * error is about ten times a direct sum's, within the fan-in-scaled bound the tests check (README,
+     * "Winograd accuracy"); false trades its speed for direct-sum accuracy.
+     */
+    public boolean winograd() { return winograd; }
 
     int kernelSize(int i) { return kernelSize[i]; }
     int stride(int i) { return strides[i]; }
@@ -111,6 +123,6 @@ public final class ConvConfig {
                 + ", strides=" + Arrays.toString(strides) + ", padding=" + padding.kerasName()
                 + ", dilation_rate=" + Arrays.toString(dilationRate) + ", groups=" + groups
                 + ", use_bias=" + useBias + ", activation=" + activation.kerasName()
-                + ", data_format=" + dataFormat.kerasName() + ")";
+                + ", data_format=" + dataFormat.kerasName() + (winograd ? "" : ", winograd=false") + ")";
     }
 }

@@ -31,7 +31,8 @@ final class NativePlan {
                     .groups(g.groups())
                     .layout(g.config().dataFormat() == DataFormat.CHANNELS_LAST ? 0 : 1)
                     .activation(g.config().activation() == Activation.RELU ? 1 : 0)
-                    .algorithm(g.config().algorithm().code());
+                    .algorithm(g.config().algorithm().code())
+                    .flags(g.config().winograd() ? 0 : Conv4jNative.FLAG_NO_WINOGRAD);
             // Rank 1 uses index 0 only; the geometry stores it on the width axis.
             int w = rank2 ? 1 : 0;
             if (rank2) {
@@ -111,7 +112,8 @@ final class NativePlan {
             return new IllegalArgumentException("conv4j: the requested algorithm does not accept this problem ("
                     + what + ") " + doing);
         }
-        // Java validates first, so this means the two sides disagree: report it plainly.
+        // Java validates first (flags included: Java sets only known bits, so status 18,
+        // CONV4J_ERR_INVALID_FLAGS, cannot come back), so this means the two sides disagree.
         return new IllegalStateException("conv4j: native status " + status + " (" + what + ") " + doing);
     }
 }

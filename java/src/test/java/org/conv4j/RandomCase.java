@@ -20,61 +20,173 @@ final class RandomCase {
     final float[] kernel;
     final float[] bias;
 
-    /** Case {@code index} of a run seeded with {@code seed}; some indices force the edge shapes. */
+    /** How many case families {@link #RandomCase(long, int)} cycles through (index modulo this). */
+    static final int FAMILIES = 8;
+
+    /** Channel counts and widths one below, at and one above the SIMD tiles (8, 16) and the 6-row GEMM tile. */
+    private static final int[] TAILS = {1, 2, 5, 6, 7, 8, 9, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49,
+        63, 64, 65, 70};
+
+    /**
+     * Case {@code index} of a run seeded with {@code seed}. Index modulo {@link #FAMILIES} picks the family: 0
+     * Winograd-shaped (3×3 stride 1, 8–70 channels), 1 GEMM-shaped (ungrouped 1×1 and small k×k), 2 depthwise, 3
+     * small Cin (first layers, long dilated Conv1D), else the general family, where some indices force the edge
+     * shapes. Channel counts and sizes favour the tile tails.
+     */
     RandomCase(long seed, int index) {
         SplittableRandom r = new SplittableRandom(seed * 1_000_003L + index);
-        rank = r.nextBoolean() ? 1 : 2;
-        dataFormat = r.nextInt(3) == 0 ? DataFormat.CHANNELS_FIRST : DataFormat.CHANNELS_LAST;
-        int groupKind = r.nextInt(4);
-        int cinPerGroup = groupKind == 3 ? 1 : 1 + r.nextInt(5);
-        groups = groupKind == 0 || groupKind == 1 ? 1 : groupKind == 2 ? 2 + r.nextInt(2) : 1 + r.nextInt(8);
-        int cin = groups * cinPerGroup;
-        filters = groups * (1 + r.nextInt(groupKind == 3 ? 2 : 4));
-        boolean strided = r.nextInt(3) == 0;
-        boolean dilated = !strided && r.nextInt(3) == 0;
-        kernelSize = new int[rank];
-        strides = new int[rank];
-        dilation = new int[rank];
-        int[] spatial = new int[rank];
-        Padding[] paddings = rank == 1 ? Padding.values() : new Padding[] {Padding.VALID, Padding.SAME};
-        padding = paddings[r.nextInt(paddings.length)];
-        int shapeKind = index % 10; // 0: kernel equals the input, 1: 1×1, 2: output length 1 by stride
-        for (int i = 0; i < rank; i++) {
-            kernelSize[i] = shapeKind == 1 ? 1 : 1 + r.nextInt(5);
-            strides[i] = strided ? 1 + r.nextInt(3) : 1;
-            dilation[i] = dilated ? 1 + r.nextInt(3) : 1;
-            int effective = (kernelSize[i] - 1) * dilation[i] + 1;
-            if (shapeKind == 0) {
-                spatial[i] = effective;
-            } else if (shapeKind == 2) {
-                spatial[i] = 1 + r.nextInt(3);
-                strides[i] = strided ? 4 : 1;
-            } else {
-                spatial[i] = 1 + r.nextInt(13);
+        int family = index % FAMILIES;
+        if (family == 0) { // Winograd: 3×3, stride 1, undilated, ungrouped
+            rank = 2;
+            // Mostly what Winograd accepts (channels_last, >= 16 channels), some just outside it.
+            dataFormat = r.nextInt(4) == 0 ? DataFormat.CHANNELS_FIRST : DataFormat.CHANNELS_LAST;
+            groups = 1;
+            int low = r.nextInt(4) == 0 ? 8 : 16;
+            int cin = tail(r, low, 70);
+            filters = tail(r, low, 70);
+            kernelSize = new int[] {3, 3};
+            strides = new int[] {1, 1};
+            dilation = new int[] {1, 1};
+            padding = r.nextBoolean() ? Padding.SAME : Padding.VALID;
+            inputShape = shape(dataFormat, 1, cin, fit(tail(r, 1, 13), 3, padding), fit(tail(r, 1, 13), 3, padding));
+        } else if (family == 1) { // GEMM: ungrouped 1×1 or small k×k, stride 1 or 2
+            rank = 1 + r.nextInt(2);
+            dataFormat = format(r);
+            groups = 1;
+            int cin = tail(r, 1, 40);
+            filters = tail(r, 1, 40);
+            boolean oneByOne = r.nextBoolean();
+            boolean strided = r.nextInt(4) == 0;
+            kernelSize = new int[rank];
+            strides = new int[rank];
+            dilation = new int[rank];
+            padding = r.nextBoolean() ? Padding.SAME : Padding.VALID;
+            int[] spatial = new int[rank];
+            for (int i = 0; i < rank; i++) {
+                kernelSize[i] = oneByOne ? 1 : 1 + r.nextInt(3);
+                strides[i] = strided ? 2 : 1;
+                dilation[i] = !oneByOne && !strided && r.nextInt(4) == 0 ? 2 : 1;
+                spatial[i] = fit(tail(r, 1, 17), (kernelSize[i] - 1) * dilation[i] + 1, padding);
             }
-            if (padding == Padding.VALID && spatial[i] < effective) {
-                spatial[i] = effective + r.nextInt(3);
+            inputShape = shape(dataFormat, 1 + r.nextInt(2), cin, spatial);
+        } else if (family == 2) { // depthwise: groups == Cin, mostly multiplier 1
+            rank = r.nextInt(4) == 0 ? 1 : 2;
+            dataFormat = format(r);
+            int cin = tail(r, 1, 49);
+            groups = cin;
+            filters = cin * (r.nextInt(5) == 0 ? 2 : 1);
+            boolean threeByThree = r.nextBoolean();
+            boolean strided = r.nextBoolean();
+            kernelSize = new int[rank];
+            strides = new int[rank];
+            dilation = new int[rank];
+            padding = r.nextBoolean() ? Padding.SAME : Padding.VALID;
+            int[] spatial = new int[rank];
+            for (int i = 0; i < rank; i++) {
+                kernelSize[i] = threeByThree ? 3 : 1 + r.nextInt(5);
+                strides[i] = strided ? 2 : 1;
+                dilation[i] = !threeByThree && !strided && r.nextInt(4) == 0 ? 2 : 1;
+                spatial[i] = fit(tail(r, 1, 17), (kernelSize[i] - 1) * dilation[i] + 1, padding);
             }
+            inputShape = shape(dataFormat, 1 + r.nextInt(2), cin, spatial);
+        } else if (family == 3) { // small Cin: 7×7/2-like first layers and long dilated (causal) Conv1D
+            rank = 1 + r.nextInt(2);
+            dataFormat = format(r);
+            groups = 1;
+            int cin = 1 + r.nextInt(4);
+            filters = tail(r, 1, 33);
+            kernelSize = new int[rank];
+            strides = new int[rank];
+            dilation = new int[rank];
+            Padding[] paddings = rank == 1 ? Padding.values() : new Padding[] {Padding.VALID, Padding.SAME};
+            padding = paddings[r.nextInt(paddings.length)];
+            boolean strided = rank == 2 && r.nextBoolean();
+            int[] spatial = new int[rank];
+            for (int i = 0; i < rank; i++) {
+                kernelSize[i] = rank == 1 ? 2 + r.nextInt(4) : 1 + r.nextInt(7);
+                strides[i] = strided ? 2 : 1;
+                dilation[i] = rank == 1 && r.nextBoolean() ? 2 + r.nextInt(7) : 1;
+                spatial[i] = fit(tail(r, 1, rank == 1 ? 70 : 17), (kernelSize[i] - 1) * dilation[i] + 1, padding);
+            }
+            inputShape = shape(dataFormat, 1 + r.nextInt(2), cin, spatial);
+        } else {
+            rank = r.nextBoolean() ? 1 : 2;
+            dataFormat = format(r);
+            int groupKind = r.nextInt(4);
+            int cinPerGroup = groupKind == 3 ? 1 : 1 + r.nextInt(5);
+            groups = groupKind == 0 || groupKind == 1 ? 1 : groupKind == 2 ? 2 + r.nextInt(2) : 1 + r.nextInt(8);
+            int cin = groups * cinPerGroup;
+            filters = groups * (1 + r.nextInt(groupKind == 3 ? 2 : 4));
+            boolean strided = r.nextInt(3) == 0;
+            boolean dilated = !strided && r.nextInt(3) == 0;
+            kernelSize = new int[rank];
+            strides = new int[rank];
+            dilation = new int[rank];
+            int[] spatial = new int[rank];
+            Padding[] paddings = rank == 1 ? Padding.values() : new Padding[] {Padding.VALID, Padding.SAME};
+            padding = paddings[r.nextInt(paddings.length)];
+            int shapeKind = index % 10; // 0: kernel equals the input, 1: 1×1, 2: output length 1 by stride
+            for (int i = 0; i < rank; i++) {
+                kernelSize[i] = shapeKind == 1 ? 1 : 1 + r.nextInt(5);
+                strides[i] = strided ? 1 + r.nextInt(3) : 1;
+                dilation[i] = dilated ? 1 + r.nextInt(3) : 1;
+                int effective = (kernelSize[i] - 1) * dilation[i] + 1;
+                if (shapeKind == 0) {
+                    spatial[i] = effective;
+                } else if (shapeKind == 2) {
+                    spatial[i] = 1 + r.nextInt(3);
+                    strides[i] = strided ? 4 : 1;
+                } else {
+                    spatial[i] = 1 + r.nextInt(13);
+                }
+                if (padding == Padding.VALID && spatial[i] < effective) {
+                    spatial[i] = effective + r.nextInt(3);
+                }
+            }
+            inputShape = shape(dataFormat, 1 + r.nextInt(3), cin, spatial);
         }
         useBias = r.nextBoolean();
         activation = r.nextBoolean() ? Activation.RELU : Activation.NONE;
-        int n = 1 + r.nextInt(3);
-        inputShape = new int[rank + 2];
-        boolean last = dataFormat == DataFormat.CHANNELS_LAST;
-        inputShape[0] = n;
-        inputShape[last ? rank + 1 : 1] = cin;
-        System.arraycopy(spatial, 0, inputShape, last ? 1 : 2, rank);
-        int inCount = n * cin;
-        for (int s : spatial) {
+        int inCount = 1;
+        for (int s : inputShape) {
             inCount *= s;
         }
-        int kCount = cinPerGroup * filters;
+        int kCount = (inputChannels() / groups) * filters;
         for (int k : kernelSize) {
             kCount *= k;
         }
         input = values(r, inCount);
         kernel = values(r, kCount);
         bias = useBias ? values(r, filters) : null;
+    }
+
+    int inputChannels() {
+        return inputShape[dataFormat == DataFormat.CHANNELS_LAST ? rank + 1 : 1];
+    }
+
+    private static DataFormat format(SplittableRandom r) {
+        return r.nextInt(3) == 0 ? DataFormat.CHANNELS_FIRST : DataFormat.CHANNELS_LAST;
+    }
+
+    /** A tail value in [low, high], or a uniform one when the draw misses the range. */
+    private static int tail(SplittableRandom r, int low, int high) {
+        int v = TAILS[r.nextInt(TAILS.length)];
+        return v >= low && v <= high ? v : low + r.nextInt(high - low + 1);
+    }
+
+    /** A spatial size that VALID padding can take: at least the dilated kernel. */
+    private static int fit(int size, int effectiveKernel, Padding padding) {
+        return padding == Padding.VALID ? Math.max(size, effectiveKernel) : size;
+    }
+
+    private static int[] shape(DataFormat format, int n, int cin, int... spatial) {
+        int rank = spatial.length;
+        int[] shape = new int[rank + 2];
+        boolean last = format == DataFormat.CHANNELS_LAST;
+        shape[0] = n;
+        shape[last ? rank + 1 : 1] = cin;
+        System.arraycopy(spatial, 0, shape, last ? 1 : 2, rank);
+        return shape;
     }
 
     /** {@code count} values uniform in [-1, 1). */

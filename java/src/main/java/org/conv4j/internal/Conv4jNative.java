@@ -58,7 +58,11 @@ public final class Conv4jNative {
         public native int layout(); public native ConvDesc layout(int value);
         public native int activation(); public native ConvDesc activation(int value);
         public native int algorithm(); public native ConvDesc algorithm(int value);
+        public native int flags(); public native ConvDesc flags(int value);
     }
+
+    /** {@code CONV4J_FLAG_NO_WINOGRAD}: the plan never runs Winograd. */
+    public static final int FLAG_NO_WINOGRAD = 1;
 
     /** The opaque {@code conv4j_plan}; owned and freed by {@code NativePlan}. */
     @Opaque

@@ -1,0 +1,371 @@
+/*
+ * Convolution through the indirect GEMM micro-kernel (see f32_conv_gemm.h).
+ *
+ * Row i of A (output pixel q) is cut into segments that the kernel reads in
+ * place:
+ *   wide   groups == 1, dilation_w == 1: one segment per kernel row kh, the
+ *          KW * Cin floats of pixels iw0 .. iw0 + KW - 1, contiguous in
+ *          channels_last (a Conv1D with KH = 1 is then a plain GEMM with a
+ *          row stride of stride_w * Cin). A window cut by the left or right
+ *          padding is copied into the thread's slice with zeros;
+ *   tap    one segment of Cin/g floats per tap (kh, kw);
+ *   packed segments shorter than MIN_SEGMENT floats would spend more time on
+ *          pointers than on FMAs: the whole row of K floats is copied per
+ *          tile instead (tiny Cin with dilation or groups).
+ * A segment wholly in the padding points at a shared row of zeros.
+ *
+ * Work items are (group, block of output channels, tile of 6 pixels), tiles
+ * fastest, split into equal contiguous ranges per thread: a thread keeps one
+ * weight block hot in L2 while it streams tiles. Every output element is one
+ * kernel call's sum in a fixed order, so results do not depend on threads.
+ */
+#include "gemm/f32_conv_gemm.h"
+
+#include <string.h>
+
+#include "gemm/f32_gemm.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define MR CONV4J_F32_GEMM_MR
+#define NR CONV4J_F32_GEMM_NR
+
+/* Shorter segments go through the packed row. */
+#define MIN_SEGMENT 8
+/* The weight block a thread streams tiles against: about half of L2. */
+#define WEIGHT_BLOCK_BYTES (256 * 1024)
+#define SLICE_ALIGN 64
+
+typedef enum segment_mode { MODE_WIDE, MODE_TAP, MODE_PACKED } segment_mode;
+
+typedef struct gemm_layout {
+    segment_mode mode;
+    int64_t k;               /* KH * KW * Cin/g */
+    int64_t segments;        /* per row of A */
+    int64_t segment_length;  /* floats per segment */
+    int64_t block_columns;   /* output channels per work item, a multiple of NR */
+    int64_t blocks;          /* per group */
+    int64_t tiles;           /* ceil(N * Hout * Wout / MR) */
+    size_t packed_per_group; /* floats */
+    size_t slice_bytes;      /* per thread: pointers, then copied rows */
+    size_t zero_bytes;       /* the shared zero row, at the start of the workspace */
+} gemm_layout;
+
+static size_t align_up(size_t bytes)
+{
+    return (bytes + SLICE_ALIGN - 1) / SLICE_ALIGN * SLICE_ALIGN;
+}
+
+static gemm_layout layout_of(const conv4j_problem *p)
+{
+    gemm_layout l;
+    const int64_t cin = p->in_channels_per_group;
+    const int64_t cout = p->out_channels_per_group;
+    l.k = p->kernel_h * p->kernel_w * cin;
+    if (p->groups == 1 && p->dilation_w == 1) {
+        l.mode = MODE_WIDE;
+        l.segments = p->kernel_h;
+        l.segment_length = p->kernel_w * cin;
+    } else {
+        l.mode = MODE_TAP;
+        l.segments = p->kernel_h * p->kernel_w;
+        l.segment_length = cin;
+    }
+    if (l.segment_length < MIN_SEGMENT && l.segments > 1) {
+        l.mode = MODE_PACKED;
+        l.segments = 1;
+        l.segment_length = l.k;
+    }
+    int64_t columns = WEIGHT_BLOCK_BYTES / (l.k * (int64_t)sizeof(float)) / NR * NR;
+    const int64_t padded = (cout + NR - 1) / NR * NR;
+    columns = columns < NR ? NR : columns;
+    l.block_columns = columns < padded ? columns : padded;
+    l.blocks = (cout + l.block_columns - 1) / l.block_columns;
+    l.tiles = (p->batch * p->out_h * p->out_w + MR - 1) / MR;
+    l.packed_per_group = conv4j_f32_gemm_packed_b_count(l.k, cout);
+    const size_t pointers = (size_t)(l.segments * MR) * sizeof(const float *);
+    const size_t rows = l.mode == MODE_TAP ? 0 : (size_t)(MR * l.k) * sizeof(float);
+    l.slice_bytes = align_up(pointers) + align_up(rows);
+    l.zero_bytes = align_up((size_t)l.segment_length * sizeof(float));
+    return l;
+}
+
+/* Workspace slices, fixed when the plan is made and stored behind the
+ * packed weights, so run never uses more threads than the workspace has. */
+static int32_t plan_slices(void)
+{
+    const int32_t threads = conv4j_max_threads();
+    return threads > 0 ? threads : 1;
+}
+
+static const char *common_reject(const conv4j_problem *p)
+{
+    if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
+        return "needs channels_last";
+    }
+    if (p->algorithm == CONV4J_ALGORITHM_AUTO) {
+        /* Forced GEMM takes these too; AUTO leaves them to kernels that fit. */
+        if (p->in_channels_per_group == 1 && p->out_channels_per_group == 1 && p->groups > 1) {
+            return "depthwise";
+        }
+        if (p->out_channels_per_group == 1) {
+            return "one output channel per group";
+        }
+    }
+    return NULL;
+}
+
+const char *conv4j_gemm_1x1_reject(const conv4j_problem *p)
+{
+    if (p->kernel_h != 1 || p->kernel_w != 1) {
+        return "kernel is not 1x1";
+    }
+    if (p->pad_top != 0 || p->pad_left != 0 || p->pad_bottom != 0 || p->pad_right != 0) {
+        return "padded";
+    }
+    return common_reject(p);
+}
+
+const char *conv4j_igemm_reject(const conv4j_problem *p)
+{
+    return common_reject(p);
+}
+
+size_t conv4j_gemm_packed_kernel_count(const conv4j_problem *p)
+{
+    /* + one float's room for the slice count */
+    return layout_of(p).packed_per_group * (size_t)p->groups + 1;
+}
+
+void conv4j_gemm_pack(const conv4j_problem *p, const float *kernel, float *packed_kernel)
+{
+    const gemm_layout l = layout_of(p);
+    const int64_t cout = p->out_channels_per_group;
+    /* Keras [KH][KW][Cin/g][Cout] is, per group, a row-major [K][Cout/g]
+     * matrix with row stride Cout, rows in the segments' order. */
+    for (int64_t g = 0; g < p->groups; ++g) {
+        conv4j_f32_gemm_pack_b(l.k, cout, kernel + g * cout, p->out_channels,
+                               packed_kernel + (size_t)g * l.packed_per_group);
+    }
+    const int32_t slices = plan_slices();
+    memcpy(packed_kernel + l.packed_per_group * (size_t)p->groups, &slices, sizeof slices);
+}
+
+size_t conv4j_gemm_workspace_size(const conv4j_problem *p)
+{
+    const gemm_layout l = layout_of(p);
+    return l.zero_bytes + l.slice_bytes * (size_t)plan_slices();
+}
+
+/* An output pixel by coordinates. */
+typedef struct pixel {
+    int64_t n, oh, ow;
+} pixel;
+
+/* Points the segments of tile row i (output pixel at, group g) into the
+ * input, or at zeros, or at a copy in rows (MR * K floats of the slice). */
+static void point_row(const conv4j_problem *p, const gemm_layout *l, const float *input,
+                      const float *zero, int64_t g, pixel at, int i, const float **a,
+                      float *rows)
+{
+    const int64_t cin = p->in_channels_per_group;
+    const float *image = input + at.n * p->in.n + g * cin;
+    const int64_t ih0 = at.oh * p->stride_h - p->pad_top;
+    const int64_t iw0 = at.ow * p->stride_w - p->pad_left;
+    const int64_t row_step = p->dilation_h * p->in.h;
+    const int64_t column_step = p->dilation_w * p->in.w;
+
+    /* The common case: the whole window inside the image, pointers only. */
+    if (l->mode != MODE_PACKED && ih0 >= 0 && iw0 >= 0 &&
+        ih0 + (p->kernel_h - 1) * p->dilation_h < p->in_h &&
+        iw0 + (p->kernel_w - 1) * p->dilation_w < p->in_w) {
+        const float *origin = image + ih0 * p->in.h + iw0 * p->in.w;
+        if (l->mode == MODE_WIDE) {
+            for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
+                a[kh * MR + i] = origin + kh * row_step;
+            }
+        } else {
+            const float **slot = a + i;
+            for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
+                const float *line = origin + kh * row_step;
+                for (int64_t kw = 0; kw < p->kernel_w; ++kw, slot += MR) {
+                    *slot = line + kw * column_step;
+                }
+            }
+        }
+        return;
+    }
+
+    int64_t kh_begin, kh_end, kw_begin, kw_end;
+    conv4j_tap_range(at.oh, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h,
+                     &kh_begin, &kh_end);
+    conv4j_tap_range(at.ow, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w,
+                     &kw_begin, &kw_end);
+
+    if (l->mode == MODE_WIDE) {
+        const int64_t width = p->kernel_w * cin;
+        const int whole = kw_begin == 0 && kw_end == p->kernel_w;
+        for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
+            const float **slot = &a[kh * MR + i];
+            if (kh < kh_begin || kh >= kh_end || kw_begin >= kw_end) {
+                *slot = zero;
+                continue;
+            }
+            const float *line = image + (ih0 + kh * p->dilation_h) * p->in.h;
+            if (whole) {
+                *slot = line + iw0 * p->in.w;
+                continue;
+            }
+            float *copy = rows + (size_t)i * l->k + kh * width;
+            memset(copy, 0, (size_t)(kw_begin * cin) * sizeof(float));
+            memcpy(copy + kw_begin * cin, line + (iw0 + kw_begin) * p->in.w,
+                   (size_t)((kw_end - kw_begin) * cin) * sizeof(float));
+            memset(copy + kw_end * cin, 0, (size_t)((p->kernel_w - kw_end) * cin) * sizeof(float));
+            *slot = copy;
+        }
+        return;
+    }
+
+    float *copy = rows + (size_t)i * l->k;
+    for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
+        const int row_inside = kh >= kh_begin && kh < kh_end;
+        const float *line = image + (ih0 + kh * p->dilation_h) * p->in.h;
+        for (int64_t kw = 0; kw < p->kernel_w; ++kw) {
+            const int64_t tap = kh * p->kernel_w + kw;
+            const int inside = row_inside && kw >= kw_begin && kw < kw_end;
+            const float *source = inside ? line + (iw0 + kw * p->dilation_w) * p->in.w : zero;
+            if (l->mode == MODE_TAP) {
+                a[tap * MR + i] = source;
+            } else if (inside) {
+                memcpy(copy + tap * cin, source, (size_t)cin * sizeof(float));
+            } else {
+                memset(copy + tap * cin, 0, (size_t)cin * sizeof(float));
+            }
+        }
+    }
+    if (l->mode == MODE_PACKED) {
+        a[i] = copy;
+    }
+}
+
+/* Rows [0, height) of the tile at flat pixel q0; rows past height repeat
+ * the last one's pointers (the kernel reads them and drops the result). */
+static void point_tile(const conv4j_problem *p, const gemm_layout *l, const float *input,
+                       const float *zero, int64_t g, int64_t q0, int64_t height, const float **a,
+                       float *rows)
+{
+    pixel at;
+    at.ow = q0 % p->out_w;
+    at.oh = (q0 / p->out_w) % p->out_h;
+    at.n = q0 / (p->out_w * p->out_h);
+    for (int i = 0; i < height; ++i) {
+        point_row(p, l, input, zero, g, at, i, a, rows);
+        if (++at.ow == p->out_w) {
+            at.ow = 0;
+            if (++at.oh == p->out_h) {
+                at.oh = 0;
+                ++at.n;
+            }
+        }
+    }
+    for (int64_t s = 0; s < l->segments; ++s) {
+        for (int64_t i = height; i < MR; ++i) {
+            a[s * MR + i] = a[s * MR + height - 1];
+        }
+    }
+}
+
+typedef struct gemm_call {
+    const conv4j_problem *p;
+    const gemm_layout *l;
+    conv4j_f32_igemm_tile_fn tile;
+    const float *packed_kernel;
+    const float *bias;
+    const float *input;
+    float *output;
+    const float *zero;
+} gemm_call;
+
+/* Items [begin, end) with the slice of one thread. */
+static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *slice)
+{
+    const conv4j_problem *p = call->p;
+    const gemm_layout *l = call->l;
+    const float **a = (const float **)(void *)slice;
+    float *rows = (float *)(void *)(slice + align_up((size_t)(l->segments * MR) *
+                                                     sizeof(const float *)));
+    const int64_t pixels = p->batch * p->out_h * p->out_w;
+    const int64_t cout = p->out_channels_per_group;
+    conv4j_f32_gemm_epilogue epilogue = {NULL, p->activation == CONV4J_ACTIVATION_RELU, 0};
+
+    for (int64_t item = begin; item < end; ++item) {
+        const int64_t tile = item % l->tiles;
+        const int64_t block = (item / l->tiles) % l->blocks;
+        const int64_t g = item / (l->tiles * l->blocks);
+        const int64_t q0 = tile * MR;
+        const int64_t height = pixels - q0 < MR ? pixels - q0 : MR;
+        point_tile(p, l, call->input, call->zero, g, q0, height, a, rows);
+        const int64_t column = block * l->block_columns;
+        const int64_t width = cout - column < l->block_columns ? cout - column : l->block_columns;
+        const float *weights = call->packed_kernel + (size_t)g * l->packed_per_group +
+                               (size_t)(column / NR * l->k * NR);
+        epilogue.bias = call->bias == NULL ? NULL : call->bias + g * cout + column;
+        call->tile(height, width, l->segments, l->segment_length, a, weights,
+                   call->output + q0 * p->out_channels + g * cout + column, p->out_channels,
+                   &epilogue);
+    }
+}
+
+static void gemm_run(conv4j_f32_igemm_tile_fn tile, const conv4j_problem *p,
+                     const float *packed_kernel, const float *bias, const float *input,
+                     float *output, void *workspace, int32_t threads)
+{
+    const gemm_layout l = layout_of(p);
+    int32_t slices;
+    memcpy(&slices, packed_kernel + l.packed_per_group * (size_t)p->groups, sizeof slices);
+    char *base = workspace;
+    float *zero = (float *)(void *)base;
+    memset(zero, 0, (size_t)l.segment_length * sizeof(float));
+    const gemm_call call = {p, &l, tile, packed_kernel, bias, input, output, zero};
+    char *slices_base = base + l.zero_bytes;
+    const int64_t items = p->groups * l.blocks * l.tiles;
+    const int64_t team = threads < slices ? threads : slices;
+#ifdef _OPENMP
+    /* threads == 1 never opens a parallel region: many JVM threads calling
+     * with 1 must not each start an OpenMP team. */
+    if (team > 1 && items > 1) {
+        const int used = (int)(team < items ? team : items);
+#pragma omp parallel num_threads(used)
+        {
+            const int64_t t = omp_get_thread_num();
+            const int64_t count = omp_get_num_threads();
+            run_items(&call, items * t / count, items * (t + 1) / count,
+                      slices_base + (size_t)t * l.slice_bytes);
+        }
+        return;
+    }
+#else
+    (void)team;
+#endif
+    run_items(&call, 0, items, slices_base);
+}
+
+void conv4j_gemm_run_scalar(const conv4j_problem *p, const float *packed_kernel,
+                            const float *bias, const float *input, float *output,
+                            void *workspace, int32_t threads)
+{
+    gemm_run(conv4j_f32_igemm_6x16__scalar, p, packed_kernel, bias, input, output, workspace,
+             threads);
+}
+
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+void conv4j_gemm_run_avx2(const conv4j_problem *p, const float *packed_kernel,
+                          const float *bias, const float *input, float *output, void *workspace,
+                          int32_t threads)
+{
+    gemm_run(conv4j_f32_igemm_6x16__avx2, p, packed_kernel, bias, input, output, workspace,
+             threads);
+}
+#endif

@@ -1,0 +1,169 @@
+/*
+ * The channels_first adapter (see layout_adapter.h). The transposes work in
+ * square tiles small enough that a tile's source and destination lines stay
+ * in L1, and split the tiles over the call's threads.
+ */
+#include "layout/layout_adapter.h"
+
+#include "layout/transpose.h"
+
+#include <stdint.h>
+
+#define LAYOUT_ALIGN 64
+/* Tile edge in floats: 64 x 64 x 4 bytes = 16 KiB of source per tile, in L1. */
+#define LAYOUT_TILE 64
+/* Below this many floats a parallel region costs more than the copy. */
+#define LAYOUT_PARALLEL_MIN 32768
+
+void conv4j_layout_channels_last_problem(const conv4j_problem *p, conv4j_problem *cl)
+{
+    *cl = *p;
+    cl->layout = CONV4J_LAYOUT_CHANNELS_LAST;
+    cl->in.c = 1;
+    cl->in.w = p->in_channels;
+    cl->in.h = p->in_w * p->in_channels;
+    cl->in.n = p->in_h * p->in_w * p->in_channels;
+    cl->out.c = 1;
+    cl->out.w = p->out_channels;
+    cl->out.h = p->out_w * p->out_channels;
+    cl->out.n = p->out_h * p->out_w * p->out_channels;
+}
+
+int conv4j_layout_input_is_shared(const conv4j_problem *p)
+{
+    return p->in_channels == 1 || p->in_h * p->in_w == 1;
+}
+
+int conv4j_layout_output_is_shared(const conv4j_problem *p)
+{
+    return p->out_channels == 1 || p->out_h * p->out_w == 1;
+}
+
+static size_t align_up(size_t bytes)
+{
+    return (bytes + LAYOUT_ALIGN - 1) / LAYOUT_ALIGN * LAYOUT_ALIGN;
+}
+
+/* 64-byte-rounded bytes of the NHWC copy of each side (0 when shared). */
+static size_t input_copy_bytes(const conv4j_problem *p)
+{
+    return conv4j_layout_input_is_shared(p)
+               ? 0
+               : align_up((size_t)(p->batch * p->in.n) * sizeof(float));
+}
+
+static size_t output_copy_bytes(const conv4j_problem *p)
+{
+    return conv4j_layout_output_is_shared(p)
+               ? 0
+               : align_up((size_t)(p->batch * p->out.n) * sizeof(float));
+}
+
+size_t conv4j_layout_workspace_size(const conv4j_problem *p, size_t kernel_workspace)
+{
+    /* Element counts are below 2^31 (descriptor.c), so only the sum of three
+     * sizes can overflow, and only on a 32-bit size_t. */
+    const size_t copies = input_copy_bytes(p) + output_copy_bytes(p);
+    if (kernel_workspace > SIZE_MAX - LAYOUT_ALIGN - copies) {
+        return 0;
+    }
+    return copies + align_up(kernel_workspace);
+}
+
+void *conv4j_layout_kernel_workspace(const conv4j_problem *p, void *workspace)
+{
+    return (char *)workspace + input_copy_bytes(p) + output_copy_bytes(p);
+}
+
+/* dst[c][r] = src[r][c] for one rows x cols tile at (r0, c0). */
+static void transpose_tile(const float *restrict src, float *restrict dst, int64_t rows,
+                           int64_t cols, int64_t r0, int64_t c0, int use_avx2)
+{
+    const int64_t r1 = r0 + LAYOUT_TILE < rows ? r0 + LAYOUT_TILE : rows;
+    const int64_t c1 = c0 + LAYOUT_TILE < cols ? c0 + LAYOUT_TILE : cols;
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+    if (use_avx2) {
+        conv4j_transpose_tile_avx2(src, dst, rows, cols, r0, c0, r1, c1);
+        return;
+    }
+#else
+    (void)use_avx2;
+#endif
+    for (int64_t c = c0; c < c1; ++c) {
+        for (int64_t r = r0; r < r1; ++r) {
+            dst[c * rows + r] = src[r * cols + c];
+        }
+    }
+}
+
+/* count matrices of rows x cols, cut into tiles numbered 0 .. tiles - 1. */
+typedef struct transpose_job {
+    const float *src;
+    float *dst;
+    int64_t rows, cols, row_tiles, col_tiles;
+    int use_avx2;
+} transpose_job;
+
+static void transpose_tile_number(const transpose_job *job, int64_t t)
+{
+    const int64_t per_matrix = job->row_tiles * job->col_tiles;
+    const int64_t offset = t / per_matrix * job->rows * job->cols;
+    const int64_t within = t % per_matrix;
+    transpose_tile(job->src + offset, job->dst + offset, job->rows, job->cols,
+                   within / job->col_tiles * LAYOUT_TILE, within % job->col_tiles * LAYOUT_TILE,
+                   job->use_avx2);
+}
+
+/* For each of count matrices of rows x cols: dst = transpose(src). */
+static void transpose_batch(const float *src, float *dst, int64_t count, int64_t rows,
+                            int64_t cols, int32_t threads)
+{
+    const transpose_job job = {src, dst, rows, cols, (rows + LAYOUT_TILE - 1) / LAYOUT_TILE,
+                               (cols + LAYOUT_TILE - 1) / LAYOUT_TILE,
+                               conv4j_active_isa() >= CONV4J_ISA_AVX2};
+    const int64_t tiles = count * job.row_tiles * job.col_tiles;
+#ifdef _OPENMP
+    if (threads > 1 && tiles > 1 && count * rows * cols >= LAYOUT_PARALLEL_MIN) {
+        const int team = (int)(threads < tiles ? threads : tiles);
+#pragma omp parallel for num_threads(team) schedule(static)
+        for (int64_t t = 0; t < tiles; ++t) {
+            transpose_tile_number(&job, t);
+        }
+        return;
+    }
+#else
+    (void)threads;
+#endif
+    for (int64_t t = 0; t < tiles; ++t) {
+        transpose_tile_number(&job, t);
+    }
+}
+
+void conv4j_layout_run(const conv4j_problem *p, const conv4j_problem *cl,
+                       void (*run)(const conv4j_problem *, const float *, const float *,
+                                   const float *, float *, void *, int32_t),
+                       const float *packed_kernel, const float *bias, const float *input,
+                       float *output, void *workspace, int32_t threads)
+{
+    char *next = workspace;
+    const float *nhwc_input = input;
+    float *nhwc_output = output;
+    if (!conv4j_layout_input_is_shared(p)) {
+        float *copy = (float *)next;
+        next += input_copy_bytes(p);
+        /* Per image: [C][H*W] -> [H*W][C]. */
+        transpose_batch(input, copy, p->batch, p->in_channels, p->in_h * p->in_w, threads);
+        nhwc_input = copy;
+    }
+    if (!conv4j_layout_output_is_shared(p)) {
+        nhwc_output = (float *)next;
+        next += output_copy_bytes(p);
+    }
+    run(cl, packed_kernel, bias, nhwc_input, nhwc_output, conv4j_layout_kernel_workspace(p, workspace),
+        threads);
+    if (nhwc_output != output) {
+        /* Per image: [Ho*Wo][Cout] -> [Cout][Ho*Wo]. */
+        transpose_batch(nhwc_output, output, p->batch, p->out_h * p->out_w, p->out_channels,
+                        threads);
+    }
+}

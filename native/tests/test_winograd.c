@@ -1,0 +1,285 @@
+/*
+ * Winograd F(4x4, 3x3) against conv4j_reference_conv on its tails: output
+ * sizes 1..9 (below, at and above the 4-wide tile and two tiles), channel
+ * counts around the 8-lane transforms and the 16-column GEMM panels, batch
+ * 1..3 (tile blocks span images), valid / same / asymmetric explicit pads,
+ * both layouts (channels_first through the plan's layout adapter),
+ * bias and relu, threads 1 and 2 (bit-identical). The error bound is the
+ * one test_plan_vs_reference.c uses (see there); README "Winograd accuracy"
+ * says why it holds for Winograd from 16 input channels on, and this test
+ * reports the largest error / bound ratio it saw.
+ *
+ * Also: what Winograd refuses, the CONV4J_FLAG_NO_WINOGRAD flag, unknown
+ * flag bits, and AUTO's choice. Usage: test_winograd [--expect-isa=scalar]
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "test_util.h"
+
+#define CASES 240
+
+static double worst_ratio;
+
+static float *alloc_floats(int64_t count)
+{
+    return malloc((size_t)(count > 0 ? count : 1) * sizeof(float));
+}
+
+static void fill(test_rng *rng, float *values, float *abs_values, int64_t count)
+{
+    for (int64_t i = 0; i < count; ++i) {
+        values[i] = test_rng_float(rng);
+        abs_values[i] = fabsf(values[i]);
+    }
+}
+
+static int has_text(const char *text, const char *part)
+{
+    return strstr(text, part) != NULL;
+}
+
+/* Runs d (forced Winograd) at threads 1 and 2 and compares with the reference. */
+static void check_case(test_rng *rng, const conv4j_conv_desc *d, int with_bias)
+{
+    const int64_t in_count = test_input_count(d);
+    const int64_t kernel_count = test_kernel_count(d);
+    const int64_t out_count = test_output_count(d);
+    if (out_count < 0) {
+        return; /* empty output: not a Winograd question */
+    }
+    float *input = alloc_floats(in_count), *abs_input = alloc_floats(in_count);
+    float *kernel = alloc_floats(kernel_count), *abs_kernel = alloc_floats(kernel_count);
+    float *bias = alloc_floats(d->out_channels), *abs_bias = alloc_floats(d->out_channels);
+    float *reference = alloc_floats(out_count), *magnitude = alloc_floats(out_count);
+    float *output = alloc_floats(out_count), *output2 = alloc_floats(out_count);
+    fill(rng, input, abs_input, in_count);
+    fill(rng, kernel, abs_kernel, kernel_count);
+    fill(rng, bias, abs_bias, d->out_channels);
+
+    CHECK_STATUS(conv4j_reference_conv(d, input, kernel, with_bias ? bias : NULL, reference),
+                 CONV4J_OK);
+    conv4j_conv_desc magnitude_desc = *d;
+    magnitude_desc.activation = CONV4J_ACTIVATION_NONE;
+    CHECK_STATUS(conv4j_reference_conv(&magnitude_desc, abs_input, abs_kernel,
+                                       with_bias ? abs_bias : NULL, magnitude),
+                 CONV4J_OK);
+
+    conv4j_plan *plan = NULL;
+    CHECK_STATUS(conv4j_plan_create(d, kernel, with_bias ? bias : NULL, &plan), CONV4J_OK);
+    if (plan != NULL) {
+        CHECK(conv4j_plan_algorithm(plan) == CONV4J_ALGORITHM_WINOGRAD, "chose %s",
+              conv4j_algorithm_name(conv4j_plan_algorithm(plan)));
+        for (int64_t i = 0; i < out_count; ++i) {
+            output[i] = NAN; /* an unwritten element fails the bound */
+            output2[i] = NAN;
+        }
+        /* A caller-given workspace of exactly the plan's size, then the plan's own. */
+        const size_t workspace_size = conv4j_plan_workspace_size(plan);
+        void *workspace = NULL;
+        if (workspace_size > 0) {
+            CHECK(posix_memalign(&workspace, 64, workspace_size) == 0, "posix_memalign");
+        }
+        CHECK_STATUS(conv4j_plan_execute(plan, input, output, workspace, workspace_size, 1),
+                     CONV4J_OK);
+        CHECK_STATUS(conv4j_plan_execute(plan, input, output2, NULL, 0, 2), CONV4J_OK);
+        free(workspace);
+
+        const double u = ldexp(1.0, -24);
+        const double n = 9.0 * d->in_channels + 1.0;
+        const double gamma = n * u / (1.0 - n * u);
+        int reported = 0;
+        for (int64_t i = 0; i < out_count; ++i) {
+            const double error = fabs((double)output[i] - reference[i]);
+            const double bound = 2.0 * gamma * magnitude[i] + u * fabs((double)reference[i]) + FLT_MIN;
+            const double ratio = error / bound;
+            if (ratio > worst_ratio || ratio != ratio) {
+                worst_ratio = ratio;
+            }
+            if (!(error <= bound) && !reported) {
+                reported = 1;
+                CHECK(0,
+                      "N=%d %dx%d Cin=%d Cout=%d pads %d,%d/%d,%d: element %lld got %.9g "
+                      "reference %.9g bound %.3g",
+                      d->batch, d->in_size[0], d->in_size[1], d->in_channels, d->out_channels,
+                      d->pad_before[0], d->pad_before[1], d->pad_after[0], d->pad_after[1],
+                      (long long)i, (double)output[i], (double)reference[i], bound);
+            }
+        }
+        CHECK(memcmp(output, output2, (size_t)out_count * sizeof(float)) == 0,
+              "threads 1 and 2 differ (N=%d %dx%d Cin=%d Cout=%d)", d->batch, d->in_size[0],
+              d->in_size[1], d->in_channels, d->out_channels);
+        conv4j_plan_destroy(plan);
+    }
+    free(input);
+    free(abs_input);
+    free(kernel);
+    free(abs_kernel);
+    free(bias);
+    free(abs_bias);
+    free(reference);
+    free(magnitude);
+    free(output);
+    free(output2);
+}
+
+static void random_pads(test_rng *rng, conv4j_conv_desc *d)
+{
+    switch (test_rng_int(rng, 0, 2)) {
+    case 0: /* valid */
+        break;
+    case 1: /* same: 1 before and after for a 3x3 kernel at stride 1 */
+        for (int axis = 0; axis < 2; ++axis) {
+            d->pad_before[axis] = 1;
+            d->pad_after[axis] = 1;
+        }
+        break;
+    default: /* explicit, asymmetric, up to the largest Winograd takes */
+        for (int axis = 0; axis < 2; ++axis) {
+            d->pad_before[axis] = test_rng_int(rng, 0, 2);
+            d->pad_after[axis] = test_rng_int(rng, 0, 2);
+        }
+        break;
+    }
+}
+
+static void check_tails(void)
+{
+    static const int32_t channels[] = {16, 17, 23, 24, 25, 31, 32, 33, 40, 47, 48, 49};
+    const int channel_count = (int)(sizeof channels / sizeof channels[0]);
+    test_rng rng = {UINT64_C(0x57A11E5EED)};
+    for (int c = 0; c < CASES; ++c) {
+        conv4j_conv_desc d = test_desc_2d(test_rng_int(&rng, 1, 3), test_rng_int(&rng, 1, 11),
+                                          test_rng_int(&rng, 1, 11),
+                                          channels[test_rng_int(&rng, 0, channel_count - 1)], 3, 3,
+                                          channels[test_rng_int(&rng, 0, channel_count - 1)]);
+        random_pads(&rng, &d);
+        /* channels_first runs through the plan's layout adapter. */
+        d.layout = test_rng_int(&rng, 0, 3) == 0 ? CONV4J_LAYOUT_CHANNELS_FIRST
+                                                 : CONV4J_LAYOUT_CHANNELS_LAST;
+        d.activation = test_rng_int(&rng, 0, 1) ? CONV4J_ACTIVATION_RELU : CONV4J_ACTIVATION_NONE;
+        d.algorithm = CONV4J_ALGORITHM_WINOGRAD;
+        check_case(&rng, &d, test_rng_int(&rng, 0, 1));
+    }
+    /* A few large channel counts, where the GEMMs are long. */
+    const int32_t large[][2] = {{128, 64}, {64, 130}, {256, 32}};
+    for (int c = 0; c < 3; ++c) {
+        conv4j_conv_desc d = test_desc_2d(2, 9, 7, large[c][0], 3, 3, large[c][1]);
+        d.pad_before[0] = d.pad_before[1] = d.pad_after[0] = d.pad_after[1] = 1;
+        d.algorithm = CONV4J_ALGORITHM_WINOGRAD;
+        check_case(&rng, &d, 1);
+    }
+}
+
+/* Status and explain line of a plan for d, or of its refusal. */
+static conv4j_status plan_status(const conv4j_conv_desc *d, conv4j_algorithm *chosen,
+                                 char *explain, size_t capacity)
+{
+    const int64_t kernel_count = test_kernel_count(d);
+    float *kernel = calloc((size_t)(kernel_count > 0 ? kernel_count : 1), sizeof(float));
+    conv4j_plan *plan = NULL;
+    const conv4j_status status = conv4j_plan_create(d, kernel, NULL, &plan);
+    *chosen = conv4j_plan_algorithm(plan);
+    snprintf(explain, capacity, "%s", plan != NULL ? conv4j_plan_explain(plan) : "");
+    conv4j_plan_destroy(plan);
+    free(kernel);
+    return status;
+}
+
+static void check_choice(int expect_scalar)
+{
+    char explain[1024];
+    conv4j_algorithm chosen;
+    const conv4j_conv_desc eligible = test_desc_2d(1, 8, 8, 16, 3, 3, 16);
+
+    conv4j_conv_desc d = eligible;
+    CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_OK);
+    CHECK(chosen == CONV4J_ALGORITHM_WINOGRAD, "AUTO chose %s", conv4j_algorithm_name(chosen));
+    CHECK(has_text(explain, expect_scalar ? "-> winograd_f4x4_3x3_scalar (isa scalar)"
+                                          : "-> winograd_f4x4_3x3_"),
+          "explain: %s", explain);
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+    if (!expect_scalar && conv4j_cpu_isa() == CONV4J_ISA_AVX2) {
+        CHECK(has_text(explain, "-> winograd_f4x4_3x3_avx2 (isa avx2)"), "explain: %s", explain);
+    }
+#endif
+
+    /* The flag: AUTO takes something else and says why; forcing is refused. */
+    d.flags = CONV4J_FLAG_NO_WINOGRAD;
+    CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_OK);
+    CHECK(chosen != CONV4J_ALGORITHM_WINOGRAD && chosen != CONV4J_ALGORITHM_AUTO, "AUTO chose %s",
+          conv4j_algorithm_name(chosen));
+    CHECK(has_text(explain, "(disabled by flag)"), "explain: %s", explain);
+    d.algorithm = CONV4J_ALGORITHM_WINOGRAD;
+    CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_ERR_UNSUPPORTED);
+
+    /* Unknown flag bits are invalid, before any algorithm is considered. */
+    d = eligible;
+    d.flags = 2;
+    CHECK_STATUS(conv4j_output_size(&d, NULL), CONV4J_ERR_INVALID_FLAGS);
+    d.flags = INT32_MIN;
+    CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_ERR_INVALID_FLAGS);
+    CHECK(strstr(conv4j_status_string(CONV4J_ERR_INVALID_FLAGS), "flags") != NULL, "%s",
+          conv4j_status_string(CONV4J_ERR_INVALID_FLAGS));
+
+    /* What forced Winograd refuses, and AUTO passes over with the reason. */
+    struct {
+        conv4j_conv_desc desc;
+        const char *reason;
+    } refused[9];
+    int count = 0;
+    refused[count].desc = eligible;
+    refused[count].desc.in_channels = 15;
+    refused[count++].reason = "needs >= 16 input and output channels";
+    refused[count].desc = eligible;
+    refused[count].desc.out_channels = 8;
+    refused[count++].reason = "needs >= 16 input and output channels";
+    refused[count].desc = eligible;
+    refused[count].desc.stride[1] = 2;
+    refused[count++].reason = "needs stride 1 and dilation 1";
+    refused[count].desc = eligible;
+    refused[count].desc.dilation[0] = 2;
+    refused[count++].reason = "needs stride 1 and dilation 1";
+    refused[count].desc = eligible;
+    refused[count].desc.groups = 2;
+    refused[count++].reason = "needs groups == 1";
+    refused[count].desc = eligible;
+    refused[count].desc.pad_after[0] = 3;
+    refused[count++].reason = "needs pads <= 2";
+    refused[count].desc = test_desc_2d(1, 8, 8, 16, 5, 5, 16);
+    refused[count++].reason = "needs a 3x3 Conv2D kernel";
+    refused[count].desc = test_desc_1d(1, 8, 16, 3, 16);
+    refused[count++].reason = "needs a 3x3 Conv2D kernel";
+    refused[count].desc = test_desc_2d(1, 7, 7, 512, 3, 3, 512); /* ResNet-50's last 3x3 */
+    refused[count].desc.pad_before[0] = refused[count].desc.pad_before[1] = 1;
+    refused[count].desc.pad_after[0] = refused[count].desc.pad_after[1] = 1;
+    refused[count++].reason = "too few 4x4 tiles";
+    for (int i = 0; i < count; ++i) {
+        d = refused[i].desc;
+        CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_OK);
+        CHECK(chosen != CONV4J_ALGORITHM_WINOGRAD, "case %d: AUTO chose winograd", i);
+        CHECK(has_text(explain, refused[i].reason), "case %d: explain: %s", i, explain);
+        d.algorithm = CONV4J_ALGORITHM_WINOGRAD;
+        CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_ERR_UNSUPPORTED);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int expect_scalar = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (strcmp(argv[i], "--expect-isa=scalar") == 0) {
+            expect_scalar = 1;
+        } else {
+            fprintf(stderr, "usage: %s [--expect-isa=scalar]\n", argv[0]);
+            return 2;
+        }
+    }
+    CHECK(!expect_scalar || conv4j_active_isa() == CONV4J_ISA_SCALAR, "active isa %s",
+          conv4j_isa_name(conv4j_active_isa()));
+    check_choice(expect_scalar);
+    check_tails();
+    printf("largest |winograd - reference| / bound: %.4f\n", worst_ratio);
+    return test_summary(expect_scalar ? "test_winograd (isa capped to scalar)" : "test_winograd");
+}
