@@ -72,6 +72,9 @@ size_t conv4j_layout_workspace_size(const conv4j_problem *p, size_t kernel_works
 
 void *conv4j_layout_kernel_workspace(const conv4j_problem *p, void *workspace)
 {
+    if (workspace == NULL) { /* NULL + offset is undefined even when nothing is read */
+        return NULL;
+    }
     return (char *)workspace + input_copy_bytes(p) + output_copy_bytes(p);
 }
 
