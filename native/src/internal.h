@@ -26,6 +26,10 @@ typedef struct conv4j_problem {
     conv4j_activation activation;
     conv4j_algorithm algorithm;
     int32_t flags; /* CONV4J_FLAG_ bits */
+    /* Set by plan_create when a weight is NaN or +-Inf: a kernel that multiplies
+     * padding zeros by the weights would turn 0 * Inf into NaN where the
+     * reference skips the tap, so such kernels reject these plans. */
+    int32_t kernel_nonfinite;
     int64_t batch;
     int64_t in_h, in_w, in_channels;
     int64_t out_h, out_w, out_channels;

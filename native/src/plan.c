@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -265,6 +266,13 @@ conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kern
     const conv4j_status status = conv4j_problem_init(desc, &problem);
     if (status != CONV4J_OK) {
         return status;
+    }
+    const int64_t kernel_count = conv4j_kernel_count(&problem);
+    for (int64_t i = 0; i < kernel_count; ++i) {
+        if (!isfinite(kernel[i])) {
+            problem.kernel_nonfinite = 1;
+            break;
+        }
     }
 
     conv4j_plan *plan = calloc(1, sizeof *plan);

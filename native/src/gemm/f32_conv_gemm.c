@@ -105,6 +105,10 @@ static const char *common_reject(const conv4j_problem *p)
     if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
         return "needs channels_last";
     }
+    if (p->kernel_nonfinite &&
+        (p->pad_top != 0 || p->pad_left != 0 || p->pad_bottom != 0 || p->pad_right != 0)) {
+        return "non-finite weights with padding (its zero rows would give 0*Inf = NaN)";
+    }
     if (p->algorithm == CONV4J_ALGORITHM_AUTO) {
         /* Forced GEMM takes these too; AUTO leaves them to kernels that fit. */
         if (p->in_channels_per_group == 1 && p->out_channels_per_group == 1 && p->groups > 1) {

@@ -237,6 +237,9 @@ const char *CONV4J_WINOGRAD_FN(conv4j_winograd_reject)(const conv4j_problem *p)
     if (p->flags & CONV4J_FLAG_NO_WINOGRAD) {
         return "disabled by flag";
     }
+    if (p->kernel_nonfinite) {
+        return "non-finite weights (the transforms would spread NaN)";
+    }
     if (p->rank != 2 || p->kernel_h != 3 || p->kernel_w != 3) {
         return "needs a 3x3 Conv2D kernel";
     }
