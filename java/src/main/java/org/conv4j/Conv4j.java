@@ -37,19 +37,13 @@ public final class Conv4j {
                 }
                 return null;
             } catch (Throwable t) { // UnsatisfiedLinkError, extraction IOExceptions wrapped in errors, ...
-                StringBuilder why = new StringBuilder();
-                for (Throwable c = t; c != null; c = c.getCause()) {
-                    if (why.length() > 0) {
-                        why.append(" <- ");
-                    }
-                    why.append(c.getClass().getSimpleName()).append(": ").append(c.getMessage());
-                }
+                String why = NativeLoadDiagnosis.explain(t);
                 if (!"native".equals(requested)) { // with native forced, layers report it instead
                     System.getLogger("org.conv4j").log(System.Logger.Level.WARNING,
                             "conv4j: native library unavailable on " + Loader.getPlatform() + " (" + why
                                     + "); layers use the pure-Java backend");
                 }
-                return why.toString();
+                return why;
             }
         }
     }
