@@ -6,121 +6,103 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Assume;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.Size;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Property-based tests (jqwik) over the public layer API.
+ * Property-based tests over the public layer API, on seeded random cases (plain JUnit: the seed is
+ * fixed, -Dconv4j.test.seed=N explores others, and every failure names the seed and the whole case).
  *
- * <p>Valid configurations (both ranks and layouts, every padding, strides or dilation, groups,
- * bias, relu, any algorithm code, 0-2 OpenMP threads): the native result is within the
- * rounding bound of the Java reference ({@link Tolerance}); a forced algorithm may instead
- * refuse the problem with its documented IllegalArgumentException, and the refusals are counted.
- * The Java backend is held to the same bound.
+ * <p>Valid configurations ({@link RandomCase}: both ranks and layouts, every padding, strides or
+ * dilation, groups, bias, relu, edge shapes; plus any algorithm code and 0-2 OpenMP threads): the
+ * native result is within the rounding bound of the Java reference ({@link Tolerance}); a forced
+ * algorithm may instead refuse the problem with its documented IllegalArgumentException, and the
+ * refusals are counted. The Java backend is held to the same bound.
  *
- * <p>Invalid configurations (one fault injected into a valid one): an
+ * <p>Invalid configurations (one fault injected into a valid one, every kind of fault in turn): an
  * {@link IllegalArgumentException} naming the parameter, thrown before any native call. The
  * proof of "before": the stack trace holds no frame of the native binding or of
  * {@code NativePlan}, and a Java-backend layer, which has no native code at all, throws the
  * same message.
  */
 class HardeningPropertiesTest {
+    private static final long SEED = RandomConfigurationTest.SEED;
+    private static final int TRIES = 400;
     private static final Map<Algorithm, AtomicInteger> RAN = new EnumMap<>(Algorithm.class);
     private static final Map<Algorithm, AtomicInteger> REFUSED = new EnumMap<>(Algorithm.class);
-    private static final AtomicInteger INVALID_CASES = new AtomicInteger();
+    private static final Map<Fault, AtomicInteger> INVALID = new EnumMap<>(Fault.class);
 
     static {
         for (Algorithm a : Algorithm.values()) {
             RAN.put(a, new AtomicInteger());
             REFUSED.put(a, new AtomicInteger());
         }
+        for (Fault f : Fault.values()) {
+            INVALID.put(f, new AtomicInteger());
+        }
     }
 
-    @AfterContainer
+    @AfterAll
     static void report() {
-        System.out.println("properties: valid cases run per algorithm " + RAN + ", refused by a forced algorithm "
-                + REFUSED + "; invalid cases " + INVALID_CASES);
+        int invalid = INVALID.values().stream().mapToInt(AtomicInteger::get).sum();
+        long kinds = INVALID.values().stream().filter(n -> n.get() > 0).count();
+        System.out.println("properties: seed " + SEED + "; valid cases run per algorithm " + RAN
+                + ", refused by a forced algorithm " + REFUSED + "; invalid cases " + invalid + " over " + kinds
+                + " kinds of fault");
     }
 
-    @Property(tries = 400, seed = "20261126")
-    void validConfigurationsMatchTheReference(
-            @ForAll @IntRange(min = 1, max = 2) int rank,
-            @ForAll boolean channelsFirst,
-            @ForAll @IntRange(min = 1, max = 4) int groups,
-            @ForAll @IntRange(min = 1, max = 4) int inPerGroup,
-            @ForAll @IntRange(min = 1, max = 3) int filtersPerGroup,
-            @ForAll @Size(2) List<@IntRange(min = 1, max = 5) Integer> kernel,
-            @ForAll @Size(2) List<@IntRange(min = 1, max = 3) Integer> strides,
-            @ForAll @Size(2) List<@IntRange(min = 1, max = 3) Integer> dilation,
-            @ForAll @Size(2) List<@IntRange(min = 0, max = 7) Integer> extra,
-            @ForAll Padding padding,
-            @ForAll @IntRange(min = 1, max = 2) int batch,
-            @ForAll boolean useBias,
-            @ForAll Activation activation,
-            @ForAll Algorithm algorithm,
-            @ForAll @IntRange(min = 0, max = 2) int threads,
-            @ForAll long dataSeed) {
-        Assume.that(padding != Padding.CAUSAL || rank == 1);
-        int[] k = new int[rank];
-        int[] s = new int[rank];
-        int[] d = new int[rank];
-        int[] spatial = new int[rank];
-        boolean strided = strides.subList(0, rank).stream().anyMatch(v -> v > 1);
-        for (int i = 0; i < rank; i++) {
-            k[i] = kernel.get(i);
-            s[i] = strides.get(i);
-            d[i] = strided ? 1 : dilation.get(i); // Keras refuses strides > 1 with dilation > 1
-            int effective = (k[i] - 1) * d[i] + 1;
-            spatial[i] = padding == Padding.VALID ? effective + extra.get(i) : 1 + 2 * extra.get(i);
+    /** A valid case: {@link RandomCase} {@code index} of {@code caseSeed}, run forced to {@code algorithm}. */
+    record Valid(int index, long caseSeed, Algorithm algorithm, int threads) {
+        @Override
+        public String toString() {
+            return "case " + index + " " + algorithm + " threads=" + threads;
         }
-        int cin = groups * inPerGroup;
-        int filters = groups * filtersPerGroup;
-        int[] shape = new int[rank + 2];
-        shape[0] = batch;
-        shape[channelsFirst ? 1 : rank + 1] = cin;
-        System.arraycopy(spatial, 0, shape, channelsFirst ? 2 : 1, rank);
-        SplittableRandom random = new SplittableRandom(dataSeed);
-        float[] input = values(random, Arrays.stream(shape).reduce(1, (a, b) -> a * b));
-        float[] weights = values(random, Arrays.stream(k).reduce(1, (a, b) -> a * b) * inPerGroup * filters);
-        float[] bias = useBias ? values(random, filters) : null;
+    }
 
-        ConvLayer.Builder builder = ConvLayer.builder(rank).filters(filters).kernelSize(k).strides(s).dilationRate(d)
-                .padding(padding).groups(groups).useBias(useBias).activation(activation)
-                .dataFormat(channelsFirst ? DataFormat.CHANNELS_FIRST : DataFormat.CHANNELS_LAST);
-        ConvGeometry g = ConvGeometry.of(builder.config(), shape);
-        float[] expected = ReferenceConvolution.compute(g, input, weights, bias);
-        try (ConvLayer java = builder.backend(Backend.JAVA).algorithm(Algorithm.AUTO).threads(threads).build()) {
-            // The Java backend need not be the reference loop itself (an optimized one sums in float).
-            java.setWeights(weights, bias);
-            Tolerance.assertWithinBound(g, input, weights, bias, expected, java.predict(input, shape), "java " + g);
-        }
-        try (ConvLayer layer = builder.backend(Backend.NATIVE).algorithm(algorithm).threads(threads).build()) {
-            layer.setWeights(weights, bias);
-            float[] actual;
-            try {
-                actual = layer.predict(input, shape);
-            } catch (IllegalArgumentException e) {
-                // Only a forced algorithm may refuse, and only with this message.
-                assertTrue(algorithm != Algorithm.AUTO, "AUTO refused " + g + ": " + e.getMessage());
-                assertTrue(e.getMessage().contains("does not accept this problem"), e.getMessage());
-                REFUSED.get(algorithm).incrementAndGet();
-                return;
+    static Stream<Valid> validCases() {
+        SplittableRandom r = new SplittableRandom(SEED);
+        Algorithm[] algorithms = Algorithm.values();
+        return IntStream.range(0, TRIES)
+                .mapToObj(i -> new Valid(i, r.nextLong(), algorithms[r.nextInt(algorithms.length)], r.nextInt(3)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("validCases")
+    void validConfigurationsMatchTheReference(Valid v) {
+        RandomCase c = new RandomCase(v.caseSeed(), v.index());
+        reproducibly(v + " " + c, () -> {
+            ConvGeometry g = c.geometry();
+            float[] expected = ReferenceConvolution.compute(g, c.input, c.kernel, c.bias);
+            try (ConvLayer java = c.builder().backend(Backend.JAVA).threads(v.threads()).build()) {
+                // The Java backend need not be the reference loop itself (an optimized one sums in float).
+                java.setWeights(c.kernel, c.bias);
+                Tolerance.assertWithinBound(g, c.input, c.kernel, c.bias, expected, java.predict(c.input, c.inputShape),
+                        "java backend");
             }
-            Tolerance.assertWithinBound(g, input, weights, bias, expected, actual, algorithm + " " + g);
-            RAN.get(algorithm).incrementAndGet();
-        }
+            try (ConvLayer layer = c.builder().backend(Backend.NATIVE).algorithm(v.algorithm()).threads(v.threads())
+                    .build()) {
+                layer.setWeights(c.kernel, c.bias);
+                float[] actual;
+                try {
+                    actual = layer.predict(c.input, c.inputShape);
+                } catch (IllegalArgumentException e) {
+                    // Only a forced algorithm may refuse, and only with this message.
+                    assertTrue(v.algorithm() != Algorithm.AUTO, "AUTO refused: " + e.getMessage());
+                    assertTrue(e.getMessage().contains("does not accept this problem"), e.getMessage());
+                    REFUSED.get(v.algorithm()).incrementAndGet();
+                    return;
+                }
+                Tolerance.assertWithinBound(g, c.input, c.kernel, c.bias, expected, actual, v.algorithm() + " " + g);
+                RAN.get(v.algorithm()).incrementAndGet();
+            }
+        });
     }
 
     /** One way to break an otherwise valid, small Conv layer call. */
@@ -131,38 +113,52 @@ class HardeningPropertiesTest {
         ELEMENT_COUNT_OVERFLOW, OUTPUT_COUNT_OVERFLOW, PADDING_OVERFLOW
     }
 
-    record Invalid(Fault fault, int rank, int bad, int big) {
+    record Invalid(int index, Fault fault, int rank, int bad, int big) {
         @Override
         public String toString() {
-            return fault + " rank=" + rank + " bad=" + bad + " big=" + big;
+            return "case " + index + " " + fault + " rank=" + rank + " bad=" + bad + " big=" + big;
         }
     }
 
-    @Provide
-    Arbitrary<Invalid> invalidCases() {
-        return Combinators.combine(Arbitraries.of(Fault.class), Arbitraries.integers().between(1, 2),
-                Arbitraries.oneOf(Arbitraries.integers().between(-3, 0), Arbitraries.just(Integer.MIN_VALUE)),
-                Arbitraries.integers().between(65_536, Integer.MAX_VALUE)).as(Invalid::new);
+    /** Every fault in turn; {@code bad} a small non-positive value or MIN_VALUE, {@code big} at least 2^16. */
+    static Stream<Invalid> invalidCases() {
+        SplittableRandom r = new SplittableRandom(SEED);
+        Fault[] faults = Fault.values();
+        return IntStream.range(0, TRIES).mapToObj(i -> new Invalid(i, faults[i % faults.length], 1 + r.nextInt(2),
+                r.nextBoolean() ? Integer.MIN_VALUE : -r.nextInt(4),
+                r.nextInt(8) == 0 ? Integer.MAX_VALUE : r.nextInt(65_536, Integer.MAX_VALUE)));
     }
 
-    @Property(tries = 400, seed = "20261126")
-    void invalidConfigurationsThrowBeforeAnyNativeCall(@ForAll("invalidCases") Invalid c) {
-        INVALID_CASES.incrementAndGet();
-        String javaMessage = failure(c, Backend.JAVA).getMessage();
-        IllegalArgumentException nativeFailure = failure(c, Backend.NATIVE);
-        assertEquals(javaMessage, nativeFailure.getMessage(), "same check on both backends: " + c);
-        for (StackTraceElement frame : nativeFailure.getStackTrace()) {
-            assertTrue(!frame.getClassName().startsWith("org.conv4j.internal.")
-                    && !frame.getClassName().equals(NativePlan.class.getName()),
-                    "thrown from native code " + frame + " for " + c);
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalidCases")
+    void invalidConfigurationsThrowBeforeAnyNativeCall(Invalid c) {
+        reproducibly(c.toString(), () -> {
+            INVALID.get(c.fault()).incrementAndGet();
+            String javaMessage = failure(c, Backend.JAVA).getMessage();
+            IllegalArgumentException nativeFailure = failure(c, Backend.NATIVE);
+            assertEquals(javaMessage, nativeFailure.getMessage(), "same check on both backends");
+            for (StackTraceElement frame : nativeFailure.getStackTrace()) {
+                assertTrue(!frame.getClassName().startsWith("org.conv4j.internal.")
+                        && !frame.getClassName().equals(NativePlan.class.getName()),
+                        "thrown from native code " + frame);
+            }
+            assertTrue(javaMessage.matches(".*(filters|kernel|strides|dilation|groups|padding|threads|input|output"
+                    + "|bias|channels|elements|causal).*"), "message names no parameter: " + javaMessage);
+        });
+    }
+
+    /** Runs one case; any failure is rethrown naming the seed and the whole case, so it reproduces. */
+    private static void reproducibly(String testCase, Executable body) {
+        try {
+            body.execute();
+        } catch (Throwable t) {
+            throw new AssertionError("seed " + SEED + " (-Dconv4j.test.seed), " + testCase + ": " + t, t);
         }
-        assertTrue(javaMessage.matches(".*(filters|kernel|strides|dilation|groups|padding|threads|input|output|bias"
-                + "|channels|elements|causal).*"), "message names no parameter: " + javaMessage);
     }
 
     /** Builds, sets weights and predicts with the fault injected; returns what was thrown. */
     private static IllegalArgumentException failure(Invalid c, Backend backend) {
-        return assertThrows(IllegalArgumentException.class, () -> run(c, backend), c.toString());
+        return assertThrows(IllegalArgumentException.class, () -> run(c, backend), backend + " backend");
     }
 
     private static void run(Invalid c, Backend backend) {
@@ -233,13 +229,5 @@ class HardeningPropertiesTest {
                 layer.predict(input, shape);
             }
         }
-    }
-
-    private static float[] values(SplittableRandom r, int count) {
-        float[] a = new float[count];
-        for (int i = 0; i < count; i++) {
-            a[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        return a;
     }
 }
