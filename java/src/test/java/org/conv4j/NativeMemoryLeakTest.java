@@ -39,16 +39,16 @@ class NativeMemoryLeakTest {
     /** The measurement is sensitive: layers left open (plans never freed) are seen at once. */
     @Test
     void layersLeftOpenAreSeen() throws Exception {
-        Matcher m = probe(5_000, true);
+        Matcher m = probe(2_000, true); // more would hit JavaCPP's physical-memory cap in the 96 MiB probe
         long growth = Long.parseLong(m.group(2));
-        assertTrue(growth > 50L << 20, "5000 unclosed layers (~95 MiB of plans) grew RSS by only " + growth);
+        assertTrue(growth > 50L << 20, "2000 unclosed layers (~150 MiB of plans and workspaces) grew RSS by only " + growth);
     }
 
     private static Matcher probe(int iterations, boolean leak) throws Exception {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> command = List.of(java.toString(), "-Xms96m", "-Xmx96m", "-XX:+AlwaysPreTouch",
                 "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), LeakProbe.class.getName(),
-                Integer.toString(iterations), "5000", leak ? "leak" : "close");
+                Integer.toString(iterations), leak ? "100" : "5000", leak ? "leak" : "close"); // warm-up cycles
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.MINUTES), "probe timed out");
