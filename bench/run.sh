@@ -60,7 +60,8 @@ fi
 
 rm -rf "$out"
 mkdir -p "$out"
-fork_args="-Dconv4j.bench.shapes=$shapes_file -Dconv4j.bench.implLog=$root/$out/implementations.tsv"
+# The Vector API module lets the Java backend use its vector micro-kernel (Conv4j.javaKernel()).
+fork_args="--add-modules jdk.incubator.vector -Dconv4j.bench.shapes=$shapes_file -Dconv4j.bench.implLog=$root/$out/implementations.tsv"
 conv4j='org\.conv4j\.bench\.(Conv4jNativeBench|Conv4jJavaBench)\.'
 peers='org\.conv4j\.bench\.(OnnxRuntimeBench|OneDnnBench)\.'
 
