@@ -89,20 +89,10 @@ static void check_valid(fuzz_input *in, const conv4j_conv_desc *d, uint8_t flags
         return; /* valid but too slow for a fuzz iteration */
     }
     test_rng rng = {fuzz_uint64(in) | 1};
-    float *input = malloc((size_t)in_count * sizeof(float));
-    float *kernel = malloc((size_t)kernel_count * sizeof(float));
-    float *bias = malloc((size_t)d->out_channels * sizeof(float));
-    float *output = malloc((size_t)out_count * sizeof(float));
-    FUZZ_REQUIRE(input && kernel && bias && output, "out of memory");
-    for (int64_t i = 0; i < in_count; ++i) {
-        input[i] = test_rng_float(&rng);
-    }
-    for (int64_t i = 0; i < kernel_count; ++i) {
-        kernel[i] = test_rng_float(&rng);
-    }
-    for (int32_t i = 0; i < d->out_channels; ++i) {
-        bias[i] = test_rng_float(&rng);
-    }
+    test_conv_buffers b;
+    FUZZ_REQUIRE(test_conv_buffers_alloc(&b, d) == 0, "out of memory");
+    test_conv_buffers_fill(&b, &rng);
+    float *input = b.input, *kernel = b.kernel, *bias = b.bias, *output = b.output;
     const float *bias_or_null = (flags & 8) ? bias : NULL;
     test_oracle oracle;
     FUZZ_REQUIRE(test_oracle_init(&oracle, d, input, kernel, bias_or_null) == 0, "oracle");
@@ -146,10 +136,7 @@ static void check_valid(fuzz_input *in, const conv4j_conv_desc *d, uint8_t flags
         conv4j_plan_destroy(plan);
     }
     test_oracle_free(&oracle);
-    free(input);
-    free(kernel);
-    free(bias);
-    free(output);
+    test_conv_buffers_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -64,16 +64,15 @@ static int64_t saturating_product(const int64_t *factors, int count)
     return product;
 }
 
-static void run_small(const conv4j_conv_desc *given, int64_t in_count, int64_t kernel_count,
-                      int64_t out_count)
+static void run_small(const conv4j_conv_desc *given)
 {
-    float *input = calloc((size_t)in_count, sizeof(float));
-    float *kernel = calloc((size_t)kernel_count, sizeof(float));
-    float *bias = malloc((size_t)given->out_channels * sizeof(float));
-    float *output = malloc((size_t)out_count * sizeof(float));
-    FUZZ_REQUIRE(input && kernel && bias && output, "out of memory");
+    test_conv_buffers b; /* zero input and weights */
+    FUZZ_REQUIRE(test_conv_buffers_alloc(&b, given) == 0, "out of memory");
+    const float *input = b.input, *kernel = b.kernel, *bias = b.bias;
+    float *output = b.output;
+    const int64_t out_count = b.output_count;
     for (int32_t i = 0; i < given->out_channels; ++i) {
-        bias[i] = 1.0f;
+        b.bias[i] = 1.0f;
     }
     conv4j_conv_desc d = *given;
     for (int a = CONV4J_ALGORITHM_AUTO; a <= CONV4J_ALGORITHM_DEPTHWISE; ++a) {
@@ -97,10 +96,7 @@ static void run_small(const conv4j_conv_desc *given, int64_t in_count, int64_t k
         }
         conv4j_plan_destroy(plan);
     }
-    free(input);
-    free(kernel);
-    free(bias);
-    free(output);
+    test_conv_buffers_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -179,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const int64_t kernel_count = test_kernel_count(&d);
     const int64_t out_count = test_output_count(&d);
     if (in_count <= MAX_ELEMENTS && kernel_count <= MAX_ELEMENTS && out_count <= MAX_ELEMENTS) {
-        run_small(&d, in_count, kernel_count, out_count);
+        run_small(&d);
     }
     return 0;
 }

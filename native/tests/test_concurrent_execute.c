@@ -44,45 +44,28 @@ static void *worker(void *argument)
  * the algorithms that took it in accepted. */
 static void check_descriptor(conv4j_conv_desc d, test_rng *rng, int accepted[])
 {
-    const int64_t in_count = test_input_count(&d);
-    const int64_t kernel_count = test_kernel_count(&d);
-    const int64_t out_count = test_output_count(&d);
-    float *input = malloc((size_t)in_count * sizeof(float));
-    float *kernel = malloc((size_t)kernel_count * sizeof(float));
-    float *bias = malloc((size_t)d.out_channels * sizeof(float));
-    float *expected = malloc((size_t)out_count * sizeof(float));
-    if (!input || !kernel || !bias || !expected) {
+    test_conv_buffers b;
+    if (test_conv_buffers_alloc(&b, &d) != 0) {
         CHECK(0, "out of memory");
-        free(input);
-        free(kernel);
-        free(bias);
-        free(expected);
         return;
     }
-    for (int64_t i = 0; i < in_count; ++i) {
-        input[i] = test_rng_float(rng);
-    }
-    for (int64_t i = 0; i < kernel_count; ++i) {
-        kernel[i] = test_rng_float(rng);
-    }
-    for (int32_t i = 0; i < d.out_channels; ++i) {
-        bias[i] = test_rng_float(rng);
-    }
+    test_conv_buffers_fill(&b, rng);
+    float *expected = b.output; /* a lone call's result */
 
     for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
         d.algorithm = test_algorithm(a);
-        conv4j_plan *plan = test_plan_or_refusal(&d, kernel, bias);
+        conv4j_plan *plan = test_plan_or_refusal(&d, b.kernel, b.bias);
         if (plan == NULL) {
             continue;
         }
         ++accepted[a];
-        CHECK_STATUS(conv4j_plan_execute(plan, input, expected, NULL, 0, 1), CONV4J_OK);
+        CHECK_STATUS(conv4j_plan_execute(plan, b.input, expected, NULL, 0, 1), CONV4J_OK);
         for (int32_t threads = 1; threads <= 2; ++threads) {
             job jobs[WORKERS];
             pthread_t ids[WORKERS];
             int started[WORKERS] = {0};
             for (int w = 0; w < WORKERS; ++w) {
-                jobs[w] = (job){plan, input, expected, out_count, threads, 0, 0};
+                jobs[w] = (job){plan, b.input, expected, b.output_count, threads, 0, 0};
                 started[w] = pthread_create(&ids[w], NULL, worker, &jobs[w]) == 0;
                 CHECK(started[w], "pthread_create failed");
             }
@@ -98,10 +81,7 @@ static void check_descriptor(conv4j_conv_desc d, test_rng *rng, int accepted[])
         }
         conv4j_plan_destroy(plan);
     }
-    free(input);
-    free(kernel);
-    free(bias);
-    free(expected);
+    test_conv_buffers_free(&b);
 }
 
 int main(void)

@@ -39,28 +39,16 @@ static int image_has_nonfinite(const conv4j_conv_desc *d, const float *input, in
 static void run_case(test_rng *rng, conv4j_conv_desc d, int input_specials, int kernel_specials,
                      int bias_special)
 {
-    const int64_t in_count = test_input_count(&d);
-    const int64_t kernel_count = test_kernel_count(&d);
-    const int64_t out_count = test_output_count(&d);
-    float *input = malloc((size_t)in_count * sizeof(float));
-    float *kernel = malloc((size_t)kernel_count * sizeof(float));
-    float *bias = malloc((size_t)d.out_channels * sizeof(float));
-    float *output = malloc((size_t)out_count * sizeof(float));
-    if (!input || !kernel || !bias || !output) {
+    test_conv_buffers b;
+    if (test_conv_buffers_alloc(&b, &d) != 0) {
         CHECK(0, "out of memory");
-        goto done;
+        return;
     }
-    for (int64_t i = 0; i < in_count; ++i) {
-        input[i] = test_rng_float(rng);
-    }
-    for (int64_t i = 0; i < kernel_count; ++i) {
-        kernel[i] = test_rng_float(rng);
-    }
-    for (int32_t i = 0; i < d.out_channels; ++i) {
-        bias[i] = test_rng_float(rng);
-    }
-    sprinkle(rng, input, in_count, input_specials);
-    sprinkle(rng, kernel, kernel_count, kernel_specials);
+    test_conv_buffers_fill(&b, rng);
+    const int64_t out_count = b.output_count;
+    float *input = b.input, *kernel = b.kernel, *bias = b.bias, *output = b.output;
+    sprinkle(rng, input, b.input_count, input_specials);
+    sprinkle(rng, kernel, b.kernel_count, kernel_specials);
     if (bias_special) {
         sprinkle(rng, bias, d.out_channels, 1);
     }
@@ -108,11 +96,7 @@ static void run_case(test_rng *rng, conv4j_conv_desc d, int input_specials, int 
         conv4j_plan_destroy(plan);
     }
     test_oracle_free(&oracle);
-done:
-    free(input);
-    free(kernel);
-    free(bias);
-    free(output);
+    test_conv_buffers_free(&b);
 }
 
 /* The exact IEEE cases on a 1-tap, 1-channel convolution, through every algorithm. */

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conv4j.h"
@@ -13,11 +14,12 @@ static int test_check_count;
 static int test_failure_count;
 
 /* Prints only the first failures so a broken kernel does not flood the log. */
+#define TEST_PRINTED_FAILURES 30
 #define CHECK(condition, ...)                                                  \
     do {                                                                       \
         ++test_check_count;                                                    \
         if (!(condition)) {                                                    \
-            if (++test_failure_count <= 30) {                                  \
+            if (++test_failure_count <= TEST_PRINTED_FAILURES) {               \
                 fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__,         \
                         __LINE__, #condition);                                 \
                 fprintf(stderr, __VA_ARGS__);                                  \
@@ -64,6 +66,30 @@ static inline int32_t test_rng_int(test_rng *rng, int32_t low, int32_t high)
 static inline float test_rng_float(test_rng *rng)
 {
     return (float)((int32_t)(test_rng_next(rng) >> 40) - (1 << 23)) / (float)(1 << 23);
+}
+
+/* count values from test_rng_float, drawn in order. */
+static inline void test_fill_random(test_rng *rng, float *values, int64_t count)
+{
+    for (int64_t i = 0; i < count; ++i) {
+        values[i] = test_rng_float(rng);
+    }
+}
+
+/* The one optional flag a test takes ([--expect-isa=scalar] for the runs ctest repeats with the
+ * ISA capped): 1 when given, 0 when not, -1 after printing the usage for anything else (exit 2). */
+static inline int test_flag_arg(int argc, char **argv, const char *flag)
+{
+    int given = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (strcmp(argv[i], flag) == 0) {
+            given = 1;
+        } else {
+            fprintf(stderr, "usage: %s [%s]\n", argv[0], flag);
+            return -1;
+        }
+    }
+    return given;
 }
 
 /* A valid-padding, stride-1, undilated, ungrouped, channels_last descriptor. */
@@ -123,6 +149,52 @@ static inline int64_t test_output_count(const conv4j_conv_desc *d)
         return -1;
     }
     return (int64_t)d->batch * test_spatial(d, out) * d->out_channels;
+}
+
+/* The caller's buffers of one convolution, zero-filled, sized for a valid descriptor. */
+typedef struct test_conv_buffers {
+    int64_t input_count, kernel_count, bias_count, output_count;
+    float *input, *kernel, *bias, *output;
+} test_conv_buffers;
+
+static inline void test_conv_buffers_free(test_conv_buffers *b)
+{
+    free(b->input);
+    free(b->kernel);
+    free(b->bias);
+    free(b->output);
+    memset(b, 0, sizeof *b);
+}
+
+/* 0 on success; -1, with nothing left to free, for an invalid descriptor or out of memory. */
+static inline int test_conv_buffers_alloc(test_conv_buffers *b, const conv4j_conv_desc *d)
+{
+    memset(b, 0, sizeof *b);
+    b->output_count = test_output_count(d);
+    if (b->output_count < 0) {
+        return -1;
+    }
+    b->input_count = test_input_count(d);
+    b->kernel_count = test_kernel_count(d);
+    b->bias_count = d->out_channels;
+    /* At least one element each: calloc(0) may return NULL. */
+    b->input = calloc((size_t)(b->input_count > 0 ? b->input_count : 1), sizeof(float));
+    b->kernel = calloc((size_t)(b->kernel_count > 0 ? b->kernel_count : 1), sizeof(float));
+    b->bias = calloc((size_t)(b->bias_count > 0 ? b->bias_count : 1), sizeof(float));
+    b->output = calloc((size_t)(b->output_count > 0 ? b->output_count : 1), sizeof(float));
+    if (b->input && b->kernel && b->bias && b->output) {
+        return 0;
+    }
+    test_conv_buffers_free(b);
+    return -1;
+}
+
+/* Random input, kernel and bias, drawn in that order. */
+static inline void test_conv_buffers_fill(test_conv_buffers *b, test_rng *rng)
+{
+    test_fill_random(rng, b->input, b->input_count);
+    test_fill_random(rng, b->kernel, b->kernel_count);
+    test_fill_random(rng, b->bias, b->bias_count);
 }
 
 /* Loop bounds for "every algorithm" and "threads 0, 1 and 2". */
