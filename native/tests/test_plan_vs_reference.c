@@ -13,11 +13,10 @@
  * Also checks that the result does not depend on the thread count, and which
  * kernel AUTO picks. Usage: test_plan_vs_reference [--expect-isa=scalar]
  */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "test_util.h"
+#include "test_bound.h"
 
 /* CONV4J_TEST_CASES overrides it (the sanitizer build runs fewer). */
 #define DEFAULT_CASES 4000
@@ -25,51 +24,6 @@
 /* Each specialized algorithm must accept at least cases / MIN_SHARE of them;
  * its family alone is cases / FAMILY_COUNT. */
 #define MIN_SHARE 20
-
-typedef struct buffers {
-    float *input, *kernel, *bias, *abs_input, *abs_kernel, *abs_bias;
-    float *reference, *magnitude, *output, *first_output;
-} buffers;
-
-static void free_buffers(buffers *b)
-{
-    free(b->input);
-    free(b->kernel);
-    free(b->bias);
-    free(b->abs_input);
-    free(b->abs_kernel);
-    free(b->abs_bias);
-    free(b->reference);
-    free(b->magnitude);
-    free(b->output);
-    free(b->first_output);
-}
-
-static int alloc_buffers(buffers *b, int64_t in_count, int64_t kernel_count, int64_t out_count,
-                         int64_t bias_count)
-{
-    memset(b, 0, sizeof *b);
-    b->input = malloc((size_t)in_count * sizeof(float));
-    b->abs_input = malloc((size_t)in_count * sizeof(float));
-    b->kernel = malloc((size_t)kernel_count * sizeof(float));
-    b->abs_kernel = malloc((size_t)kernel_count * sizeof(float));
-    b->bias = malloc((size_t)bias_count * sizeof(float));
-    b->abs_bias = malloc((size_t)bias_count * sizeof(float));
-    b->reference = malloc((size_t)out_count * sizeof(float));
-    b->magnitude = malloc((size_t)out_count * sizeof(float));
-    b->output = malloc((size_t)out_count * sizeof(float));
-    b->first_output = malloc((size_t)out_count * sizeof(float));
-    return b->input && b->abs_input && b->kernel && b->abs_kernel && b->bias && b->abs_bias &&
-           b->reference && b->magnitude && b->output && b->first_output;
-}
-
-static void fill(test_rng *rng, float *values, float *abs_values, int64_t count)
-{
-    for (int64_t i = 0; i < count; ++i) {
-        values[i] = test_rng_float(rng);
-        abs_values[i] = fabsf(values[i]);
-    }
-}
 
 /* One spatial axis: size, kernel, stride, dilation and pads, with the
  * special shapes (kernel equal to the input, 1-wide kernel) mixed in. */
@@ -274,71 +228,30 @@ static conv4j_conv_desc random_desc(test_rng *rng, int index)
     return d;
 }
 
-static void describe(const conv4j_conv_desc *d, char *text, size_t capacity)
-{
-    snprintf(text, capacity,
-             "rank=%d N=%d in=%dx%d Cin=%d Cout=%d k=%dx%d s=%dx%d d=%dx%d pad=%d,%d/%d,%d "
-             "groups=%d layout=%d act=%d",
-             d->rank, d->batch, d->in_size[0], d->in_size[1], d->in_channels, d->out_channels,
-             d->kernel[0], d->kernel[1], d->stride[0], d->stride[1], d->dilation[0],
-             d->dilation[1], d->pad_before[0], d->pad_before[1], d->pad_after[0],
-             d->pad_after[1], d->groups, d->layout, d->activation);
-}
-
-/* Returns the number of elements outside the bound. */
-static int64_t compare(const float *got, const float *reference, const float *magnitude,
-                       int64_t count, double gamma, const char *what, const conv4j_conv_desc *d)
-{
-    const double u = ldexp(1.0, -24);
-    int64_t bad = 0;
-    for (int64_t i = 0; i < count; ++i) {
-        const double error = fabs((double)got[i] - (double)reference[i]);
-        const double bound =
-            2.0 * gamma * (double)magnitude[i] + u * fabs((double)reference[i]) + FLT_MIN;
-        if (!(error <= bound)) {
-            if (bad == 0) {
-                char text[256];
-                describe(d, text, sizeof text);
-                CHECK(0, "%s: element %lld got %.9g reference %.9g bound %.3g (%s)", what,
-                      (long long)i, (double)got[i], (double)reference[i], bound, text);
-            }
-            ++bad;
-        }
-    }
-    return bad;
-}
-
 /* Plans each algorithm accepted, by test_algorithm index. */
 static int accepted[TEST_ALGORITHM_COUNT];
 
 static void check_case(test_rng *rng, const conv4j_conv_desc *base)
 {
     conv4j_conv_desc d = *base;
-    const int64_t in_count = test_input_count(&d);
-    const int64_t kernel_count = test_kernel_count(&d);
-    const int64_t out_count = test_output_count(&d);
-    buffers b;
-    if (!alloc_buffers(&b, in_count, kernel_count, out_count, d.out_channels)) {
+    test_conv_buffers b;
+    if (test_conv_buffers_alloc(&b, &d) != 0) {
         CHECK(0, "out of memory");
-        free_buffers(&b);
         return;
     }
-    fill(rng, b.input, b.abs_input, in_count);
-    fill(rng, b.kernel, b.abs_kernel, kernel_count);
-    fill(rng, b.bias, b.abs_bias, d.out_channels);
+    const int64_t out_count = b.output_count;
+    float *first_output = malloc((size_t)out_count * sizeof(float));
+    test_conv_buffers_fill(&b, rng);
     const int with_bias = test_rng_int(rng, 0, 1);
     const float *bias = with_bias ? b.bias : NULL;
-
-    CHECK_STATUS(conv4j_reference_conv(&d, b.input, b.kernel, bias, b.reference), CONV4J_OK);
-    conv4j_conv_desc magnitude_desc = d;
-    magnitude_desc.activation = CONV4J_ACTIVATION_NONE;
-    CHECK_STATUS(conv4j_reference_conv(&magnitude_desc, b.abs_input, b.abs_kernel,
-                                       with_bias ? b.abs_bias : NULL, b.magnitude),
-                 CONV4J_OK);
-
-    const double u = ldexp(1.0, -24);
-    const double taps = (double)test_kernel_count(&d) / d.out_channels + 1.0;
-    const double gamma = taps * u / (1.0 - taps * u);
+    test_oracle oracle;
+    const int ready = test_oracle_init(&oracle, &d, b.input, b.kernel, bias) == 0;
+    CHECK(ready && first_output != NULL, "reference failed or out of memory");
+    if (!ready || first_output == NULL) {
+        goto done;
+    }
+    char text[256];
+    test_describe(&d, text, sizeof text);
 
     for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
         d.algorithm = test_algorithm(a);
@@ -348,7 +261,7 @@ static void check_case(test_rng *rng, const conv4j_conv_desc *base)
         }
         ++accepted[a];
         for (int32_t threads = 0; threads < TEST_THREAD_COUNTS; ++threads) {
-            float *target = threads == 0 ? b.first_output : b.output;
+            float *target = threads == 0 ? first_output : b.output;
             for (int64_t i = 0; i < out_count; ++i) {
                 target[i] = NAN; /* an unwritten element fails the bound */
             }
@@ -356,15 +269,19 @@ static void check_case(test_rng *rng, const conv4j_conv_desc *base)
             char what[64];
             snprintf(what, sizeof what, "%s threads=%d", conv4j_algorithm_name(d.algorithm),
                      (int)threads);
-            compare(target, b.reference, b.magnitude, out_count, gamma, what, &d);
+            const int64_t bad = test_oracle_mismatches(&oracle, target, what);
+            CHECK(bad == 0, "%s: %lld elements outside the bound (%s)", what, (long long)bad, text);
             if (threads > 0) {
-                CHECK(memcmp(b.first_output, b.output, (size_t)out_count * sizeof(float)) == 0,
+                CHECK(memcmp(first_output, b.output, (size_t)out_count * sizeof(float)) == 0,
                       "%s: result differs from threads=0", what);
             }
         }
         conv4j_plan_destroy(plan);
     }
-    free_buffers(&b);
+done:
+    test_oracle_free(&oracle);
+    free(first_output);
+    test_conv_buffers_free(&b);
 }
 
 static int has_text(const char *text, const char *part)
@@ -414,14 +331,9 @@ static void check_choice(int expect_scalar)
 
 int main(int argc, char **argv)
 {
-    int expect_scalar = 0;
-    for (int i = 1; i < argc; ++i) {
-        if (strcmp(argv[i], "--expect-isa=scalar") == 0) {
-            expect_scalar = 1;
-        } else {
-            fprintf(stderr, "usage: %s [--expect-isa=scalar]\n", argv[0]);
-            return 2;
-        }
+    const int expect_scalar = test_flag_arg(argc, argv, "--expect-isa=scalar");
+    if (expect_scalar < 0) {
+        return 2;
     }
     printf("cpu isa %s, active isa %s, features: %s, max threads %d\n",
            conv4j_isa_name(conv4j_cpu_isa()), conv4j_isa_name(conv4j_active_isa()),

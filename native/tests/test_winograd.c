@@ -4,36 +4,22 @@
  * counts around the 8-lane transforms and the 16-column GEMM panels, batch
  * 1..3 (tile blocks span images), valid / same / asymmetric explicit pads,
  * both layouts (channels_first through the plan's layout adapter),
- * bias and relu, threads 1 and 2 (bit-identical). The error bound is the
- * one test_plan_vs_reference.c uses (see there); README "Winograd accuracy"
+ * bias and relu, threads 1 and 2 (bit-identical). The error bound is
+ * test_bound.h's (derived in test_plan_vs_reference.c); README "Winograd accuracy"
  * says why it holds for Winograd from 16 input channels on, and this test
  * reports the largest error / bound ratio it saw.
  *
  * Also: what Winograd refuses, the CONV4J_FLAG_NO_WINOGRAD flag, unknown
  * flag bits, and AUTO's choice. Usage: test_winograd [--expect-isa=scalar]
  */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "test_util.h"
+#include "test_bound.h"
 
 #define CASES 240
 
 static double worst_ratio;
-
-static float *alloc_floats(int64_t count)
-{
-    return malloc((size_t)(count > 0 ? count : 1) * sizeof(float));
-}
-
-static void fill(test_rng *rng, float *values, float *abs_values, int64_t count)
-{
-    for (int64_t i = 0; i < count; ++i) {
-        values[i] = test_rng_float(rng);
-        abs_values[i] = fabsf(values[i]);
-    }
-}
 
 static int has_text(const char *text, const char *part)
 {
@@ -43,32 +29,26 @@ static int has_text(const char *text, const char *part)
 /* Runs d (forced Winograd) at threads 1 and 2 and compares with the reference. */
 static void check_case(test_rng *rng, const conv4j_conv_desc *d, int with_bias)
 {
-    const int64_t in_count = test_input_count(d);
-    const int64_t kernel_count = test_kernel_count(d);
-    const int64_t out_count = test_output_count(d);
-    if (out_count < 0) {
+    if (test_output_count(d) < 0) {
         return; /* empty output: not a Winograd question */
     }
-    float *input = alloc_floats(in_count), *abs_input = alloc_floats(in_count);
-    float *kernel = alloc_floats(kernel_count), *abs_kernel = alloc_floats(kernel_count);
-    float *bias = alloc_floats(d->out_channels), *abs_bias = alloc_floats(d->out_channels);
-    float *reference = alloc_floats(out_count), *magnitude = alloc_floats(out_count);
-    float *output = alloc_floats(out_count), *output2 = alloc_floats(out_count);
-    fill(rng, input, abs_input, in_count);
-    fill(rng, kernel, abs_kernel, kernel_count);
-    fill(rng, bias, abs_bias, d->out_channels);
-
-    CHECK_STATUS(conv4j_reference_conv(d, input, kernel, with_bias ? bias : NULL, reference),
-                 CONV4J_OK);
-    conv4j_conv_desc magnitude_desc = *d;
-    magnitude_desc.activation = CONV4J_ACTIVATION_NONE;
-    CHECK_STATUS(conv4j_reference_conv(&magnitude_desc, abs_input, abs_kernel,
-                                       with_bias ? abs_bias : NULL, magnitude),
-                 CONV4J_OK);
+    test_conv_buffers b;
+    if (test_conv_buffers_alloc(&b, d) != 0) {
+        CHECK(0, "out of memory");
+        return;
+    }
+    const int64_t out_count = b.output_count;
+    float *input = b.input, *kernel = b.kernel, *output = b.output;
+    const float *bias = with_bias ? b.bias : NULL;
+    float *output2 = malloc((size_t)(out_count > 0 ? out_count : 1) * sizeof(float));
+    test_conv_buffers_fill(&b, rng);
+    test_oracle oracle;
+    const int ready = test_oracle_init(&oracle, d, input, kernel, bias) == 0;
+    CHECK(ready && output2 != NULL, "reference failed or out of memory");
 
     conv4j_plan *plan = NULL;
-    CHECK_STATUS(conv4j_plan_create(d, kernel, with_bias ? bias : NULL, &plan), CONV4J_OK);
-    if (plan != NULL) {
+    CHECK_STATUS(conv4j_plan_create(d, kernel, bias, &plan), CONV4J_OK);
+    if (plan != NULL && ready && output2 != NULL) {
         CHECK(conv4j_plan_algorithm(plan) == CONV4J_ALGORITHM_WINOGRAD, "chose %s",
               conv4j_algorithm_name(conv4j_plan_algorithm(plan)));
         for (int64_t i = 0; i < out_count; ++i) {
@@ -86,42 +66,25 @@ static void check_case(test_rng *rng, const conv4j_conv_desc *d, int with_bias)
         CHECK_STATUS(conv4j_plan_execute(plan, input, output2, NULL, 0, 2), CONV4J_OK);
         free(workspace);
 
-        const double u = ldexp(1.0, -24);
-        const double n = 9.0 * d->in_channels + 1.0;
-        const double gamma = n * u / (1.0 - n * u);
-        int reported = 0;
         for (int64_t i = 0; i < out_count; ++i) {
-            const double error = fabs((double)output[i] - reference[i]);
-            const double bound = 2.0 * gamma * magnitude[i] + u * fabs((double)reference[i]) + FLT_MIN;
-            const double ratio = error / bound;
+            const double ratio = fabs((double)output[i] - oracle.reference[i]) /
+                                 test_oracle_bound(&oracle, i);
             if (ratio > worst_ratio || ratio != ratio) {
                 worst_ratio = ratio;
             }
-            if (!(error <= bound) && !reported) {
-                reported = 1;
-                CHECK(0,
-                      "N=%d %dx%d Cin=%d Cout=%d pads %d,%d/%d,%d: element %lld got %.9g "
-                      "reference %.9g bound %.3g",
-                      d->batch, d->in_size[0], d->in_size[1], d->in_channels, d->out_channels,
-                      d->pad_before[0], d->pad_before[1], d->pad_after[0], d->pad_after[1],
-                      (long long)i, (double)output[i], (double)reference[i], bound);
-            }
         }
+        char text[256];
+        test_describe(d, text, sizeof text);
+        const int64_t bad = test_oracle_mismatches(&oracle, output, text);
+        CHECK(bad == 0, "%lld elements outside the bound (%s)", (long long)bad, text);
         CHECK(memcmp(output, output2, (size_t)out_count * sizeof(float)) == 0,
               "threads 1 and 2 differ (N=%d %dx%d Cin=%d Cout=%d)", d->batch, d->in_size[0],
               d->in_size[1], d->in_channels, d->out_channels);
-        conv4j_plan_destroy(plan);
     }
-    free(input);
-    free(abs_input);
-    free(kernel);
-    free(abs_kernel);
-    free(bias);
-    free(abs_bias);
-    free(reference);
-    free(magnitude);
-    free(output);
+    conv4j_plan_destroy(plan);
+    test_oracle_free(&oracle);
     free(output2);
+    test_conv_buffers_free(&b);
 }
 
 static void random_pads(test_rng *rng, conv4j_conv_desc *d)
@@ -267,14 +230,9 @@ static void check_choice(int expect_scalar)
 
 int main(int argc, char **argv)
 {
-    int expect_scalar = 0;
-    for (int i = 1; i < argc; ++i) {
-        if (strcmp(argv[i], "--expect-isa=scalar") == 0) {
-            expect_scalar = 1;
-        } else {
-            fprintf(stderr, "usage: %s [--expect-isa=scalar]\n", argv[0]);
-            return 2;
-        }
+    const int expect_scalar = test_flag_arg(argc, argv, "--expect-isa=scalar");
+    if (expect_scalar < 0) {
+        return 2;
     }
     CHECK(!expect_scalar || conv4j_active_isa() == CONV4J_ISA_SCALAR, "active isa %s",
           conv4j_isa_name(conv4j_active_isa()));
