@@ -39,11 +39,12 @@ public final class LayerSpec implements Serializable {
     private final Activation activation;
     private final DataFormat dataFormat;
     private final Algorithm algorithm;
+    private final boolean winograd;
     private final Backend backend; // null: the executor's default (Conv4j.defaultBackend())
 
     LayerSpec(int rank, int filters, int[] kernelSize, int[] strides, int[] dilationRate, Padding padding,
               int groups, boolean useBias, Activation activation, DataFormat dataFormat, Algorithm algorithm,
-              Backend backend) {
+              boolean winograd, Backend backend) {
         this.rank = rank;
         this.filters = filters;
         this.kernelSize = kernelSize == null ? null : kernelSize.clone();
@@ -55,6 +56,7 @@ public final class LayerSpec implements Serializable {
         this.activation = activation;
         this.dataFormat = dataFormat;
         this.algorithm = algorithm;
+        this.winograd = winograd;
         this.backend = backend;
     }
 
@@ -65,7 +67,7 @@ public final class LayerSpec implements Serializable {
     public static LayerSpec of(ConvLayer layer, boolean keepBackend) {
         ConvConfig c = layer.config();
         return new LayerSpec(c.rank(), c.filters(), c.kernelSize(), c.strides(), c.dilationRate(), c.padding(),
-                c.groups(), c.useBias(), c.activation(), c.dataFormat(), c.algorithm(),
+                c.groups(), c.useBias(), c.activation(), c.dataFormat(), c.algorithm(), c.winograd(),
                 keepBackend ? layer.backend() : null);
     }
 
@@ -90,7 +92,7 @@ public final class LayerSpec implements Serializable {
             b.dilationRate(dilationRate);
         }
         return b.padding(padding).activation(activation).dataFormat(dataFormat).algorithm(algorithm)
-                .backend(backend).threads(threads).build();
+                .winograd(winograd).backend(backend).threads(threads).build();
     }
 
     /** Keras-style JSON: a list of objects with class_name, filters, kernel_size, strides, .... */
@@ -109,6 +111,7 @@ public final class LayerSpec implements Serializable {
             o.put("activation", s.activation == null ? null : s.activation.kerasName());
             o.put("data_format", s.dataFormat == null ? null : s.dataFormat.kerasName());
             o.put("algorithm", s.algorithm == null ? null : s.algorithm.cliName());
+            o.put("winograd", s.winograd);
             if (s.backend != null) {
                 o.put("backend", s.backend.cliName());
             }
@@ -129,7 +132,7 @@ public final class LayerSpec implements Serializable {
 
     /**
      * Parses {@link #toJson} output. Missing keys take Keras' defaults (strides and dilation 1,
-     * valid, groups 1, bias on, no activation, channels_last, algorithm auto); enum spellings go
+     * valid, groups 1, bias on, no activation, channels_last, algorithm auto, Winograd allowed); enum spellings go
      * through the library's parsers, so their errors name the parameter.
      */
     public static List<LayerSpec> fromJson(String json) {
@@ -173,13 +176,15 @@ public final class LayerSpec implements Serializable {
                     Activation.parse(text(o, "activation", "none")),
                     DataFormat.parse(text(o, "data_format", "channels_last")),
                     Algorithm.parse(text(o, "algorithm", "auto")),
+                    o.path("winograd").asBoolean(true),
                     o.hasNonNull("backend") ? Backend.parse(o.get("backend").asText()) : null));
         }
         return specs;
     }
 
     private static final List<String> KEYS = List.of("class_name", "filters", "kernel_size", "strides",
-            "dilation_rate", "padding", "groups", "use_bias", "activation", "data_format", "algorithm", "backend");
+            "dilation_rate", "padding", "groups", "use_bias", "activation", "data_format", "algorithm", "winograd",
+            "backend");
 
     private static String text(JsonNode o, String key, String fallback) {
         return o.hasNonNull(key) ? o.get(key).asText() : fallback;
