@@ -132,6 +132,46 @@ static inline void panel_16(int64_t m, int64_t width, int64_t segments, int64_t 
     }
 }
 
+/* Columns [0, width) of one 16-wide panel, width in (8, 16], for a tile of
+ * m <= 3 rows (the last tile of a small image): half the FMAs of panel_16,
+ * each row's sum in the same order. */
+static inline void panel_16_short(int64_t m, int64_t width, int64_t segments,
+                                  int64_t segment_length, const float *const *a,
+                                  const float *b, float *c, int64_t ldc, const float *bias,
+                                  const conv4j_f32_gemm_epilogue *epilogue)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    for (int64_t s = 0; s < segments; ++s) {
+        const float *a0 = a[s * MR + 0];
+        const float *a1 = a[s * MR + 1];
+        const float *a2 = a[s * MR + 2];
+        UNROLL_K
+        for (int64_t p = 0; p < segment_length; ++p) {
+            const __m256 b0 = _mm256_loadu_ps(b);
+            const __m256 b1 = _mm256_loadu_ps(b + 8);
+            b += NR;
+            __m256 v = _mm256_broadcast_ss(a0 + p);
+            c00 = _mm256_fmadd_ps(v, b0, c00);
+            c01 = _mm256_fmadd_ps(v, b1, c01);
+            v = _mm256_broadcast_ss(a1 + p);
+            c10 = _mm256_fmadd_ps(v, b0, c10);
+            c11 = _mm256_fmadd_ps(v, b1, c11);
+            v = _mm256_broadcast_ss(a2 + p);
+            c20 = _mm256_fmadd_ps(v, b0, c20);
+            c21 = _mm256_fmadd_ps(v, b1, c21);
+        }
+    }
+    const __m256 sums[3][2] = {{c00, c01}, {c10, c11}, {c20, c21}};
+    const float *bias_high = bias == NULL ? NULL : bias + 8;
+    for (int64_t i = 0; i < m; ++i) {
+        float *out = c + i * ldc;
+        store_8(out, sums[i][0], bias, 8, epilogue);
+        store_8(out + 8, sums[i][1], bias_high, width - 8, epilogue);
+    }
+}
+
 /* Columns [0, width) of a panel whose width is at most 8: the low half only. */
 static inline void panel_8(int64_t m, int64_t width, int64_t segments, int64_t segment_length,
                            const float *const *a, const float *b, float *c, int64_t ldc,
@@ -174,7 +214,10 @@ void conv4j_f32_igemm_6x16__avx2(int64_t m, int64_t n, int64_t segments, int64_t
         const int64_t width = n - column < NR ? n - column : NR;
         const float *b = packed_b + (column / NR) * k * NR;
         const float *panel_bias = bias == NULL ? NULL : bias + column;
-        if (width > 8) {
+        if (width > 8 && m <= 3) {
+            panel_16_short(m, width, segments, segment_length, a, b, c + column, ldc,
+                           panel_bias, epilogue);
+        } else if (width > 8) {
             panel_16(m, width, segments, segment_length, a, b, c + column, ldc, panel_bias,
                      epilogue);
         } else {
