@@ -15,9 +15,10 @@
  * A segment wholly in the padding points at a shared row of zeros.
  *
  * Work items are (group, block of output channels, tile of 6 pixels), tiles
- * fastest, split into equal contiguous ranges per thread: a thread keeps one
- * weight block hot in L2 while it streams tiles. Every output element is one
- * kernel call's sum in a fixed order, so results do not depend on threads.
+ * fastest, cut into contiguous chunks that threads take on demand: a thread
+ * keeps one weight block hot in L2 while it streams tiles. Every output
+ * element is one kernel call's sum in a fixed order, so results do not
+ * depend on threads.
  */
 #include "gemm/f32_conv_gemm.h"
 
@@ -37,6 +38,8 @@
 /* The weight block a thread streams tiles against: about half of L2. */
 #define WEIGHT_BLOCK_BYTES (256 * 1024)
 #define SLICE_ALIGN 64
+/* Work chunks per thread of the team, for dynamic scheduling. */
+#define CHUNKS_PER_THREAD 8
 
 typedef enum segment_mode { MODE_WIDE, MODE_TAP, MODE_PACKED } segment_mode;
 
@@ -341,12 +344,17 @@ static void gemm_run(conv4j_f32_igemm_tile_fn tile, const conv4j_problem *p,
      * with 1 must not each start an OpenMP team. */
     if (team > 1 && items > 1) {
         const int used = (int)(team < items ? team : items);
+        /* Contiguous chunks handed out on demand: a thread that the machine
+         * delays does not hold the others at the join, and a chunk still
+         * streams tiles against one weight block. */
+        const int64_t chunks = items < used * CHUNKS_PER_THREAD ? items : used * CHUNKS_PER_THREAD;
 #pragma omp parallel num_threads(used)
         {
-            const int64_t t = omp_get_thread_num();
-            const int64_t count = omp_get_num_threads();
-            run_items(&call, items * t / count, items * (t + 1) / count,
-                      slices_base + (size_t)t * l.slice_bytes);
+            char *slice = slices_base + (size_t)omp_get_thread_num() * l.slice_bytes;
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+                run_items(&call, items * chunk / chunks, items * (chunk + 1) / chunks, slice);
+            }
         }
         return;
     }
