@@ -215,6 +215,12 @@ static winograd_layout layout_of(const conv4j_problem *p)
     const int64_t cost_fit = (fit * bytes_per_tile > BLOCK_BUDGET_BYTES ? spill : 0) + weight_bytes / fit;
     const int64_t cost_big = (big * bytes_per_tile > BLOCK_BUDGET_BYTES ? spill : 0) + weight_bytes / big;
     l.max_block_tiles = cost_big < cost_fit ? big : fit;
+    /* Whole GEMM row groups (a partial group costs nearly a full one): the
+     * nearest multiple of MR, so the budget moves by at most MR / 2 tiles. */
+    if (l.max_block_tiles < total) {
+        l.max_block_tiles = round_up(l.max_block_tiles - (CONV4J_F32_GEMM_MR - 1) / 2,
+                                     CONV4J_F32_GEMM_MR);
+    }
     l.slice_bytes = (size_t)round_up(l.max_block_tiles * bytes_per_tile, SLICE_ALIGN);
     return l;
 }
@@ -549,6 +555,10 @@ static winograd_split split_work(const conv4j_problem *p, const winograd_layout 
         ++s.blocks;
     }
     s.block_tiles = (total + s.blocks - 1) / s.blocks;
+    if (s.block_tiles < total) {
+        s.block_tiles = round_up(s.block_tiles, CONV4J_F32_GEMM_MR);
+        s.block_tiles = s.block_tiles < l->max_block_tiles ? s.block_tiles : l->max_block_tiles;
+    }
     s.blocks = (total + s.block_tiles - 1) / s.block_tiles;
     /* Too few tiles for the team (small images, batch 1): split Cout too. The
      * input transform is then repeated per chunk, which is cheap next to the
