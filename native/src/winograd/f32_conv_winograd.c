@@ -215,6 +215,12 @@ static winograd_layout layout_of(const conv4j_problem *p)
     const int64_t cost_fit = (fit * bytes_per_tile > BLOCK_BUDGET_BYTES ? spill : 0) + weight_bytes / fit;
     const int64_t cost_big = (big * bytes_per_tile > BLOCK_BUDGET_BYTES ? spill : 0) + weight_bytes / big;
     l.max_block_tiles = cost_big < cost_fit ? big : fit;
+    /* Whole GEMM row groups (a partial group costs nearly a full one): the
+     * nearest multiple of MR, so the budget moves by at most MR / 2 tiles. */
+    if (l.max_block_tiles < total) {
+        l.max_block_tiles = round_up(l.max_block_tiles - (CONV4J_F32_GEMM_MR - 1) / 2,
+                                     CONV4J_F32_GEMM_MR);
+    }
     l.slice_bytes = (size_t)round_up(l.max_block_tiles * bytes_per_tile, SLICE_ALIGN);
     return l;
 }
@@ -549,6 +555,10 @@ static winograd_split split_work(const conv4j_problem *p, const winograd_layout 
         ++s.blocks;
     }
     s.block_tiles = (total + s.blocks - 1) / s.blocks;
+    if (s.block_tiles < total) {
+        s.block_tiles = round_up(s.block_tiles, CONV4J_F32_GEMM_MR);
+        s.block_tiles = s.block_tiles < l->max_block_tiles ? s.block_tiles : l->max_block_tiles;
+    }
     s.blocks = (total + s.block_tiles - 1) / s.block_tiles;
     /* Too few tiles for the team (small images, batch 1): split Cout too. The
      * input transform is then repeated per chunk, which is cheap next to the
@@ -564,12 +574,14 @@ static winograd_split split_work(const conv4j_problem *p, const winograd_layout 
     return s;
 }
 
+/* Items are numbered chunk-major: with a static schedule a thread's items
+ * share one output channel chunk, and so one slice of the weights. */
 static void run_item(const conv4j_problem *p, const winograd_layout *l, const winograd_split *s,
                      const float *packed_kernel, const float *bias, const float *input,
                      float *output, float *slice, int64_t item)
 {
-    const int64_t chunk = item % s->chunks;
-    const int64_t block = item / s->chunks;
+    const int64_t chunk = item / s->blocks;
+    const int64_t block = item % s->blocks;
     const int64_t first_tile = block * s->block_tiles;
     const int64_t total = p->batch * l->tiles;
     const int64_t tiles = total - first_tile < s->block_tiles ? total - first_tile : s->block_tiles;
@@ -613,9 +625,20 @@ void CONV4J_WINOGRAD_FN(conv4j_winograd_run)(const conv4j_problem *p, const floa
 #pragma omp parallel num_threads(used)
         {
             float *slice = (float *)(base + (size_t)omp_get_thread_num() * l.slice_bytes);
+            if (s.chunks > 1) {
+                /* Cout split (few tiles, large weights): each thread keeps the
+                 * same weight chunk on every call, so it stays in that core's
+                 * caches instead of moving to the other core when a dynamic
+                 * schedule hands the chunks out the other way round. */
+#pragma omp for schedule(static)
+                for (int64_t item = 0; item < items; ++item) {
+                    run_item(p, &l, &s, packed_kernel, bias, input, output, slice, item);
+                }
+            } else {
 #pragma omp for schedule(dynamic, 1)
-            for (int64_t item = 0; item < items; ++item) {
-                run_item(p, &l, &s, packed_kernel, bias, input, output, slice, item);
+                for (int64_t item = 0; item < items; ++item) {
+                    run_item(p, &l, &s, packed_kernel, bias, input, output, slice, item);
+                }
             }
         }
         return;
