@@ -261,7 +261,7 @@ public abstract class ConvLayer implements AutoCloseable {
     }
 
     /** Input shape in the layer's format → {n, h, w, c} (h = 1 for rank 1), checking only its arity. */
-    private int[] normalized(int[] inputShape) {
+    int[] normalized(int[] inputShape) {
         if (inputShape == null || inputShape.length != config.rank() + 2) {
             // ConvGeometry words the error.
             ConvGeometry.of(config, inputShape);

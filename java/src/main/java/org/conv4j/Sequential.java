@@ -33,8 +33,6 @@ public final class Sequential implements AutoCloseable {
     private final String name;
     private final List<Stage> stages;
     private final int[] sampleShape; // input shape without the batch axis, in the layers' data format
-    private final int rank;
-    private final DataFormat dataFormat;
     private final boolean allNative;
     private final Object lock = new Object();
     private final List<BufferPool> pools = new ArrayList<>(); // guarded by lock
@@ -47,12 +45,10 @@ public final class Sequential implements AutoCloseable {
         }
     }
 
-    private Sequential(String name, List<Stage> stages, int[] sampleShape, int rank, DataFormat dataFormat) {
+    private Sequential(String name, List<Stage> stages, int[] sampleShape) {
         this.name = name;
         this.stages = List.copyOf(stages);
         this.sampleShape = sampleShape;
-        this.rank = rank;
-        this.dataFormat = dataFormat;
         this.allNative = stages.stream().allMatch(s -> s.layer == null || s.layer.backend() == Backend.NATIVE);
     }
 
@@ -294,7 +290,7 @@ public final class Sequential implements AutoCloseable {
     /** The intermediate maps and per-stage sizes for one input shape; used by one call at a time. */
     private final class Buffers {
         final int[] counts;      // element count entering stage i; counts[size] = output
-        final int[][] dims;      // normalized {n, h, w, c} of stage i's input
+        final int[][] dims;      // normalized {n, h, w, c} of conv stage i's input (null for activations)
         final FloatPointer[] nativeMaps; // [0] = copied input, [i] = input of stage i, [size] = output
         final FloatBuffer[] views;
         final float[][] heapMaps;
@@ -309,7 +305,8 @@ public final class Sequential implements AutoCloseable {
             for (int i = 0; i <= n; i++) {
                 counts[i] = count(shapes[i]);
                 if (i < n) {
-                    dims[i] = normalized(shapes[i]);
+                    ConvLayer layer = stages.get(i).layer;
+                    dims[i] = layer == null ? null : layer.normalized(shapes[i]);
                 }
             }
             nativeMaps = new FloatPointer[n + 1];
@@ -378,16 +375,6 @@ public final class Sequential implements AutoCloseable {
             }
         }
         b.free();
-    }
-
-    /** Full shape in the model's format → {n, h, w, c} with h = 1 for rank 1. */
-    private int[] normalized(int[] shape) {
-        boolean last = dataFormat == DataFormat.CHANNELS_LAST;
-        if (rank == 1) {
-            return last ? new int[] {shape[0], 1, shape[1], shape[2]} : new int[] {shape[0], 1, shape[2], shape[1]};
-        }
-        return last ? new int[] {shape[0], shape[1], shape[2], shape[3]}
-                : new int[] {shape[0], shape[2], shape[3], shape[1]};
     }
 
     private static long paramCount(Stage s) {
@@ -592,7 +579,7 @@ public final class Sequential implements AutoCloseable {
                 }
                 stages.add(new Stage(stageName, layer, null));
             }
-            return new Sequential(name, stages, inputShape, rank, format);
+            return new Sequential(name, stages, inputShape);
         }
     }
 }
