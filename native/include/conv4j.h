@@ -79,16 +79,24 @@ typedef enum conv4j_algorithm {
 
 typedef enum conv4j_isa {
     CONV4J_ISA_SCALAR = 0,
-    CONV4J_ISA_AVX2 = 1                 /* AVX2 + FMA with OS-enabled YMM state */
+    CONV4J_ISA_AVX2 = 1,                /* AVX2 + FMA with OS-enabled YMM state */
+    CONV4J_ISA_AVX512 = 2               /* AVX-512 F/VL/BW/DQ with OS-enabled ZMM and opmask state */
 } conv4j_isa;
 
 /* Bits of conv4j_conv_desc.flags; 0 keeps every default. */
-/* Never run Winograd for this layer: AUTO skips it, and forcing
- * CONV4J_ALGORITHM_WINOGRAD fails with CONV4J_ERR_UNSUPPORTED. Winograd's
- * error is about ten times a direct sum's, within the fan-in-scaled bound
- * the tests use (README, "Winograd accuracy"). */
+/* Never run Winograd for this layer, not even when forced: forcing
+ * CONV4J_ALGORITHM_WINOGRAD then fails with CONV4J_ERR_UNSUPPORTED. */
 #define CONV4J_FLAG_NO_WINOGRAD 1
-#define CONV4J_FLAGS_ALL CONV4J_FLAG_NO_WINOGRAD
+/* Let AUTO choose Winograd where it applies. Off by default: Winograd's
+ * error depends on the whole 6x6 input tile, not on the output's own window,
+ * so it does not meet the direct-sum bound every default path keeps (README,
+ * "Accuracy"). Forcing CONV4J_ALGORITHM_WINOGRAD needs no flag. */
+#define CONV4J_FLAG_ALLOW_WINOGRAD 2
+/* Run every call on the requested thread count, even below the small-call
+ * cutoff that otherwise keeps tiny calls on the calling thread; for tests
+ * that must exercise the threaded paths on small shapes. */
+#define CONV4J_FLAG_FULL_TEAM 4
+#define CONV4J_FLAGS_ALL (CONV4J_FLAG_NO_WINOGRAD | CONV4J_FLAG_ALLOW_WINOGRAD | CONV4J_FLAG_FULL_TEAM)
 
 typedef struct conv4j_conv_desc {
     int32_t rank;            /* 1 or 2 */

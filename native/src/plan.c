@@ -179,7 +179,10 @@ static const conv4j_algorithm_entry *choose_algorithm(const conv4j_problem *p, c
         /* The ISA check comes first: reject itself may be compiled for an ISA
          * this CPU lacks. */
         const char *reason = NULL;
-        if (entry->min_isa > active) {
+        if (p->algorithm == CONV4J_ALGORITHM_AUTO && entry->algorithm == CONV4J_ALGORITHM_WINOGRAD &&
+            !(p->flags & CONV4J_FLAG_ALLOW_WINOGRAD)) {
+            reason = "opt-in, not allowed by flag";
+        } else if (entry->min_isa > active) {
             reason = entry->min_isa == CONV4J_ISA_AVX2 ? "needs avx2, active isa is scalar"
                                                        : "needs a newer isa";
         } else {
@@ -317,7 +320,8 @@ conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kern
             return CONV4J_ERR_SIZE_OVERFLOW;
         }
     }
-    plan->serial = multiply_adds(&problem) < SERIAL_WORK_LIMIT;
+    plan->serial =
+        !(problem.flags & CONV4J_FLAG_FULL_TEAM) && multiply_adds(&problem) < SERIAL_WORK_LIMIT;
     if (plan->workspace_size > 0) {
         plan->pool = malloc(sizeof *plan->pool);
         if (plan->pool == NULL) {

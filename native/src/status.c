@@ -77,6 +77,8 @@ const char *conv4j_isa_name(conv4j_isa isa)
         return "scalar";
     case CONV4J_ISA_AVX2:
         return "avx2";
+    case CONV4J_ISA_AVX512:
+        return "avx512";
     }
     return "unknown";
 }

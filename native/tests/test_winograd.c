@@ -156,7 +156,13 @@ static void check_choice(int expect_scalar)
     conv4j_algorithm chosen;
     const conv4j_conv_desc eligible = test_desc_2d(1, 8, 8, 16, 3, 3, 16);
 
+    /* Opt-in: without the flag AUTO passes Winograd over and says why. */
     conv4j_conv_desc d = eligible;
+    CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_OK);
+    CHECK(chosen != CONV4J_ALGORITHM_WINOGRAD, "AUTO chose %s without the allow flag",
+          conv4j_algorithm_name(chosen));
+    CHECK(has_text(explain, "(opt-in, not allowed by flag)"), "explain: %s", explain);
+    d.flags = CONV4J_FLAG_ALLOW_WINOGRAD;
     CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_OK);
     CHECK(chosen == CONV4J_ALGORITHM_WINOGRAD, "AUTO chose %s", conv4j_algorithm_name(chosen));
     CHECK(has_text(explain, expect_scalar ? "-> winograd_f4x4_3x3_scalar (isa scalar)"
@@ -168,8 +174,8 @@ static void check_choice(int expect_scalar)
     }
 #endif
 
-    /* The flag: AUTO takes something else and says why; forcing is refused. */
-    d.flags = CONV4J_FLAG_NO_WINOGRAD;
+    /* The refusing flag wins over the allowing one; forcing is refused. */
+    d.flags = CONV4J_FLAG_NO_WINOGRAD | CONV4J_FLAG_ALLOW_WINOGRAD;
     CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_OK);
     CHECK(chosen != CONV4J_ALGORITHM_WINOGRAD && chosen != CONV4J_ALGORITHM_AUTO, "AUTO chose %s",
           conv4j_algorithm_name(chosen));
@@ -179,7 +185,7 @@ static void check_choice(int expect_scalar)
 
     /* Unknown flag bits are invalid, before any algorithm is considered. */
     d = eligible;
-    d.flags = 2;
+    d.flags = CONV4J_FLAGS_ALL + 1;
     CHECK_STATUS(conv4j_output_size(&d, NULL), CONV4J_ERR_INVALID_FLAGS);
     d.flags = INT32_MIN;
     CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_ERR_INVALID_FLAGS);
@@ -220,6 +226,7 @@ static void check_choice(int expect_scalar)
     refused[count++].reason = "too few 4x4 tiles";
     for (int i = 0; i < count; ++i) {
         d = refused[i].desc;
+        d.flags = CONV4J_FLAG_ALLOW_WINOGRAD;
         CHECK_STATUS(plan_status(&d, &chosen, explain, sizeof explain), CONV4J_OK);
         CHECK(chosen != CONV4J_ALGORITHM_WINOGRAD, "case %d: AUTO chose winograd", i);
         CHECK(has_text(explain, refused[i].reason), "case %d: explain: %s", i, explain);

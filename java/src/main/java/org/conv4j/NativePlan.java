@@ -32,7 +32,7 @@ final class NativePlan {
                     .layout(g.config().dataFormat() == DataFormat.CHANNELS_LAST ? 0 : 1)
                     .activation(g.config().activation() == Activation.RELU ? 1 : 0)
                     .algorithm(g.config().algorithm().code())
-                    .flags(g.config().winograd() ? 0 : Conv4jNative.FLAG_NO_WINOGRAD);
+                    .flags(g.config().winograd() ? Conv4jNative.FLAG_ALLOW_WINOGRAD : Conv4jNative.FLAG_NO_WINOGRAD);
             // Rank 1 uses index 0 only; the geometry stores it on the width axis.
             int w = rank2 ? 1 : 0;
             if (rank2) {

@@ -64,6 +64,12 @@ public final class Conv4jNative {
     /** {@code CONV4J_FLAG_NO_WINOGRAD}: the plan never runs Winograd. */
     public static final int FLAG_NO_WINOGRAD = 1;
 
+    /** {@code CONV4J_FLAG_ALLOW_WINOGRAD}: AUTO may choose Winograd. */
+    public static final int FLAG_ALLOW_WINOGRAD = 2;
+
+    /** {@code CONV4J_FLAG_FULL_TEAM}: no small-call cutoff (tests of the threaded paths). */
+    public static final int FLAG_FULL_TEAM = 4;
+
     /** The opaque {@code conv4j_plan}; owned and freed by {@code NativePlan}. */
     @Opaque
     @Name("conv4j_plan")
