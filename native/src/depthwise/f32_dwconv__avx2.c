@@ -10,6 +10,10 @@
  * Everything else (borders, other kernel sizes, dilation) goes through a
  * per-pixel loop over the in-range taps, which reads weights from memory.
  * channels_first (stride 1) vectorizes along the output row instead.
+ *
+ * Exports the AVX2 pair conv4j_dwconv_row__avx2 (channels_last, per (n, oh))
+ * and conv4j_dwconv_plane__avx2 (channels_first, per (n, c)); the driver is
+ * conv4j_dwconv_run_with in f32_dwconv.c.
  */
 #include <immintrin.h>
 
@@ -205,7 +209,7 @@ static int span_3x3_applies(const conv4j_problem *p)
 
 /* channels_last row (n, oh): the span kernel over the interior where it
  * applies, the per-pixel loop everywhere else. */
-static void row_channels_last(const conv4j_dwconv_args *a, int64_t n, int64_t oh)
+void conv4j_dwconv_row__avx2(const conv4j_dwconv_args *a, int64_t n, int64_t oh)
 {
     const conv4j_problem *p = a->problem;
     const float *image = a->input + n * p->in.n;
@@ -266,7 +270,7 @@ static void row_channels_last(const conv4j_dwconv_args *a, int64_t n, int64_t oh
  * FMA with the broadcast weight; the last partial vector masked, the border
  * columns pixel by pixel.
  */
-static void plane_planar(const conv4j_dwconv_args *a, int64_t n, int64_t c)
+void conv4j_dwconv_plane__avx2(const conv4j_dwconv_args *a, int64_t n, int64_t c)
 {
     const conv4j_problem *p = a->problem;
     const int64_t padded = conv4j_dwconv_padded_channels(p);
@@ -330,17 +334,4 @@ static void plane_planar(const conv4j_dwconv_args *a, int64_t n, int64_t c)
             y[ow] = conv4j_dwconv_pixel(a, plane, oh, ow, c, kh_begin, kh_end);
         }
     }
-}
-
-void conv4j_dwconv_run_avx2(const conv4j_problem *p, const float *packed_kernel,
-                            const float *bias, const float *input, float *output, void *workspace,
-                            int32_t threads)
-{
-    (void)workspace;
-    const conv4j_dwconv_args args = {p, packed_kernel, bias, input, output};
-    if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
-        conv4j_dwconv_for_each_plane(&args, plane_planar, threads);
-        return;
-    }
-    conv4j_dwconv_for_each_row(&args, row_channels_last, threads);
 }
