@@ -20,7 +20,7 @@
 
 /* Channels per packed weight row: Cin rounded up to the widest vector (16
  * floats, one zmm); the narrower ISAs read only their own rounding of Cin. */
-#define CONV4J_DWCONV_CHANNEL_ALIGN 8
+#define CONV4J_DWCONV_CHANNEL_ALIGN 16
 static inline int64_t conv4j_dwconv_padded_channels(const conv4j_problem *p)
 {
     return (p->in_channels + CONV4J_DWCONV_CHANNEL_ALIGN - 1) / CONV4J_DWCONV_CHANNEL_ALIGN *
