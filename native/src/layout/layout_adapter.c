@@ -86,17 +86,13 @@ static void transpose_tile(const float *restrict src, float *restrict dst, int64
     const int64_t c1 = c0 + LAYOUT_TILE < cols ? c0 + LAYOUT_TILE : cols;
 #ifdef CONV4J_HAVE_AVX2_KERNELS
     if (use_avx2) {
-        conv4j_transpose_tile_avx2(src, dst, rows, cols, r0, c0, r1, c1);
+        conv4j_transpose_tile__avx2(src, dst, rows, cols, r0, c0, r1, c1);
         return;
     }
 #else
     (void)use_avx2;
 #endif
-    for (int64_t c = c0; c < c1; ++c) {
-        for (int64_t r = r0; r < r1; ++r) {
-            dst[c * rows + r] = src[r * cols + c];
-        }
-    }
+    conv4j_transpose_tile__scalar(src, dst, rows, cols, r0, c0, r1, c1);
 }
 
 /* count matrices of rows x cols, cut into tiles numbered 0 .. tiles - 1. */
