@@ -4,7 +4,8 @@
  *   mbv2_dw_112     N=1, 112x112x32, 3x3 stride 1, same padding -> 112x112x32
  *   mbv2_dw_112_s2  N=1, 112x112x96, 3x3 stride 2, same padding -> 56x56x96
  * in channels_last (the row functions), and the stride-1 shape also in channels_first (the
- * plane functions). Prints the median microseconds of [reps] runs (default 51) and GFLOP/s
+ * plane functions); and 28x28x64 stride 1 and 2, small enough to stay in L2, for the kernels'
+ * own speed. Prints the median microseconds of [reps] runs (default 51) and GFLOP/s
  * counted as 2*N*Ho*Wo*C*9. Usage: bench_dwconv_isa [reps]
  */
 #define _POSIX_C_SOURCE 199309L
@@ -123,5 +124,9 @@ int main(int argc, char **argv)
     bench("mbv2_dw_112", 112, 32, 1, CONV4J_LAYOUT_CHANNELS_LAST, pairs, count, reps);
     bench("mbv2_dw_112_s2", 112, 96, 2, CONV4J_LAYOUT_CHANNELS_LAST, pairs, count, reps);
     bench("mbv2_dw_112", 112, 32, 1, CONV4J_LAYOUT_CHANNELS_FIRST, pairs, count, reps);
+    /* L2-resident (200 KB in, 200 KB out): the kernels' own speed, not memory bandwidth. */
+    bench("dw_28x28x64", 28, 64, 1, CONV4J_LAYOUT_CHANNELS_LAST, pairs, count, reps);
+    bench("dw_28x28x64_s2", 28, 64, 2, CONV4J_LAYOUT_CHANNELS_LAST, pairs, count, reps);
+    bench("dw_28x28x64", 28, 64, 1, CONV4J_LAYOUT_CHANNELS_FIRST, pairs, count, reps);
     return 0;
 }

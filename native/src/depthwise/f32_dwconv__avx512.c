@@ -132,9 +132,14 @@ DW_INLINE void span_outputs(const float *x0, const float *x1, const float *x2, c
     const float *rows[3] = {x0, x1, x2};
 #pragma GCC unroll 3
     for (int kh = 0; kh < 3; ++kh) {
+        const float *x = rows[kh];
 #pragma GCC unroll 32
         for (int i = 0; i < (outs - 1) * stride + 3; ++i) {
-            const __m512 xi = load(rows[kh] + i * pixel_in, masked, mask);
+            const __m512 xi = load(x, masked, mask);
+            /* One add per column: left alone, GCC turns each of the up to 51
+             * column addresses into its own induction variable and spills them. */
+            x += pixel_in;
+            __asm__("" : "+r"(x));
 #pragma GCC unroll 3
             for (int kw = 0; kw < 3; ++kw) {
                 const int d = i - kw; /* = j * stride for the output j this tap feeds */
@@ -169,16 +174,25 @@ DW_INLINE void span_3x3(const float *r0, const float *r1, const float *r2, const
         span_outputs(r0 + iw, r1 + iw, r2 + iw, w, bias, out + ow * pixel_out, pixel_in,
                      pixel_out, stride, 8, relu, masked, mask);
     }
-    if (ow + 4 <= ow_end) {
-        const int64_t iw = (ow * stride - pad_left) * pixel_in;
-        span_outputs(r0 + iw, r1 + iw, r2 + iw, w, bias, out + ow * pixel_out, pixel_in,
-                     pixel_out, stride, 4, relu, masked, mask);
-        ow += 4;
-    }
-    for (; ow < ow_end; ++ow) {
-        const int64_t iw = (ow * stride - pad_left) * pixel_in;
-        span_outputs(r0 + iw, r1 + iw, r2 + iw, w, bias, out + ow * pixel_out, pixel_in,
-                     pixel_out, stride, 1, relu, masked, mask);
+    /* The last 1..7 outputs in one pass too: several chains in flight. */
+    const int64_t iw = (ow * stride - pad_left) * pixel_in;
+    float *y = out + ow * pixel_out;
+    switch (ow_end - ow) {
+#define DW_REST(k)                                                                               \
+    case k:                                                                                      \
+        span_outputs(r0 + iw, r1 + iw, r2 + iw, w, bias, y, pixel_in, pixel_out, stride, k, relu, \
+                     masked, mask);                                                              \
+        break
+        DW_REST(1);
+        DW_REST(2);
+        DW_REST(3);
+        DW_REST(4);
+        DW_REST(5);
+        DW_REST(6);
+        DW_REST(7);
+#undef DW_REST
+    default:
+        break;
     }
 }
 
