@@ -4,7 +4,8 @@
  *
  * Depthwise: random problems built with conv4j_problem_init (both layouts, kernels 1..5,
  * strides 1..3 (channels_first: horizontal 1, as conv4j_dwconv_reject demands), dilation,
- * valid / same-like asymmetric / random pads, relu or none, bias or NULL, C from 1 to 70 so the
+ * valid / same-like asymmetric / random pads (and, rarely, channels_first rows that are all
+ * padding, or kernels up to 20 wide), relu or none, bias or NULL, C from 1 to 70 so the
  * 16- and 8-channel tails are hit, batch 1..3), packed with conv4j_dwconv_pack, run through
  * conv4j_dwconv_run_with with each ISA's row/plane pair at threads 1 and 2, and compared with
  * the reference within the bound of test_bound.h (a quarter of the cases hold a few NaN and
@@ -204,6 +205,15 @@ static conv4j_conv_desc random_depthwise(test_rng *rng)
         d.dilation[axis] = dilation[axis];
         choose_pads(rng, size[axis], kernel[axis], stride[axis], dilation[axis],
                     &d.pad_before[axis], &d.pad_after[axis]);
+    }
+    if (channels_first && test_rng_int(rng, 0, 19) == 0) {
+        /* Rows that are all border (wide horizontal padding around a narrow input) and kernels
+         * wider than 16: the channels_first kernels' fallback for borders too wide to plan. */
+        d.in_size[1] = test_rng_int(rng, 1, 4);
+        d.kernel[1] = test_rng_int(rng, 0, 1) ? test_rng_int(rng, 15, 20) : test_rng_int(rng, 1, 5);
+        d.dilation[1] = 1;
+        d.pad_before[1] = test_rng_int(rng, 0, 90);
+        d.pad_after[1] = test_rng_int(rng, 20, 90);
     }
     return d;
 }

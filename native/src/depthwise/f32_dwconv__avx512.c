@@ -29,10 +29,13 @@
  *
  * channels_first (horizontal stride 1): 16 output columns of a row per
  * vector, each tap an unaligned load of the input row and an FMA with the
- * broadcast weight. Columns whose taps are all inside the input run 4 vectors
- * at a time with the last vector masked; the border columns run 16 at a time
- * with a per-tap lane mask (lanes whose input column is padding keep their
- * sum, as the reference skips that tap).
+ * broadcast weight, up to four vectors (FMA chains) per pass. Columns whose
+ * taps are all inside the input run unmasked but for the row's last vector;
+ * the border columns at both ends share passes whose per-tap lane masks
+ * (lanes whose input column is padding keep their sum, as the reference skips
+ * that tap) are computed once per plane, and a short row's interior joins
+ * them. Borders too wide for that plan (kernel_w > 16, more than 8 vectors)
+ * go 16 columns at a time with masks computed per tap.
  */
 #include <immintrin.h>
 
@@ -300,6 +303,150 @@ static void plane_edge(const conv4j_problem *p, const float *plane, int64_t ih0,
     }
 }
 
+/*
+ * Up to four 16-column vectors of a row that reach into the padding: vector v
+ * at column start[v] with count[v] (1..16) lanes, and for every (v, kw) the
+ * mask of the lanes whose input column is inside the row. None of this depends
+ * on the row, so a plane computes its passes once.
+ */
+typedef struct border_pass {
+    int vectors;
+    int64_t start[4];
+    int64_t count[4];
+    __mmask16 taps[4][16];
+} border_pass;
+
+#define DW_MAX_BORDER_PASSES 2
+
+/* Appends vector [start, start + count) to the passes; 0 when they are full. */
+static int add_border_vector(const conv4j_problem *p, border_pass *passes, int *pass_count,
+                             int64_t start, int64_t count)
+{
+    if (*pass_count == 0 || passes[*pass_count - 1].vectors == 4) {
+        if (*pass_count == DW_MAX_BORDER_PASSES) {
+            return 0;
+        }
+        passes[(*pass_count)++].vectors = 0;
+    }
+    border_pass *pass = &passes[*pass_count - 1];
+    const int v = pass->vectors++;
+    pass->start[v] = start;
+    pass->count[v] = count;
+    for (int64_t kw = 0; kw < p->kernel_w; ++kw) {
+        const int64_t iw = start - p->pad_left + kw * p->dilation_w; /* lane 0 */
+        const int64_t lo = iw < 0 ? -iw : 0;
+        int64_t hi = p->in_w - iw;
+        hi = hi < count ? hi : count;
+        pass->taps[v][kw] = hi > lo ? (__mmask16)(first_lanes(hi) & ~first_lanes(lo)) : 0;
+    }
+    return 1;
+}
+
+/*
+ * The border columns [0, col_begin) and [col_end, out_w) of every row as at
+ * most DW_MAX_BORDER_PASSES passes; when the interior is short, its vectors
+ * join the last pass (more chains in flight, one pass fewer) and
+ * *interior_from moves past them. 0 when the border does not fit (kernel_w >
+ * 16 or too many vectors): then the caller takes plane_edge.
+ */
+static int plan_border(const conv4j_problem *p, int64_t col_begin, int64_t col_end,
+                       border_pass *passes, int *pass_count, int64_t *interior_from)
+{
+    *pass_count = 0;
+    *interior_from = col_begin;
+    if (p->kernel_w > 16) {
+        return 0;
+    }
+    for (int side = 0; side < 2; ++side) {
+        const int64_t from = side == 0 ? 0 : col_end;
+        const int64_t to = side == 0 ? col_begin : p->out_w;
+        for (int64_t ow = from; ow < to; ow += 16) {
+            if (!add_border_vector(p, passes, pass_count, ow, to - ow < 16 ? to - ow : 16)) {
+                *pass_count = 0;
+                return 0;
+            }
+        }
+    }
+    if (*pass_count > 0 &&
+        passes[*pass_count - 1].vectors + (col_end - col_begin + 15) / 16 <= 4) {
+        for (; *interior_from < col_end; *interior_from += 16) {
+            const int64_t rest = col_end - *interior_from;
+            add_border_vector(p, passes, pass_count, *interior_from, rest < 16 ? rest : 16);
+        }
+    }
+    return 1;
+}
+
+/* One border pass over one row; vectors == pass->vectors (constant). */
+DW_INLINE void plane_border(const conv4j_problem *p, const float *plane, int64_t ih0,
+                            int64_t kh_begin, int64_t kh_end, const float *w, int64_t padded,
+                            __m512 bias, float *y, const border_pass *pass, const int vectors,
+                            int relu)
+{
+    __m512 acc[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < vectors; ++v) {
+        acc[v] = _mm512_setzero_ps();
+    }
+    for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
+        const float *x = plane + (ih0 + kh * p->dilation_h) * p->in.h - p->pad_left;
+        const float *wk = w + kh * p->kernel_w * padded;
+        for (int64_t kw = 0; kw < p->kernel_w; ++kw) {
+            const __m512 weight = _mm512_set1_ps(wk[kw * padded]);
+            const float *xk = x + kw * p->dilation_w;
+#pragma GCC unroll 4
+            for (int v = 0; v < vectors; ++v) {
+                /* Lanes left or right of the row are masked off: no memory access. */
+                const __mmask16 taps = pass->taps[v][kw];
+                const __m512 xv = _mm512_maskz_loadu_ps(taps, xk + pass->start[v]);
+                acc[v] = _mm512_mask3_fmadd_ps(xv, weight, acc[v], taps);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < vectors; ++v) {
+        finish(y + pass->start[v], acc[v], bias, relu, pass->count[v] < 16,
+               first_lanes(pass->count[v]));
+    }
+}
+
+/*
+ * vectors (1..4, constant) adjacent 16-column vectors of one row from column
+ * ow, all of whose taps are inside the input; the last vector has last_lanes
+ * (1..16) columns, masked when fewer than 16. One FMA chain per vector.
+ */
+DW_INLINE void plane_interior(const conv4j_problem *p, const float *plane, int64_t ih0,
+                              int64_t kh_begin, int64_t kh_end, const float *w, int64_t padded,
+                              __m512 bias, float *y, int64_t ow, const int vectors,
+                              int64_t last_lanes, int relu)
+{
+    const int masked = last_lanes < 16;
+    const __mmask16 mask = first_lanes(last_lanes);
+    __m512 acc[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < vectors; ++v) {
+        acc[v] = _mm512_setzero_ps();
+    }
+    for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
+        const float *x = plane + (ih0 + kh * p->dilation_h) * p->in.h + ow - p->pad_left;
+        const float *wk = w + kh * p->kernel_w * padded;
+        for (int64_t kw = 0; kw < p->kernel_w; ++kw) {
+            const __m512 weight = _mm512_set1_ps(wk[kw * padded]);
+            const float *xk = x + kw * p->dilation_w;
+#pragma GCC unroll 4
+            for (int v = 0; v < vectors; ++v) {
+                const int last = v == vectors - 1;
+                acc[v] = _mm512_fmadd_ps(load(xk + 16 * v, last && masked, mask), weight, acc[v]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < vectors; ++v) {
+        const int last = v == vectors - 1;
+        finish(y + ow + 16 * v, acc[v], bias, relu, last && masked, mask);
+    }
+}
+
 void conv4j_dwconv_plane__avx512(const conv4j_dwconv_args *a, int64_t n, int64_t c)
 {
     const conv4j_problem *p = a->problem;
@@ -311,6 +458,10 @@ void conv4j_dwconv_plane__avx512(const conv4j_dwconv_args *a, int64_t n, int64_t
     const float *plane = a->input + n * p->in.n + c * p->in.c;
     const float *w = a->packed_kernel + c;
     const __m512 bias = _mm512_set1_ps(a->bias != NULL ? a->bias[c] : 0.0f);
+    border_pass passes[DW_MAX_BORDER_PASSES];
+    int pass_count;
+    int64_t interior_from;
+    const int bordered = plan_border(p, col_begin, col_end, passes, &pass_count, &interior_from);
     /* Row after row of one channel: the kernel_h input rows in use stay in L1. */
     for (int64_t oh = 0; oh < p->out_h; ++oh) {
         int64_t kh_begin;
@@ -319,46 +470,44 @@ void conv4j_dwconv_plane__avx512(const conv4j_dwconv_args *a, int64_t n, int64_t
                          &kh_begin, &kh_end);
         const int64_t ih0 = oh * p->stride_h - p->pad_top;
         float *y = a->output + n * p->out.n + c * p->out.c + oh * p->out.h;
-        plane_edge(p, plane, ih0, kh_begin, kh_end, w, padded, bias, y, 0, col_begin, relu);
-        int64_t ow = col_begin;
-        /* Four vectors at a time: four independent FMA chains. */
-        for (; ow + 64 <= col_end; ow += 64) {
-            __m512 acc0 = _mm512_setzero_ps();
-            __m512 acc1 = _mm512_setzero_ps();
-            __m512 acc2 = _mm512_setzero_ps();
-            __m512 acc3 = _mm512_setzero_ps();
-            for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
-                const float *x = plane + (ih0 + kh * p->dilation_h) * p->in.h + ow - p->pad_left;
-                const float *wk = w + kh * p->kernel_w * padded;
-                for (int64_t kw = 0; kw < p->kernel_w; ++kw) {
-                    const __m512 weight = _mm512_set1_ps(wk[kw * padded]);
-                    const float *xk = x + kw * p->dilation_w;
-                    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(xk), weight, acc0);
-                    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(xk + 16), weight, acc1);
-                    acc2 = _mm512_fmadd_ps(_mm512_loadu_ps(xk + 32), weight, acc2);
-                    acc3 = _mm512_fmadd_ps(_mm512_loadu_ps(xk + 48), weight, acc3);
-                }
-            }
-            finish(y + ow, acc0, bias, relu, 0, 0xffff);
-            finish(y + ow + 16, acc1, bias, relu, 0, 0xffff);
-            finish(y + ow + 32, acc2, bias, relu, 0, 0xffff);
-            finish(y + ow + 48, acc3, bias, relu, 0, 0xffff);
+        if (!bordered) {
+            plane_edge(p, plane, ih0, kh_begin, kh_end, w, padded, bias, y, 0, col_begin, relu);
+            plane_edge(p, plane, ih0, kh_begin, kh_end, w, padded, bias, y, col_end, p->out_w,
+                       relu);
         }
-        /* The last 1..63 interior columns, a vector at a time, the final one masked. */
-        for (; ow < col_end; ow += 16) {
-            const int masked = col_end - ow < 16;
-            const __mmask16 mask = masked ? first_lanes(col_end - ow) : (__mmask16)0xffff;
-            __m512 acc = _mm512_setzero_ps();
-            for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
-                const float *x = plane + (ih0 + kh * p->dilation_h) * p->in.h + ow - p->pad_left;
-                const float *wk = w + kh * p->kernel_w * padded;
-                for (int64_t kw = 0; kw < p->kernel_w; ++kw) {
-                    acc = _mm512_fmadd_ps(load(x + kw * p->dilation_w, masked, mask),
-                                          _mm512_set1_ps(wk[kw * padded]), acc);
-                }
+        for (int k = 0; k < pass_count; ++k) {
+            const border_pass *pass = &passes[k];
+            switch (pass->vectors) {
+#define DW_BORDER(k)                                                                              \
+    case k:                                                                                       \
+        plane_border(p, plane, ih0, kh_begin, kh_end, w, padded, bias, y, pass, k, relu);         \
+        break
+                DW_BORDER(1);
+                DW_BORDER(2);
+                DW_BORDER(3);
+                DW_BORDER(4);
+#undef DW_BORDER
+            default:
+                break;
             }
-            finish(y + ow, acc, bias, relu, masked, mask);
         }
-        plane_edge(p, plane, ih0, kh_begin, kh_end, w, padded, bias, y, col_end, p->out_w, relu);
+        /* The interior: up to four vectors (four chains) at a time, the last one masked. */
+        for (int64_t ow = interior_from; ow < col_end; ow += 64) {
+            const int64_t span = col_end - ow < 64 ? col_end - ow : 64;
+            const int64_t last = span - (span - 1) / 16 * 16; /* lanes of the last vector */
+            switch ((span + 15) / 16) {
+#define DW_GROUP(k)                                                                               \
+    case k:                                                                                       \
+        plane_interior(p, plane, ih0, kh_begin, kh_end, w, padded, bias, y, ow, k, last, relu);   \
+        break
+                DW_GROUP(1);
+                DW_GROUP(2);
+                DW_GROUP(3);
+                DW_GROUP(4);
+#undef DW_GROUP
+            default:
+                break;
+            }
+        }
     }
 }
