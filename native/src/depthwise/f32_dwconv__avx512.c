@@ -42,6 +42,13 @@
 #include "depthwise/f32_dwconv.h"
 
 #define DW_INLINE static inline __attribute__((always_inline))
+/* Full unrolling of the constant-trip loops below, so small arrays of vectors
+ * become registers: GCC and Clang spell it differently. */
+#if defined(__clang__)
+#define DW_UNROLL _Pragma("unroll")
+#else
+#define DW_UNROLL _Pragma("GCC unroll 32")
+#endif
 
 /* The first count lanes, count in [0, 16]. */
 DW_INLINE __mmask16 first_lanes(int64_t count)
@@ -116,9 +123,9 @@ static void pixel_general(const conv4j_dwconv_args *a, const float *image, float
 }
 
 /*
- * outs adjacent outputs of one 16-channel block: x[kh] points at the input
- * row kh of the first output's first tap (channel offset applied), w at the
- * nine weight vectors. Input columns are streamed left to right, row by row,
+ * outs adjacent outputs of one 16-channel block: x0, x1, x2 point at input
+ * rows 0, 1, 2 of the first output's first tap (channel offset applied), w
+ * holds the nine weight vectors. Input columns are streamed left to right, row by row,
  * so every output sees its taps in (kh, kw) order. With constant outs and
  * stride the loops unroll completely and acc stays in registers.
  */
@@ -128,22 +135,25 @@ DW_INLINE void span_outputs(const float *x0, const float *x1, const float *x2, c
                             __mmask16 mask)
 {
     __m512 acc[8];
-#pragma GCC unroll 8
+DW_UNROLL
     for (int j = 0; j < outs; ++j) {
         acc[j] = _mm512_setzero_ps();
     }
     const float *rows[3] = {x0, x1, x2};
-#pragma GCC unroll 3
+DW_UNROLL
     for (int kh = 0; kh < 3; ++kh) {
         const float *x = rows[kh];
-#pragma GCC unroll 32
+DW_UNROLL
         for (int i = 0; i < (outs - 1) * stride + 3; ++i) {
             const __m512 xi = load(x, masked, mask);
             /* One add per column: left alone, GCC turns each of the up to 51
-             * column addresses into its own induction variable and spills them. */
-            x += pixel_in;
-            __asm__("" : "+r"(x));
-#pragma GCC unroll 3
+             * column addresses into its own induction variable and spills them.
+             * (Not after the last column: no pointer past the row is formed.) */
+            if (i + 1 < (outs - 1) * stride + 3) {
+                x += pixel_in;
+                __asm__("" : "+r"(x));
+            }
+DW_UNROLL
             for (int kw = 0; kw < 3; ++kw) {
                 const int d = i - kw; /* = j * stride for the output j this tap feeds */
                 if (d >= 0 && d % stride == 0 && d / stride < outs) {
@@ -152,7 +162,7 @@ DW_INLINE void span_outputs(const float *x0, const float *x1, const float *x2, c
             }
         }
     }
-#pragma GCC unroll 8
+DW_UNROLL
     for (int j = 0; j < outs; ++j) {
         finish(y + j * pixel_out, acc[j], bias, relu, masked, mask);
     }
@@ -167,7 +177,7 @@ DW_INLINE void span_3x3(const float *r0, const float *r1, const float *r2, const
                         const int stride, int relu, int masked, __mmask16 mask)
 {
     __m512 w[9];
-#pragma GCC unroll 9
+DW_UNROLL
     for (int t = 0; t < 9; ++t) {
         w[t] = _mm512_loadu_ps(wp + t * padded);
     }
@@ -384,7 +394,7 @@ DW_INLINE void plane_border(const conv4j_problem *p, const float *plane, int64_t
                             int relu)
 {
     __m512 acc[4];
-#pragma GCC unroll 4
+DW_UNROLL
     for (int v = 0; v < vectors; ++v) {
         acc[v] = _mm512_setzero_ps();
     }
@@ -394,7 +404,7 @@ DW_INLINE void plane_border(const conv4j_problem *p, const float *plane, int64_t
         for (int64_t kw = 0; kw < p->kernel_w; ++kw) {
             const __m512 weight = _mm512_set1_ps(wk[kw * padded]);
             const float *xk = x + kw * p->dilation_w;
-#pragma GCC unroll 4
+DW_UNROLL
             for (int v = 0; v < vectors; ++v) {
                 /* Lanes left or right of the row are masked off: no memory access. */
                 const __mmask16 taps = pass->taps[v][kw];
@@ -403,7 +413,7 @@ DW_INLINE void plane_border(const conv4j_problem *p, const float *plane, int64_t
             }
         }
     }
-#pragma GCC unroll 4
+DW_UNROLL
     for (int v = 0; v < vectors; ++v) {
         finish(y + pass->start[v], acc[v], bias, relu, pass->count[v] < 16,
                first_lanes(pass->count[v]));
@@ -423,7 +433,7 @@ DW_INLINE void plane_interior(const conv4j_problem *p, const float *plane, int64
     const int masked = last_lanes < 16;
     const __mmask16 mask = first_lanes(last_lanes);
     __m512 acc[4];
-#pragma GCC unroll 4
+DW_UNROLL
     for (int v = 0; v < vectors; ++v) {
         acc[v] = _mm512_setzero_ps();
     }
@@ -433,14 +443,14 @@ DW_INLINE void plane_interior(const conv4j_problem *p, const float *plane, int64
         for (int64_t kw = 0; kw < p->kernel_w; ++kw) {
             const __m512 weight = _mm512_set1_ps(wk[kw * padded]);
             const float *xk = x + kw * p->dilation_w;
-#pragma GCC unroll 4
+DW_UNROLL
             for (int v = 0; v < vectors; ++v) {
                 const int last = v == vectors - 1;
                 acc[v] = _mm512_fmadd_ps(load(xk + 16 * v, last && masked, mask), weight, acc[v]);
             }
         }
     }
-#pragma GCC unroll 4
+DW_UNROLL
     for (int v = 0; v < vectors; ++v) {
         const int last = v == vectors - 1;
         finish(y + ow + 16 * v, acc[v], bias, relu, last && masked, mask);
