@@ -5,7 +5,8 @@
  *   mbv2_dw_112_s2  N=1, 112x112x96, 3x3 stride 2, same padding -> 56x56x96
  * in channels_last (the row functions), and the stride-1 shape also in channels_first (the
  * plane functions); and 28x28x64 stride 1 and 2, small enough to stay in L2, for the kernels'
- * own speed. Prints the median microseconds of [reps] runs (default 51) and GFLOP/s
+ * own speed; and each ISA's tile transpose on the layout adapter's NCHW -> NHWC copy of a
+ * 32 x 112 x 112 image (64 x 64 tiles). Prints the median microseconds of [reps] runs (default 51) and GFLOP/s
  * counted as 2*N*Ho*Wo*C*9. Usage: bench_dwconv_isa [reps]
  */
 #define _POSIX_C_SOURCE 199309L
@@ -14,6 +15,7 @@
 #include "test_util.h"
 
 #include "depthwise/f32_dwconv.h"
+#include "layout/transpose.h"
 
 static double now_us(void)
 {
@@ -32,6 +34,7 @@ static int compare_double(const void *a, const void *b)
 typedef struct pair {
     const char *name;
     conv4j_dwconv_row_fn row, plane;
+    conv4j_transpose_tile_fn transpose;
 } pair;
 
 static int cpu_runs(const char *isa)
@@ -100,22 +103,58 @@ static void bench(const char *label, int32_t size, int32_t channels, int32_t str
     test_conv_buffers_free(&b);
 }
 
+/* One image [rows][cols] -> [cols][rows] in the layout adapter's 64 x 64 tiles. */
+static void bench_transpose(const char *label, int64_t rows, int64_t cols, const pair *pairs,
+                            int pair_count, int reps)
+{
+    float *src = malloc((size_t)(rows * cols) * sizeof(float));
+    float *dst = malloc((size_t)(rows * cols) * sizeof(float));
+    test_rng rng = {UINT64_C(0x9E3779B97F4A7C15)};
+    test_fill_random(&rng, src, rows * cols);
+    double *times = malloc((size_t)reps * sizeof(double));
+    for (int i = 0; i < pair_count; ++i) {
+        for (int r = -5; r < reps; ++r) {
+            const double start = now_us();
+            for (int64_t r0 = 0; r0 < rows; r0 += 64) {
+                for (int64_t c0 = 0; c0 < cols; c0 += 64) {
+                    pairs[i].transpose(src, dst, rows, cols, r0, c0,
+                                       r0 + 64 < rows ? r0 + 64 : rows,
+                                       c0 + 64 < cols ? c0 + 64 : cols);
+                }
+            }
+            if (r >= 0) {
+                times[r] = now_us() - start;
+            }
+        }
+        qsort(times, (size_t)reps, sizeof(double), compare_double);
+        printf("%-16s %-14s %-7s median %9.1f us  (min %9.1f)  %6.2f GB/s moved\n", label,
+               "transpose", pairs[i].name, times[reps / 2], times[0],
+               2.0 * 4.0 * (double)(rows * cols) / times[reps / 2] / 1e3);
+    }
+    free(times);
+    free(src);
+    free(dst);
+}
+
 int main(int argc, char **argv)
 {
     const int reps = argc > 1 && atoi(argv[1]) > 0 ? atoi(argv[1]) : 51;
     pair pairs[3];
     int count = 0;
-    pairs[count++] = (pair){"scalar", conv4j_dwconv_row__scalar, conv4j_dwconv_plane__scalar};
+    pairs[count++] = (pair){"scalar", conv4j_dwconv_row__scalar, conv4j_dwconv_plane__scalar,
+                            conv4j_transpose_tile__scalar};
 #ifdef CONV4J_HAVE_AVX2_KERNELS
     if (cpu_runs("avx2")) {
-        pairs[count++] = (pair){"avx2", conv4j_dwconv_row__avx2, conv4j_dwconv_plane__avx2};
+        pairs[count++] = (pair){"avx2", conv4j_dwconv_row__avx2, conv4j_dwconv_plane__avx2,
+                                conv4j_transpose_tile__avx2};
     } else {
         printf("avx2: this CPU lacks avx2, not timed\n");
     }
 #endif
 #ifdef CONV4J_HAVE_AVX512_KERNELS
     if (cpu_runs("avx512")) {
-        pairs[count++] = (pair){"avx512", conv4j_dwconv_row__avx512, conv4j_dwconv_plane__avx512};
+        pairs[count++] = (pair){"avx512", conv4j_dwconv_row__avx512, conv4j_dwconv_plane__avx512,
+                                conv4j_transpose_tile__avx512};
     } else {
         printf("avx512: this CPU lacks avx512, not timed\n");
     }
@@ -128,5 +167,7 @@ int main(int argc, char **argv)
     bench("dw_28x28x64", 28, 64, 1, CONV4J_LAYOUT_CHANNELS_LAST, pairs, count, reps);
     bench("dw_28x28x64_s2", 28, 64, 2, CONV4J_LAYOUT_CHANNELS_LAST, pairs, count, reps);
     bench("dw_28x28x64", 28, 64, 1, CONV4J_LAYOUT_CHANNELS_FIRST, pairs, count, reps);
+    /* The layout adapter's input copy for mbv2_dw_112 in channels_first: [32][112*112]. */
+    bench_transpose("nchw_112x112x32", 32, 112 * 112, pairs, count, reps);
     return 0;
 }
