@@ -5,6 +5,10 @@
 
 #include <stdint.h>
 
+typedef void (*conv4j_transpose_tile_fn)(const float *src, float *dst, int64_t rows,
+                                         int64_t cols, int64_t r0, int64_t c0, int64_t r1,
+                                         int64_t c1);
+
 #ifdef CONV4J_HAVE_AVX2_KERNELS
 void conv4j_transpose_tile_avx2(const float *src, float *dst, int64_t rows, int64_t cols,
                                 int64_t r0, int64_t c0, int64_t r1, int64_t c1);
