@@ -194,8 +194,9 @@ CONV4J_API void conv4j_plan_destroy(conv4j_plan *plan);
 CONV4J_API conv4j_status conv4j_reference_conv(const conv4j_conv_desc *desc, const float *input,
                                                const float *kernel, const float *bias, float *output);
 
-/* The widest ISA level this CPU and OS support, and the one in use after
- * the CONV4J_MAX_ISA cap (scalar | avx2 | avx512). Both are read once. */
+/* The widest ISA level this CPU and OS support, and the one in use: the
+ * widest level that CONV4J_MAX_ISA (scalar | avx2 | avx512) leaves on and
+ * this build has kernels for. Both are read once. */
 CONV4J_API conv4j_isa conv4j_cpu_isa(void);
 CONV4J_API conv4j_isa conv4j_active_isa(void);
 /* Space-separated CPU features found, e.g. "sse2 avx fma avx2 osxsave-ymm". */

@@ -102,3 +102,10 @@ void conv4j_isa_config_set_for_tests(const conv4j_isa_config *config)
 {
     for_tests = config;
 }
+
+/* The ISA in use is the active config's: a level the CPU has but this build
+ * has no kernels for is not in use. */
+conv4j_isa conv4j_active_isa(void)
+{
+    return conv4j_isa_config_active()->isa;
+}

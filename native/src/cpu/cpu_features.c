@@ -190,10 +190,6 @@ conv4j_isa conv4j_cpu_isa(void)
     return widest(cpu_info_once()->detected);
 }
 
-conv4j_isa conv4j_active_isa(void)
-{
-    return widest(cpu_info_once()->active);
-}
 
 const char *conv4j_cpu_features(void)
 {
