@@ -18,6 +18,7 @@
 
 #include "config/isa_config.h"
 #include "test_bound.h"
+#include "test_config.h"
 
 /* CONV4J_TEST_CASES overrides it (the sanitizer build runs fewer). */
 #define DEFAULT_CASES 4000
@@ -331,6 +332,9 @@ static void check_choice(int expect_scalar)
 
 int main(int argc, char **argv)
 {
+    if (!test_use_config()) {
+        return TEST_SKIPPED;
+    }
     const int expect_scalar = test_flag_arg(argc, argv, "--expect-isa=scalar");
     if (expect_scalar < 0) {
         return 2;
