@@ -216,8 +216,10 @@ final class BenchCommand implements Callable<Integer> {
                 continue;
             }
             effective |= r.algorithm().equals("winograd");
-            out.println(String.format(Locale.ROOT, "%-16s %-22s %-10s %9.3f ms %10.2f %8.0f%% %8.1f%%",
-                    r.shape().name(), io, r.algorithm(), r.medianMs(), r.gflops(), 100 * r.gflops() / best,
+            boolean us = r.medianMs() < 1; // tiny shapes in µs, not 0.000 ms
+            out.println(String.format(Locale.ROOT, "%-16s %-22s %-10s %9.3f %s %10.2f %8.0f%% %8.1f%%",
+                    r.shape().name(), io, r.algorithm(), us ? r.medianMs() * 1e3 : r.medianMs(), us ? "µs" : "ms",
+                    r.gflops(), 100 * r.gflops() / best,
                     100 * (r.maxMs() - r.minMs()) / r.medianMs()));
         }
         out.println("spread: (slowest - fastest) / median of the timed runs; GFLOP/s counts a multiply-add as 2.");
