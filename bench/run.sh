@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole benchmark suite in one command, sized to finish within about 6 minutes on the 2-core
+# The whole benchmark suite in one command, sized to finish in about 5 minutes on the 2-core
 # machine: builds bench/target/benchmarks.jar when sources changed, runs the interleaved suite
 # (org.conv4j.bench.Suite) over every shape of ../shared/bench-shapes.csv at 1 and 2 threads, then
 # regenerates the results section of bench/README.md and bench/chart.png (org.conv4j.bench.Report;
@@ -26,10 +26,10 @@ shapes_file=$(realpath "${CONV4J_BENCH_SHAPES:-$root/../shared/bench-shapes.csv}
 [ -f "$shapes_file" ] || { echo "run.sh: no shapes file at $shapes_file (set CONV4J_BENCH_SHAPES)" >&2; exit 2; }
 
 # Per shape and thread count, one JVM (org.conv4j.bench.Suite) sets up every implementation side
-# by side, warms each up for 0.5 s, then times them in 5 interleaved rounds of ~0.2 s each (the
+# by side, warms each up for 0.4 s, then times them in 5 interleaved rounds of ~0.15 s each (the
 # order rotating per round); a call longer than that is one call per round. The report shows the
 # median of the rounds with their min-max.
-timing=(--rounds 5 --iteration-ms 200 --warmup-ms 500)
+timing=(--rounds 5 --iteration-ms 150 --warmup-ms 400)
 quick=
 if [ "${1:-}" = "--quick" ]; then
   timing=(--rounds 3 --iteration-ms 50 --warmup-ms 100)
