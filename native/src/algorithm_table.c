@@ -45,7 +45,9 @@ static void dwconv_run(const conv4j_problem *p, const conv4j_isa_config *config,
                        const float *packed, const float *bias, const float *input, float *output,
                        void *workspace, int32_t threads)
 {
-    config->dwconv_run(p, packed, bias, input, output, workspace, threads);
+    (void)workspace;
+    conv4j_dwconv_run_with(p, config->dwconv_row, config->dwconv_plane, packed, bias, input,
+                           output, threads);
 }
 
 static const char *direct_reject(const conv4j_problem *p, const conv4j_isa_config *config)

@@ -44,15 +44,15 @@ typedef struct conv4j_isa_config {
     conv4j_winograd_input_block_fn winograd_input;
     conv4j_winograd_output_block_fn winograd_output;
 
-    /* The depthwise loops, both layouts. */
-    void (*dwconv_run)(const conv4j_problem *problem, const float *packed_kernel,
-                       const float *bias, const float *input, float *output, void *workspace,
-                       int32_t threads);
+    /* Depthwise rows: channels_last (a row per (n, oh)) and channels_first
+     * (a plane per (n, c)). */
+    conv4j_dwconv_row_fn dwconv_row;
+    conv4j_dwconv_row_fn dwconv_plane;
 
     /* The direct loop. */
     conv4j_direct_run_fn direct_run;
 
-    /* Tile transposes for the channels_first adapter; NULL: its plain loop. */
+    /* Tile transposes for the channels_first adapter. */
     conv4j_transpose_tile_fn transpose_tile;
 
     /* The FMA-throughput probe at this ISA's vector width. */

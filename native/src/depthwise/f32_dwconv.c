@@ -122,36 +122,3 @@ void conv4j_dwconv_run_with(const conv4j_problem *p, conv4j_dwconv_row_fn row,
         conv4j_dwconv_for_each_plane(&args, plane, threads);
     }
 }
-
-/* Transitional: the algorithm table / ISA config still name these; the
- * config will call conv4j_dwconv_run_with with its own pair instead. */
-void conv4j_dwconv_run_scalar(const conv4j_problem *problem, const float *packed_kernel,
-                              const float *bias, const float *input, float *output,
-                              void *workspace, int32_t threads)
-{
-    (void)workspace;
-    conv4j_dwconv_run_with(problem, conv4j_dwconv_row__scalar, conv4j_dwconv_plane__scalar,
-                           packed_kernel, bias, input, output, threads);
-}
-
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-void conv4j_dwconv_run_avx2(const conv4j_problem *problem, const float *packed_kernel,
-                            const float *bias, const float *input, float *output, void *workspace,
-                            int32_t threads)
-{
-    (void)workspace;
-    conv4j_dwconv_run_with(problem, conv4j_dwconv_row__avx2, conv4j_dwconv_plane__avx2,
-                           packed_kernel, bias, input, output, threads);
-}
-#endif
-
-#ifdef CONV4J_HAVE_AVX512_KERNELS
-void conv4j_dwconv_run_avx512(const conv4j_problem *problem, const float *packed_kernel,
-                              const float *bias, const float *input, float *output,
-                              void *workspace, int32_t threads)
-{
-    (void)workspace;
-    conv4j_dwconv_run_with(problem, conv4j_dwconv_row__avx512, conv4j_dwconv_plane__avx512,
-                           packed_kernel, bias, input, output, threads);
-}
-#endif

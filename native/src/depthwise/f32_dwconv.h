@@ -80,22 +80,4 @@ void conv4j_dwconv_row__avx512(const conv4j_dwconv_args *args, int64_t n, int64_
 void conv4j_dwconv_plane__avx512(const conv4j_dwconv_args *args, int64_t n, int64_t c);
 #endif
 
-/* Run-signature entry points, kept only until the per-ISA config holds the
- * depthwise pair itself: thin wrappers over conv4j_dwconv_run_with (the
- * avx512 one so that an avx512 config entry can take it as it is). Remove them
- * once nothing names them. */
-void conv4j_dwconv_run_scalar(const conv4j_problem *problem, const float *packed_kernel,
-                              const float *bias, const float *input, float *output,
-                              void *workspace, int32_t threads);
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-void conv4j_dwconv_run_avx2(const conv4j_problem *problem, const float *packed_kernel,
-                            const float *bias, const float *input, float *output, void *workspace,
-                            int32_t threads);
-#endif
-#ifdef CONV4J_HAVE_AVX512_KERNELS
-void conv4j_dwconv_run_avx512(const conv4j_problem *problem, const float *packed_kernel,
-                              const float *bias, const float *input, float *output,
-                              void *workspace, int32_t threads);
-#endif
-
 #endif /* CONV4J_F32_DWCONV_H */

@@ -81,15 +81,11 @@ void *conv4j_layout_kernel_workspace(const conv4j_problem *p, void *workspace)
 
 /* dst[c][r] = src[r][c] for one rows x cols tile at (r0, c0). */
 static void transpose_tile(const float *restrict src, float *restrict dst, int64_t rows,
-                           int64_t cols, int64_t r0, int64_t c0, conv4j_transpose_tile_fn simd)
+                           int64_t cols, int64_t r0, int64_t c0, conv4j_transpose_tile_fn tile)
 {
     const int64_t r1 = r0 + LAYOUT_TILE < rows ? r0 + LAYOUT_TILE : rows;
     const int64_t c1 = c0 + LAYOUT_TILE < cols ? c0 + LAYOUT_TILE : cols;
-    if (simd != NULL) {
-        simd(src, dst, rows, cols, r0, c0, r1, c1);
-        return;
-    }
-    conv4j_transpose_tile__scalar(src, dst, rows, cols, r0, c0, r1, c1);
+    tile(src, dst, rows, cols, r0, c0, r1, c1);
 }
 
 /* count matrices of rows x cols, cut into tiles numbered 0 .. tiles - 1. */
@@ -97,7 +93,7 @@ typedef struct transpose_job {
     const float *src;
     float *dst;
     int64_t rows, cols, row_tiles, col_tiles;
-    conv4j_transpose_tile_fn simd; /* the config's tile transpose, or NULL */
+    conv4j_transpose_tile_fn tile; /* the config's */
 } transpose_job;
 
 static void transpose_tile_number(const transpose_job *job, int64_t t)
@@ -107,7 +103,7 @@ static void transpose_tile_number(const transpose_job *job, int64_t t)
     const int64_t within = t % per_matrix;
     transpose_tile(job->src + offset, job->dst + offset, job->rows, job->cols,
                    within / job->col_tiles * LAYOUT_TILE, within % job->col_tiles * LAYOUT_TILE,
-                   job->simd);
+                   job->tile);
 }
 
 /* For each of count matrices of rows x cols: dst = transpose(src). */

@@ -15,10 +15,6 @@ void conv4j_transpose_tile__scalar(const float *src, float *dst, int64_t rows, i
 #ifdef CONV4J_HAVE_AVX2_KERNELS
 void conv4j_transpose_tile__avx2(const float *src, float *dst, int64_t rows, int64_t cols,
                                  int64_t r0, int64_t c0, int64_t r1, int64_t c1);
-/* The old name, kept only while the ISA config (config/isa_config.c on main)
- * still names it; the same function. Remove once nothing names it. */
-void conv4j_transpose_tile_avx2(const float *src, float *dst, int64_t rows, int64_t cols,
-                                int64_t r0, int64_t c0, int64_t r1, int64_t c1);
 #endif
 #ifdef CONV4J_HAVE_AVX512_KERNELS
 void conv4j_transpose_tile__avx512(const float *src, float *dst, int64_t rows, int64_t cols,

@@ -66,9 +66,3 @@ void conv4j_transpose_tile__avx2(const float *src, float *dst, int64_t rows, int
         }
     }
 }
-
-void conv4j_transpose_tile_avx2(const float *src, float *dst, int64_t rows, int64_t cols,
-                                int64_t r0, int64_t c0, int64_t r1, int64_t c1)
-{
-    conv4j_transpose_tile__avx2(src, dst, rows, cols, r0, c0, r1, c1);
-}
