@@ -40,8 +40,11 @@ class IsaLevelsTest {
         String ran = out.lines().filter(l -> l.startsWith("ISA RAN ")).findFirst().orElse(null);
         assertNotNull(ran, "the child did not report:\n" + out);
         assertTrue(out.contains("ISA CHILD OK"), out);
-        System.out.println("IsaLevelsTest: CONV4J_MAX_ISA=" + level.isaName() + ": " + ran.substring(4));
         out.lines().filter(l -> l.startsWith("  ") || l.startsWith("ISA LEVEL")).forEach(System.out::println);
+        // One line per level that really ran, for CI to collect (surefire writes it to
+        // target/surefire-reports/org.conv4j.IsaLevelsTest-output.txt).
+        String active = ran.substring("ISA RAN ".length()).split(" ")[0];
+        System.out.println("ISA LEVEL TESTED: " + active + " (CONV4J_MAX_ISA=" + level.isaName() + ")");
     }
 
     /** The child: checks the level in use, then runs the comparison for each algorithm. */
