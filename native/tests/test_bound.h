@@ -343,4 +343,22 @@ static inline int64_t test_winograd_mismatches(const test_oracle *o, const conv4
 #define TEST_FIRST_FORCED_ALGORITHM CONV4J_ALGORITHM_DIRECT
 #define TEST_LAST_FORCED_ALGORITHM CONV4J_ALGORITHM_DEPTHWISE
 
+/* A test that forces every algorithm passes vacuously if a specialized one refuses every shape:
+ * each must have run at least runs[REFERENCE] / divisor[a] times (the reference takes every
+ * shape; divisor 0 skips an algorithm). Prints and checks; what names the test. */
+static inline void test_check_shares(const char *what, const long runs[TEST_LAST_FORCED_ALGORITHM + 1],
+                                     const int divisor[TEST_LAST_FORCED_ALGORITHM + 1])
+{
+    const long all = runs[CONV4J_ALGORITHM_REFERENCE];
+    for (int a = TEST_FIRST_FORCED_ALGORITHM; a <= TEST_LAST_FORCED_ALGORITHM; ++a) {
+        if (divisor[a] <= 0) {
+            continue;
+        }
+        const long minimum = (all + divisor[a] - 1) / divisor[a];
+        CHECK(runs[a] >= minimum && minimum > 0, "%s: %s ran %ld times, expected at least %ld (1/%d of the %ld "
+              "runs the reference made)", what, conv4j_algorithm_name((conv4j_algorithm)a), runs[a], minimum,
+              divisor[a], all);
+    }
+}
+
 #endif /* CONV4J_TEST_BOUND_H */
