@@ -1,0 +1,60 @@
+/*
+ * The 32-column indirect-GEMM micro-kernels: an AVX-512 kernel and its
+ * portable scalar twin, with the same tile, packing and summation order.
+ *
+ * Both have exactly the conv4j_f32_igemm_tile_fn signature and contract of
+ * gemm/f32_gemm.h (m <= MR rows, n columns over several panels, `segments`
+ * x `segment_length` indirect A pointers a[s * MR + i], rows >= m repeat
+ * readable pointers, epilogue accumulate / bias / relu with NaN passing
+ * relu), with MR = CONV4J_F32_IGEMM_X32_MR and panels of
+ * NR = CONV4J_F32_IGEMM_X32_NR = 32 columns:
+ *
+ *   panel j holds rows 0..k-1 of columns [32 j, 32 j + 32) as k consecutive
+ *   groups of 32 floats (columns past n zero); panel j starts at
+ *   packed_b + j * k * 32.
+ *
+ * Summation order per output element: one chain of multiply-adds in plain k
+ * order (segment by segment, element by element), started from zero; then
+ * C (accumulate), then bias, then relu. The AVX-512 kernel fuses each
+ * multiply-add (FMA, one rounding), so its results are reproducible and
+ * independent of tiling and threads: bit-for-bit what a loop of C99 fmaf()
+ * in that order gives. The scalar twin rounds the product and the sum
+ * separately unless the compiler contracts them, so it agrees with the
+ * AVX-512 kernel within the usual gamma(k + 2) bound, not bit-for-bit.
+ *
+ * A panel with at most 16 columns left computes only 16 (half the work),
+ * in both kernels. The _avx512 kernel exists only when
+ * CONV4J_HAVE_AVX512_KERNELS is defined and may run only on a CPU with
+ * AVX-512 F/VL/BW/DQ and an OS that saves ZMM and opmask state.
+ */
+#ifndef CONV4J_F32_IGEMM_X32_H
+#define CONV4J_F32_IGEMM_X32_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gemm/f32_gemm.h"
+
+#define CONV4J_F32_IGEMM_X32_MR 12
+#define CONV4J_F32_IGEMM_X32_NR 32
+
+/* Floats of the NR = 32 packed B for a k x n matrix: ceil(n / 32) * k * 32. */
+size_t conv4j_f32_igemm_x32_packed_b_count(int64_t k, int64_t n);
+
+/* b is row-major [k][n] with row stride ldb (>= n); packed holds
+ * conv4j_f32_igemm_x32_packed_b_count(k, n) floats. */
+void conv4j_f32_igemm_x32_pack_b(int64_t k, int64_t n, const float *b, int64_t ldb,
+                                 float *packed);
+
+void conv4j_f32_igemm_12x32__scalar(int64_t m, int64_t n, int64_t segments,
+                                    int64_t segment_length, const float *const *a,
+                                    const float *packed_b, float *c, int64_t ldc,
+                                    const conv4j_f32_gemm_epilogue *epilogue);
+#ifdef CONV4J_HAVE_AVX512_KERNELS
+void conv4j_f32_igemm_12x32__avx512(int64_t m, int64_t n, int64_t segments,
+                                    int64_t segment_length, const float *const *a,
+                                    const float *packed_b, float *c, int64_t ldc,
+                                    const conv4j_f32_gemm_epilogue *epilogue);
+#endif
+
+#endif /* CONV4J_F32_IGEMM_X32_H */
