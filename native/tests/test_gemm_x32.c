@@ -347,11 +347,11 @@ static int cpu_runs_avx512(void)
 
 int main(void)
 {
-    const x32_kernel scalar = {"f32_igemm_12x32__scalar", conv4j_f32_igemm_12x32__scalar, 0};
+    const x32_kernel scalar = {"f32_igemm_14x32__scalar", conv4j_f32_igemm_14x32__scalar, 0};
     check_kernel(&scalar);
 #ifdef CONV4J_HAVE_AVX512_KERNELS
     if (cpu_runs_avx512()) {
-        const x32_kernel avx512 = {"f32_igemm_12x32__avx512", conv4j_f32_igemm_12x32__avx512,
+        const x32_kernel avx512 = {"f32_igemm_14x32__avx512", conv4j_f32_igemm_14x32__avx512,
                                    1};
         check_kernel(&avx512);
     } else {

@@ -35,7 +35,7 @@
 
 #include "gemm/f32_gemm.h"
 
-#define CONV4J_F32_IGEMM_X32_MR 12
+#define CONV4J_F32_IGEMM_X32_MR 14
 #define CONV4J_F32_IGEMM_X32_NR 32
 
 /* Floats of the NR = 32 packed B for a k x n matrix: ceil(n / 32) * k * 32. */
@@ -46,12 +46,12 @@ size_t conv4j_f32_igemm_x32_packed_b_count(int64_t k, int64_t n);
 void conv4j_f32_igemm_x32_pack_b(int64_t k, int64_t n, const float *b, int64_t ldb,
                                  float *packed);
 
-void conv4j_f32_igemm_12x32__scalar(int64_t m, int64_t n, int64_t segments,
+void conv4j_f32_igemm_14x32__scalar(int64_t m, int64_t n, int64_t segments,
                                     int64_t segment_length, const float *const *a,
                                     const float *packed_b, float *c, int64_t ldc,
                                     const conv4j_f32_gemm_epilogue *epilogue);
 #ifdef CONV4J_HAVE_AVX512_KERNELS
-void conv4j_f32_igemm_12x32__avx512(int64_t m, int64_t n, int64_t segments,
+void conv4j_f32_igemm_14x32__avx512(int64_t m, int64_t n, int64_t segments,
                                     int64_t segment_length, const float *const *a,
                                     const float *packed_b, float *c, int64_t ldc,
                                     const conv4j_f32_gemm_epilogue *epilogue);

@@ -54,7 +54,7 @@ static inline void panel(int64_t m, int64_t width, int columns, int64_t segments
     }
 }
 
-void conv4j_f32_igemm_12x32__scalar(int64_t m, int64_t n, int64_t segments,
+void conv4j_f32_igemm_14x32__scalar(int64_t m, int64_t n, int64_t segments,
                                     int64_t segment_length, const float *const *a,
                                     const float *packed_b, float *c, int64_t ldc,
                                     const conv4j_f32_gemm_epilogue *epilogue)

@@ -1,14 +1,16 @@
 /*
  * The AVX-512 micro-kernel: MR rows x 32 columns in 2 MR zmm accumulators;
  * per step of k, two 16-float loads of packed B and one broadcast of A per
- * row, feeding two FMAs. Register budget at MR = 12: 24 accumulators, 2 B
+ * row, feeding two FMAs. Register budget at MR = 14: 28 accumulators, 2 B
  * vectors, the broadcasts in the rest of the 32 zmm registers.
  *
  * Tails: a panel with at most 16 columns left computes only 16 (half the
- * FMAs); a tile of m <= 8 or m <= 4 rows runs an 8- or 4-row copy, so a short
- * last tile costs what its rows need; C and bias tails go through opmask
- * loads and stores, so nothing outside the m x n tile, A's extents or
- * packed B's extent is read or written. The order of the FMAs per output
+ * FMAs); a tile of m <= 12, 8 or 4 rows runs a 12-, 8- or 4-row copy, so a
+ * short last tile costs about what its rows need (a 1- or 2-row copy would
+ * not be faster: with 2 or 4 chains the 4-cycle FMA latency binds, and a
+ * 4-row copy's 8 chains take the same time per k step). C and bias tails go
+ * through opmask loads and stores, so nothing outside the m x n tile, A's
+ * extents or packed B's extent is read or written. The order of the FMAs per output
  * element is plain k order whatever the copy, so every result is the same.
  *
  * Compiled with -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma (CMake,
@@ -24,7 +26,7 @@
 #define X32_MR CONV4J_F32_IGEMM_X32_MR
 #endif
 #ifndef X32_NAME
-#define X32_NAME conv4j_f32_igemm_12x32__avx512
+#define X32_NAME conv4j_f32_igemm_14x32__avx512
 #endif
 
 #define MR X32_MR
@@ -151,6 +153,10 @@ static ALWAYS_INLINE void panel_rows(const int wide, int64_t m, int64_t width, i
 #if MR > 8
     } else if (m <= 8) {
         panel(8, wide, m, width, segments, segment_length, a, b, c, ldc, bias, epilogue);
+#endif
+#if MR > 12
+    } else if (m <= 12) {
+        panel(12, wide, m, width, segments, segment_length, a, b, c, ldc, bias, epilogue);
 #endif
     } else {
         panel(MR, wide, m, width, segments, segment_length, a, b, c, ldc, bias, epilogue);
