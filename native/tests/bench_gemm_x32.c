@@ -246,6 +246,54 @@ static float *random_floats(size_t count, uint64_t seed)
     return x;
 }
 
+/* What one tile of m rows costs the library's kernel (MR = 14, K = 3 x 192,
+ * B hot), against a full tile: the short-row copies and the 16-column half
+ * path at work. */
+static void short_tiles(double seconds)
+{
+    enum { MR = CONV4J_F32_IGEMM_X32_MR, SEGMENTS = 3, LENGTH = 192, K = SEGMENTS * LENGTH };
+    float *input = random_floats((size_t)(SEGMENTS * MR * LENGTH), 7);
+    float *b = random_floats((size_t)(K * 32), 8);
+    float *packed = malloc(conv4j_f32_igemm_x32_packed_b_count(K, 32) * sizeof(float));
+    float c[MR * 32];
+    conv4j_f32_igemm_x32_pack_b(K, 32, b, 32, packed);
+    const float *a[SEGMENTS * MR];
+    for (int s = 0; s < SEGMENTS; ++s) {
+        for (int i = 0; i < MR; ++i) {
+            a[s * MR + i] = input + (s * MR + i) * LENGTH;
+        }
+    }
+    const conv4j_f32_gemm_epilogue e = {NULL, 0, 0};
+    printf("\nShort tiles, library kernel %dx32, K %d: ns per tile call (median)\n", MR, K);
+    printf("  %4s %10s %10s\n", "m", "n = 32", "n = 16");
+    for (int m = 1; m <= MR; ++m) {
+        double ns[2];
+        for (int half = 0; half <= 1; ++half) {
+            double times[SAMPLES];
+            for (int i = 0; i < SAMPLES; ++i) {
+                int64_t reps = 0;
+                const double start = now_seconds();
+                double elapsed;
+                do {
+                    for (int r = 0; r < 100; ++r) {
+                        conv4j_f32_igemm_14x32__avx512(m, half ? 16 : 32, SEGMENTS, LENGTH, a,
+                                                       packed, c, 32, &e);
+                    }
+                    reps += 100;
+                    elapsed = now_seconds() - start;
+                } while (elapsed < seconds / 10);
+                times[i] = elapsed / (double)reps * 1e9;
+            }
+            qsort(times, SAMPLES, sizeof times[0], compare_double);
+            ns[half] = times[SAMPLES / 2];
+        }
+        printf("  %4d %10.0f %10.0f\n", m, ns[0], ns[1]);
+    }
+    free(input);
+    free(b);
+    free(packed);
+}
+
 int main(int argc, char **argv)
 {
     const double seconds = argc > 1 ? atof(argv[1]) : 0.05;
@@ -361,6 +409,7 @@ int main(int argc, char **argv)
         free(bias);
         free(c);
     }
+    short_tiles(seconds);
     printf("\npeak again at the end: %.1f GFLOP/s\n", peak_gflops());
     return 0;
 }
