@@ -276,6 +276,7 @@ static void check_kernel(const x32_kernel *kernel)
                                     {1, 64}, {7, 21}, {3, 192}, {1, 1031}};
     test_rng rng = {UINT64_C(0x9E3779B97F4A7C15)};
     const int before = test_check_count;
+    const int quick = getenv("CONV4J_TEST_CASES") != NULL;
     /* Every m of one tile, then tiles driven past MR. */
     int64_t ms[MR + 2];
     for (int64_t i = 0; i < MR; ++i) {
@@ -288,11 +289,14 @@ static void check_kernel(const x32_kernel *kernel)
         for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ++ki) {
             const int64_t segments = ks[ki][0], length = ks[ki][1];
             const int64_t k = segments * length;
-            /* Every n up to 33 for the short k; a selection for the long. */
-            const size_t n_count = k <= 64 ? 33 + sizeof ns_long / sizeof ns_long[0] - 7
+            /* Every n up to 33 for the short k, then 48, 69, 96 (ns_long
+             * from index 7); the selection ns_long for the long k, and for
+             * every k in the slow sanitizer build (CONV4J_TEST_CASES set). */
+            const int every_n = k <= 64 && !quick;
+            const size_t n_count = every_n ? 33 + sizeof ns_long / sizeof ns_long[0] - 7
                                            : sizeof ns_long / sizeof ns_long[0];
             for (size_t ni = 0; ni < n_count; ++ni) {
-                const int64_t n = k <= 64 ? (ni < 33 ? (int64_t)ni + 1 : ns_long[ni - 33 + 7])
+                const int64_t n = every_n ? (ni < 33 ? (int64_t)ni + 1 : ns_long[ni - 33 + 7])
                                           : ns_long[ni];
                 for (int accumulate = 0; accumulate <= 1; ++accumulate) {
                     const x32_case plain = {m, n, segments, length, accumulate, 0, 0, -1, -1};
