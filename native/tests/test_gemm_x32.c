@@ -21,6 +21,8 @@
  * a libm call per multiply-add on machines without FMA, and an
  * -ffp-contract=fast -mfma twin would not be portable.
  *
+ * Also a smoke check of the 512-bit peak chunk (cpu/peak_avx512.h).
+ *
  * The AVX-512 kernel runs only where the CPU has AVX-512 F/VL/BW/DQ and the
  * OS saves ZMM and opmask state; elsewhere one loud line says it was not
  * tested.
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/peak_avx512.h"
 #include "gemm/f32_igemm_x32.h"
 #include "test_util.h"
 
@@ -358,6 +361,12 @@ int main(void)
         const x32_kernel avx512 = {"f32_igemm_14x32__avx512", conv4j_f32_igemm_14x32__avx512,
                                    1};
         check_kernel(&avx512);
+        /* The 512-bit peak chunk: 12 chains x 16 lanes x 2 flops a round,
+         * chains that stay finite. */
+        float sink = 1.0f;
+        const int64_t flops = conv4j_peak_chunk_avx512(1000, &sink);
+        CHECK(flops == 1000 * 12 * 16 * 2 && isfinite(sink) && sink > 0.0f,
+              "peak chunk: %lld flops, sink %g", (long long)flops, (double)sink);
     } else {
         printf("AVX-512 KERNEL NOT TESTED: this CPU lacks avx512\n");
     }
