@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The whole benchmark suite in one command, sized to finish within 15 minutes on the 2-core machine:
-# builds bench/target/benchmarks.jar when sources changed, runs the JMH suite over every shape of
-# ../shared/bench-shapes.csv at 1 and 2 threads, then regenerates the results section of
-# bench/README.md and bench/chart.png (org.conv4j.bench.Report; it also measures the FMA peak).
+# The whole benchmark suite in one command, sized to finish in about 5 minutes on the 2-core
+# machine: builds bench/target/benchmarks.jar when sources changed, runs the interleaved suite
+# (org.conv4j.bench.Suite) over every shape of ../shared/bench-shapes.csv at 1 and 2 threads, then
+# regenerates the results section of bench/README.md and bench/chart.png (org.conv4j.bench.Report;
+# it also measures the FMA peak at the ISA in use).
 #
-#   bench/run.sh                      # everything
-#   SHAPES=seed2d,r50_3x3_14 bench/run.sh --quick   # smoke run: two shapes, one short iteration,
+#   bench/run.sh                      # everything; exit 1 if an implementation failed or an output
+#                                     # was off the reference (the committed report is then left alone)
+#   SHAPES=seed2d,r50_3x3_14 bench/run.sh --quick   # smoke run: two shapes, 3 short rounds,
 #                                                   # report in bench/target/results/ only
 #   ORT_VERSION=1.20.0 bench/run.sh   # rebuild against ONNX Runtime 1.20.0 instead of 1.29.0
 #
-# Environment: SHAPES (comma-separated subset), CONV4J_BENCH_SHAPES (the CSV), ORT_VERSION,
-# JAVA (java binary), BENCH_NOTE (a line added to the report), JMH_OPTS (more JMH options).
-# oneDNN's OpenMP runtime reads OMP_NUM_THREADS once per process, so each thread count runs as its
-# own JMH invocation with OMP_NUM_THREADS set; JMH forks inherit the environment.
+# Environment: SHAPES (comma-separated subset), IMPLS (subset of
+# conv4j,winograd,java,naive,ort,onednn), CONV4J_BENCH_SHAPES (the CSV), ORT_VERSION,
+# JAVA (java binary), JAVA_OPTS (more JVM options), BENCH_NOTE (a line added to the report).
+# oneDNN's OpenMP runtime reads OMP_NUM_THREADS once per process, so each shape and thread count
+# runs in its own JVM with OMP_NUM_THREADS set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -22,14 +25,14 @@ out=bench/target/results
 shapes_file=$(realpath "${CONV4J_BENCH_SHAPES:-$root/../shared/bench-shapes.csv}")
 [ -f "$shapes_file" ] || { echo "run.sh: no shapes file at $shapes_file (set CONV4J_BENCH_SHAPES)" >&2; exit 2; }
 
-# One warm-up iteration of 0.5 s and three measured ones of 0.3 s (a call longer than that is
-# one iteration). conv4j's benchmarks get a fresh JVM per benchmark × shape × threads (JIT
-# profiles matter for its Java side); ONNX Runtime and oneDNN spend their time in native code,
-# so they share one JVM per thread count (-f 0), which saves half of the ~120 JVM starts.
-timing=(-wi 1 -i 3 -w 500ms -r 300ms)
+# Per shape and thread count, one JVM (org.conv4j.bench.Suite) sets up every implementation side
+# by side, warms each up for 0.4 s, then times them in 5 interleaved rounds of ~0.15 s each (the
+# order rotating per round); a call longer than that is one call per round. The report shows the
+# median of the rounds with their min-max.
+timing=(--rounds 5 --iteration-ms 150 --warmup-ms 400)
 quick=
 if [ "${1:-}" = "--quick" ]; then
-  timing=(-wi 1 -i 1 -w 200ms -r 200ms)
+  timing=(--rounds 3 --iteration-ms 50 --warmup-ms 100)
   quick=1
   shift
 fi
@@ -52,45 +55,38 @@ fi
 
 cp_props=("-Dconv4j.bench.shapes=$shapes_file")
 all=${SHAPES:-$("$java_bin" "${cp_props[@]}" -cp "$jar" org.conv4j.bench.Shape)}
-# The naive loop only where one call stays under ~2 s.
-naive=$("$java_bin" "${cp_props[@]}" -cp "$jar" org.conv4j.bench.Shape --max-naive-seconds 2)
-if [ -n "${SHAPES:-}" ]; then
-  naive=$(comm -12 <(tr , '\n' <<<"$naive" | sort) <(tr , '\n' <<<"$SHAPES" | sort) | paste -sd, -)
-fi
 
 rm -rf "$out"
 mkdir -p "$out"
 # The Vector API module lets the Java backend use its vector micro-kernel (Conv4j.javaKernel()).
-fork_args="--add-modules jdk.incubator.vector -Dconv4j.bench.shapes=$shapes_file -Dconv4j.bench.implLog=$root/$out/implementations.tsv"
-conv4j='org\.conv4j\.bench\.(Conv4jNativeBench|Conv4jJavaBench)\.'
-peers='org\.conv4j\.bench\.(OnnxRuntimeBench|OneDnnBench)\.'
+jvm_args=(--add-modules jdk.incubator.vector "-Dconv4j.bench.shapes=$shapes_file"
+          "-Dconv4j.bench.implLog=$root/$out/implementations.tsv")
+impls=${IMPLS:-conv4j,winograd,java,naive,ort,onednn}
 
-run_jmh() { # name forks omp_threads include shapes threads
-  local name=$1 forks=$2 omp=$3 include=$4 shapes=$5 threads=$6
-  [ -n "$shapes" ] || return 0
-  echo "run.sh: $name (OMP_NUM_THREADS=$omp) on $shapes"
-  # fork_args go to the host JVM too: with -f 0 it runs the benchmarks itself.
-  # shellcheck disable=SC2086
-  OMP_NUM_THREADS=$omp "$java_bin" $fork_args -jar "$jar" "$include" -p "shape=$shapes" -p "threads=$threads" \
-      -f "$forks" "${timing[@]}" -jvmArgsAppend "$fork_args" -rf json -rff "$out/$name.json" ${JMH_OPTS:-} \
-      > "$out/$name.log" 2>&1 || { echo "run.sh: JMH failed, see $out/$name.log" >&2; exit 1; }
-  if grep -q '<failure>' "$out/$name.log"; then
-    echo "run.sh: some benchmarks of $name failed, see $out/$name.log:" >&2
-    grep -B3 -A3 '<failure>' "$out/$name.log" | grep -E 'Parameters|Exception' >&2 || true
-  fi
-}
-
-run_jmh conv4j-1t 1 1 "$conv4j" "$all" 1
-run_jmh peers-1t 0 1 "$peers" "$all" 1
-run_jmh naive-1t 1 1 'org\.conv4j\.bench\.NaiveBench\.' "$naive" 1
-run_jmh conv4j-2t 1 2 "$conv4j" "$all" 2
-run_jmh peers-2t 0 2 "$peers" "$all" 2
+# oneDNN's OpenMP runtime reads OMP_NUM_THREADS at process start: one JVM per shape and thread count.
+# A failed implementation or an output off the reference does not stop the other shapes; it fails
+# the run at the end (exit 1) and the report, then written under bench/target/results only, says
+# "missing" or MISMATCH where it happened.
+failed=
+for shape in ${all//,/ }; do
+  for threads in 1 2; do
+    log="$out/$shape-${threads}t.log"
+    echo "run.sh: $shape, $threads thread(s)"
+    if ! OMP_NUM_THREADS=$threads "$java_bin" "${jvm_args[@]}" ${JAVA_OPTS:-} -cp "$jar" org.conv4j.bench.Suite \
+        --shape "$shape" --threads "$threads" --impls "$impls" "${timing[@]}" --out "$out/samples.tsv" > "$log" 2>&1; then
+      echo "run.sh: $shape at $threads thread(s) had a failure or a mismatch, see $log:" >&2
+      grep -E 'fail|MISMATCH|Exception' "$log" | head -n 5 >&2 || true
+      failed=1
+    fi
+  done
+done
 
 elapsed=$(( $(date +%s) - start ))
 note="Suite time: $((elapsed / 60)) min $((elapsed % 60)) s (build and benchmarks; \`bench/run.sh\`). Load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)."
 readme=bench/README.md
 chart=bench/chart.png
-if [ -n "$quick" ]; then # a smoke run leaves the committed report alone
+if [ -n "$quick" ] || [ -n "$failed" ] || [ -n "${SHAPES:-}" ] || [ -n "${IMPLS:-}" ]; then
+  # a smoke run, a partial one or a failed one leaves the committed report alone
   readme=$out/README.md
   chart=$out/chart.png
   cp bench/README.md "$readme"
@@ -101,3 +97,7 @@ if [ -n "${BENCH_NOTE:-}" ]; then
 fi
 OMP_NUM_THREADS=2 "$java_bin" "${cp_props[@]}" -cp "$jar" org.conv4j.bench.Report "${args[@]}"
 echo "run.sh: done in $((elapsed / 60)) min $((elapsed % 60)) s; results in $out, report in $readme"
+if [ -n "$failed" ]; then
+  echo "run.sh: FAILED: an implementation failed or an output was off the reference (see the report's Failures and Correctness)" >&2
+  exit 1
+fi

@@ -73,12 +73,18 @@ static void check_invalid(const conv4j_conv_desc *d, conv4j_status status)
     const conv4j_status create = conv4j_plan_create(d, &one, &one, &plan);
     FUZZ_REQUIRE(create == status, "plan_create %d, output_size %d", (int)create, (int)status);
     FUZZ_REQUIRE(plan == NULL, "failed plan_create left a plan");
+    conv4j_weights *weights = (conv4j_weights *)&out;
+    const conv4j_status weighed = conv4j_weights_create(d, &one, &one, &weights);
+    FUZZ_REQUIRE(weighed == status, "weights_create %d, output_size %d", (int)weighed,
+                 (int)status);
+    FUZZ_REQUIRE(weights == NULL, "failed weights_create left weights");
     /* The reference validates the same way; with an invalid algorithm value it still does. */
     const conv4j_status reference = conv4j_reference_conv(d, &one, &one, NULL, &out);
     FUZZ_REQUIRE(reference == status, "reference_conv %d, output_size %d", (int)reference,
                  (int)status);
 }
 
+/* flags bit 0x80: the plan comes from conv4j_weights instead of plan_create. */
 static void check_valid(fuzz_input *in, const conv4j_conv_desc *d, uint8_t flags)
 {
     const int64_t in_count = test_input_count(d);
@@ -98,7 +104,17 @@ static void check_valid(fuzz_input *in, const conv4j_conv_desc *d, uint8_t flags
     FUZZ_REQUIRE(test_oracle_init(&oracle, d, input, kernel, bias_or_null) == 0, "oracle");
 
     conv4j_plan *plan = NULL;
-    const conv4j_status status = conv4j_plan_create(d, kernel, bias_or_null, &plan);
+    conv4j_status status;
+    if (flags & 0x80) {
+        /* Through shared weights, whose owner lets go before the plan runs. */
+        conv4j_weights *weights = NULL;
+        FUZZ_REQUIRE(conv4j_weights_create(d, kernel, bias_or_null, &weights) == CONV4J_OK,
+                     "weights_create refused a valid descriptor");
+        status = conv4j_plan_create_with_weights(d, weights, &plan);
+        conv4j_weights_destroy(weights);
+    } else {
+        status = conv4j_plan_create(d, kernel, bias_or_null, &plan);
+    }
     if (status == CONV4J_ERR_UNSUPPORTED) {
         FUZZ_REQUIRE(d->algorithm != CONV4J_ALGORITHM_AUTO, "AUTO found no algorithm");
         FUZZ_REQUIRE(plan == NULL, "refused plan left behind");

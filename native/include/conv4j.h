@@ -5,6 +5,9 @@
  * (it validates, chooses an algorithm and packs the weights), execute it many
  * times (concurrently from several threads if you like: a plan is read-only
  * after creation), destroy it. Every function returns a status; none aborts.
+ * A layer that sees several input shapes creates its conv4j_weights once and
+ * a light plan per shape from them: the weights are packed once per
+ * algorithm, not once per shape.
  *
  * Tensors are dense float32, row-major:
  *   input   channels_last  [N, H, W, Cin]   channels_first [N, Cin, H, W]
@@ -54,7 +57,8 @@ typedef enum conv4j_status {
     CONV4J_ERR_WORKSPACE_TOO_SMALL = 15,
     CONV4J_ERR_INVALID_THREADS = 16,    /* threads < 0 */
     CONV4J_ERR_OUT_OF_MEMORY = 17,
-    CONV4J_ERR_INVALID_FLAGS = 18       /* flags has a bit that is not a CONV4J_FLAG_ value */
+    CONV4J_ERR_INVALID_FLAGS = 18,      /* flags has a bit that is not a CONV4J_FLAG_ value */
+    CONV4J_ERR_WEIGHTS_MISMATCH = 19    /* the descriptor's kernel tensor is not the weights' */
 } conv4j_status;
 
 typedef enum conv4j_layout {
@@ -117,6 +121,7 @@ typedef struct conv4j_conv_desc {
 } conv4j_conv_desc;
 
 typedef struct conv4j_plan conv4j_plan;
+typedef struct conv4j_weights conv4j_weights;
 
 CONV4J_API const char *conv4j_version(void);
 CONV4J_API const char *conv4j_status_string(conv4j_status status);
@@ -132,6 +137,41 @@ CONV4J_API conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_
  * kept. On failure *plan_out is set to NULL. */
 CONV4J_API conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kernel,
                                             const float *bias, conv4j_plan **plan_out);
+
+/* A layer's weights: copies the kernel and bias, and packs them for an
+ * algorithm the first time a plan needs it; every plan made from these
+ * weights shares that packing, so a new batch size or input length costs
+ * only a light plan (validation, algorithm choice, workspace size). desc
+ * describes the layer with one valid input shape: everything in it is
+ * validated, only its kernel tensor (rank, in_channels, out_channels, kernel,
+ * groups) is kept. Safe to use from many threads at once. On failure
+ * *weights_out is set to NULL. */
+CONV4J_API conv4j_status conv4j_weights_create(const conv4j_conv_desc *desc, const float *kernel,
+                                               const float *bias, conv4j_weights **weights_out);
+
+/* A plan for desc that uses weights. desc must describe the same kernel
+ * tensor (rank, in_channels, out_channels, kernel, groups; otherwise
+ * CONV4J_ERR_WEIGHTS_MISMATCH); its batch, sizes, strides, dilations, pads,
+ * layout, activation, algorithm and flags are the plan's own. The plan holds
+ * a reference to the weights. */
+CONV4J_API conv4j_status conv4j_plan_create_with_weights(const conv4j_conv_desc *desc,
+                                                         conv4j_weights *weights,
+                                                         conv4j_plan **plan_out);
+
+/* How many times these weights were packed (once per algorithm and ISA
+ * config their plans used): a new input shape does not add to it. */
+CONV4J_API int64_t conv4j_weights_pack_count(const conv4j_weights *weights);
+
+/* Drops the caller's reference: plans made from the weights keep theirs and
+ * the last one frees them. NULL is ignored. */
+CONV4J_API void conv4j_weights_destroy(conv4j_weights *weights);
+
+/* The line conv4j_plan_explain would give a plan for desc, also when the
+ * requested algorithm refuses the problem (then the reason is in it).
+ * Writes at most capacity bytes, always NUL-terminated when capacity > 0;
+ * returns the descriptor's validation status. */
+CONV4J_API conv4j_status conv4j_explain(const conv4j_conv_desc *desc, char *buffer,
+                                        size_t capacity);
 
 /* Bytes of scratch memory execute needs; 0 when none. */
 CONV4J_API size_t conv4j_plan_workspace_size(const conv4j_plan *plan);
@@ -154,8 +194,9 @@ CONV4J_API void conv4j_plan_destroy(conv4j_plan *plan);
 CONV4J_API conv4j_status conv4j_reference_conv(const conv4j_conv_desc *desc, const float *input,
                                                const float *kernel, const float *bias, float *output);
 
-/* The best ISA this CPU and OS support, and the one in use after the
- * CONV4J_MAX_ISA cap (scalar | avx2). Both are read once. */
+/* The widest ISA level this CPU and OS support, and the one in use: the
+ * widest level that CONV4J_MAX_ISA (scalar | avx2 | avx512) leaves on and
+ * this build has kernels for. Both are read once. */
 CONV4J_API conv4j_isa conv4j_cpu_isa(void);
 CONV4J_API conv4j_isa conv4j_active_isa(void);
 /* Space-separated CPU features found, e.g. "sse2 avx fma avx2 osxsave-ymm". */
@@ -164,7 +205,8 @@ CONV4J_API const char *conv4j_cpu_features(void);
 CONV4J_API int32_t conv4j_max_threads(void);
 
 /* The CPU's fp32 multiply-add throughput in GFLOP/s: 12 independent FMA
- * chains per thread (256-bit when the active ISA is avx2) for `seconds`
+ * chains per thread at the active ISA's vector width (256-bit for avx2,
+ * 512-bit for avx512) for `seconds`
  * (0 < seconds <= 60) after a warm-up of a fifth of that, on `threads`
  * threads (0 = all OpenMP threads). The benchmarks' measure of peak; returns
  * a negative value for invalid arguments. */

@@ -84,25 +84,37 @@ static inline float conv4j_activate(float value, conv4j_activation activation)
     return value;
 }
 
+typedef struct conv4j_isa_config conv4j_isa_config;
+
 /*
- * One convolution implementation. plan.c keeps an ordered table of these and
- * takes the first one that the active ISA allows and whose reject accepts.
+ * One convolution algorithm. algorithm_table.c keeps them in the order AUTO
+ * tries them; plan.c takes the first whose reject accepts. Every function
+ * takes the ISA config the plan runs with: the algorithm itself is
+ * ISA-neutral and gets its kernels, tile sizes and lane counts from there.
  */
 typedef struct conv4j_algorithm_entry {
-    const char *name;
+    const char *name; /* explain prints name_<config> */
     conv4j_algorithm algorithm;
-    conv4j_isa min_isa;
     /* NULL to accept the problem, otherwise a short reason. */
-    const char *(*reject)(const conv4j_problem *problem);
-    /* Floats of packed kernel the plan must allocate for pack. */
-    size_t (*packed_kernel_count)(const conv4j_problem *problem);
+    const char *(*reject)(const conv4j_problem *problem, const conv4j_isa_config *config);
+    /* Floats of packed kernel; packing depends only on the kernel tensor
+     * (rank, channels, kernel size, groups) and the config, never on the
+     * batch or the spatial sizes, so one packing serves every input shape. */
+    size_t (*packed_kernel_count)(const conv4j_problem *problem, const conv4j_isa_config *config);
     /* Keras kernel -> this algorithm's layout. */
-    void (*pack)(const conv4j_problem *problem, const float *kernel, float *packed_kernel);
-    /* Bytes of per-call scratch; 0 when none. */
-    size_t (*workspace_size)(const conv4j_problem *problem);
-    /* threads >= 1; bias may be NULL; workspace is NULL when the size is 0. */
-    void (*run)(const conv4j_problem *problem, const float *packed_kernel, const float *bias,
-                const float *input, float *output, void *workspace, int32_t threads);
+    void (*pack)(const conv4j_problem *problem, const conv4j_isa_config *config,
+                 const float *kernel, float *packed_kernel);
+    /* Bytes of per-call scratch for up to `slices` threads; 0 when none. */
+    size_t (*workspace_size)(const conv4j_problem *problem, const conv4j_isa_config *config,
+                             int32_t slices);
+    /* 1 <= threads <= the slices the workspace was sized for; bias may be
+     * NULL; workspace is NULL when its size is 0. */
+    void (*run)(const conv4j_problem *problem, const conv4j_isa_config *config,
+                const float *packed_kernel, const float *bias, const float *input,
+                float *output, void *workspace, int32_t threads);
 } conv4j_algorithm_entry;
+
+/* The ordered table (algorithm_table.c). */
+const conv4j_algorithm_entry *conv4j_algorithm_table(size_t *count);
 
 #endif /* CONV4J_INTERNAL_H */

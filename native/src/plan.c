@@ -1,12 +1,13 @@
 /*
- * Plans: validation, algorithm choice from an ordered table, weight packing,
- * execution. A plan is immutable after conv4j_plan_create, which is what
- * makes concurrent conv4j_plan_execute calls on one plan safe.
+ * Plans: validation, algorithm choice from the ordered table
+ * (algorithm_table.c) under the active ISA config, workspace, execution. A
+ * plan is immutable after creation, which is what makes concurrent
+ * conv4j_plan_execute calls on one plan safe. Its packed weights belong to a
+ * conv4j_weights (weights.c) that every plan of the layer shares.
  */
 #include "internal.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,67 +18,11 @@
 #include <omp.h>
 #endif
 
-#include "depthwise/f32_dwconv.h"
-#include "direct/f32_conv_direct.h"
+#include "config/isa_config.h"
 #include "layout/layout_adapter.h"
-#include "workspace/workspace_pool.h"
-#include "gemm/f32_conv_gemm.h"
 #include "reference/f32_conv_reference.h"
-#include "winograd/f32_conv_winograd.h"
-
-/* The order AUTO tries; a forced algorithm tries only its own rows, best ISA
- * first. The reference accepts everything, so AUTO always finds one. */
-static const conv4j_algorithm_entry algorithm_table[] = {
-    /* Depthwise first: it is the only kernel that vectorizes a groups == Cin
-     * problem over its channels. */
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-    {"dwconv_avx2", CONV4J_ALGORITHM_DEPTHWISE, CONV4J_ISA_AVX2, conv4j_dwconv_reject,
-     conv4j_dwconv_packed_kernel_count, conv4j_dwconv_pack, conv4j_dwconv_workspace_size,
-     conv4j_dwconv_run_avx2},
-#endif
-    {"dwconv_scalar", CONV4J_ALGORITHM_DEPTHWISE, CONV4J_ISA_SCALAR, conv4j_dwconv_reject,
-     conv4j_dwconv_packed_kernel_count, conv4j_dwconv_pack, conv4j_dwconv_workspace_size,
-     conv4j_dwconv_run_scalar},
-    /* Winograd first: where it accepts (3x3 stride 1, >= 16 channels) it does
-     * about a quarter of the multiplications of any direct or GEMM kernel. */
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-    {"winograd_f4x4_3x3_avx2", CONV4J_ALGORITHM_WINOGRAD, CONV4J_ISA_AVX2,
-     conv4j_winograd_reject_avx2, conv4j_winograd_packed_kernel_count_avx2,
-     conv4j_winograd_pack_avx2, conv4j_winograd_workspace_size_avx2, conv4j_winograd_run_avx2},
-#endif
-    {"winograd_f4x4_3x3_scalar", CONV4J_ALGORITHM_WINOGRAD, CONV4J_ISA_SCALAR,
-     conv4j_winograd_reject_scalar, conv4j_winograd_packed_kernel_count_scalar,
-     conv4j_winograd_pack_scalar, conv4j_winograd_workspace_size_scalar,
-     conv4j_winograd_run_scalar},
-    /* GEMM ahead of direct: its register-blocked micro-kernel wins wherever it
-     * has two or more output channels per group to fill a tile (AUTO leaves
-     * depthwise and Cout/g == 1 to the others). igemm_scalar only comes into
-     * play when the avx2 rows are capped off, as they reject the same problems. */
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-    {"gemm_1x1_avx2", CONV4J_ALGORITHM_GEMM, CONV4J_ISA_AVX2, conv4j_gemm_1x1_reject,
-     conv4j_gemm_packed_kernel_count, conv4j_gemm_pack, conv4j_gemm_workspace_size,
-     conv4j_gemm_run_avx2},
-    {"igemm_avx2", CONV4J_ALGORITHM_GEMM, CONV4J_ISA_AVX2, conv4j_igemm_reject,
-     conv4j_gemm_packed_kernel_count, conv4j_gemm_pack, conv4j_gemm_workspace_size,
-     conv4j_gemm_run_avx2},
-#endif
-    {"igemm_scalar", CONV4J_ALGORITHM_GEMM, CONV4J_ISA_SCALAR, conv4j_igemm_reject,
-     conv4j_gemm_packed_kernel_count, conv4j_gemm_pack, conv4j_gemm_workspace_size,
-     conv4j_gemm_run_scalar},
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-    {"direct_avx2", CONV4J_ALGORITHM_DIRECT, CONV4J_ISA_AVX2, conv4j_direct_reject_avx2,
-     conv4j_direct_packed_kernel_count_avx2, conv4j_direct_pack_avx2,
-     conv4j_direct_workspace_size_avx2, conv4j_direct_run_avx2},
-#endif
-    {"direct_scalar", CONV4J_ALGORITHM_DIRECT, CONV4J_ISA_SCALAR, conv4j_direct_reject_scalar,
-     conv4j_direct_packed_kernel_count_scalar, conv4j_direct_pack_scalar,
-     conv4j_direct_workspace_size_scalar, conv4j_direct_run_scalar},
-    {"reference", CONV4J_ALGORITHM_REFERENCE, CONV4J_ISA_SCALAR, conv4j_reference_reject,
-     conv4j_reference_packed_kernel_count, conv4j_reference_pack,
-     conv4j_reference_workspace_size, conv4j_reference_run},
-};
-
-#define ALGORITHM_COUNT (sizeof algorithm_table / sizeof algorithm_table[0])
+#include "weights.h"
+#include "workspace/workspace_pool.h"
 
 /* Room for the problem line and a rejection per table row, with margin;
  * snprintf truncates rather than overflows if it is ever too short. */
@@ -92,11 +37,15 @@ struct conv4j_plan {
     /* Below this much work an OpenMP team costs more than it saves: run on
      * the calling thread whatever the caller's thread count. */
     int serial;
+    /* Threads the workspace has slices for; execute never uses more. */
+    int32_t slices;
     /* Scratch for calls that bring none (a pointer: execute takes a const plan). */
     conv4j_workspace_pool *pool;
     const conv4j_algorithm_entry *entry;
-    float *packed_kernel;
-    float *bias; /* NULL when the caller gave none */
+    const conv4j_isa_config *config;
+    conv4j_weights *weights; /* one reference, dropped by destroy */
+    const float *packed_kernel; /* owned by weights */
+    const float *bias;          /* owned by weights; NULL when none */
     size_t workspace_size;
     char explain[EXPLAIN_CAPACITY];
 };
@@ -154,49 +103,48 @@ static int verbose_enabled(void)
     return value != NULL && value[0] != '\0' && strcmp(value, "0") != 0;
 }
 
-/* Picks the algorithm and writes the explain line into explain. Returns NULL
- * when no candidate accepts (only possible for a forced algorithm). A
- * channels_first problem that a kernel rejects may still run on it through
- * the layout adapter, if the kernel takes the channels_last form: then
- * *via_channels_last is set. The reference never goes through the adapter. */
-static const conv4j_algorithm_entry *choose_algorithm(const conv4j_problem *p, char *explain,
-                                                      size_t capacity, int *via_channels_last)
+/* Picks the algorithm under config and writes the explain line into
+ * explain. Returns NULL when no candidate accepts (only possible for a forced
+ * algorithm). A channels_first problem that a kernel rejects may still run
+ * on it through the layout adapter, if the kernel takes the channels_last
+ * form: then *via_channels_last is set. The reference never goes through the
+ * adapter. */
+static const conv4j_algorithm_entry *choose_algorithm(const conv4j_problem *p,
+                                                      const conv4j_isa_config *config,
+                                                      char *explain, size_t capacity,
+                                                      int *via_channels_last)
 {
     conv4j_problem channels_last;
     conv4j_layout_channels_last_problem(p, &channels_last);
     *via_channels_last = 0;
-    const conv4j_isa active = conv4j_active_isa();
-    const char *reasons[ALGORITHM_COUNT];
-    const conv4j_algorithm_entry *rejected[ALGORITHM_COUNT];
+    size_t count;
+    const conv4j_algorithm_entry *table = conv4j_algorithm_table(&count);
+    const char *reasons[16];
+    const conv4j_algorithm_entry *rejected[16];
     size_t rejected_count = 0;
     const conv4j_algorithm_entry *chosen = NULL;
 
-    for (size_t i = 0; i < ALGORITHM_COUNT && chosen == NULL; ++i) {
-        const conv4j_algorithm_entry *entry = &algorithm_table[i];
+    for (size_t i = 0; i < count && chosen == NULL; ++i) {
+        const conv4j_algorithm_entry *entry = &table[i];
         if (p->algorithm != CONV4J_ALGORITHM_AUTO && entry->algorithm != p->algorithm) {
             continue;
         }
-        /* The ISA check comes first: reject itself may be compiled for an ISA
-         * this CPU lacks. */
         const char *reason = NULL;
         if (p->algorithm == CONV4J_ALGORITHM_AUTO && entry->algorithm == CONV4J_ALGORITHM_WINOGRAD &&
             !(p->flags & CONV4J_FLAG_ALLOW_WINOGRAD)) {
             reason = "opt-in, not allowed by flag";
-        } else if (entry->min_isa > active) {
-            reason = entry->min_isa == CONV4J_ISA_AVX2 ? "needs avx2, active isa is scalar"
-                                                       : "needs a newer isa";
         } else {
-            reason = entry->reject(p);
+            reason = entry->reject(p, config);
             if (reason != NULL && p->layout == CONV4J_LAYOUT_CHANNELS_FIRST &&
                 entry->algorithm != CONV4J_ALGORITHM_REFERENCE &&
-                entry->reject(&channels_last) == NULL) {
+                entry->reject(&channels_last, config) == NULL) {
                 reason = NULL;
                 *via_channels_last = 1;
             }
         }
         if (reason == NULL) {
             chosen = entry;
-        } else {
+        } else if (rejected_count < sizeof reasons / sizeof reasons[0]) {
             reasons[rejected_count] = reason;
             rejected[rejected_count] = entry;
             ++rejected_count;
@@ -204,13 +152,16 @@ static const conv4j_algorithm_entry *choose_algorithm(const conv4j_problem *p, c
     }
 
     text_buffer text = {explain, capacity, 0};
-    explain[0] = '\0';
+    if (capacity > 0) {
+        explain[0] = '\0';
+    }
     describe_problem(&text, p);
     if (chosen != NULL) {
-        text_append(&text, " -> %s%s (isa %s)", chosen->name,
-                    *via_channels_last ? " via nchw->nhwc" : "", conv4j_isa_name(chosen->min_isa));
+        text_append(&text, " -> %s_%s%s (isa %s)", chosen->name, config->name,
+                    *via_channels_last ? " via nchw->nhwc" : "", conv4j_isa_name(config->isa));
     } else {
-        text_append(&text, " -> unsupported (algorithm %s)", conv4j_algorithm_name(p->algorithm));
+        text_append(&text, " -> unsupported (algorithm %s, isa %s)",
+                    conv4j_algorithm_name(p->algorithm), config->name);
     }
     for (size_t i = 0; i < rejected_count; ++i) {
         text_append(&text, "%s%s (%s)", i == 0 ? "; rejected: " : ", ", rejected[i]->name,
@@ -249,20 +200,36 @@ static int64_t multiply_adds(const conv4j_problem *p)
            p->in_channels_per_group;
 }
 
-/* Bytes for count floats, or 0 when that does not fit in size_t. */
-static size_t float_bytes(size_t count)
+conv4j_status conv4j_explain(const conv4j_conv_desc *desc, char *buffer, size_t capacity)
 {
-    return count > SIZE_MAX / sizeof(float) ? 0 : count * sizeof(float);
+    if (desc == NULL || (buffer == NULL && capacity > 0)) {
+        return CONV4J_ERR_NULL_POINTER;
+    }
+    conv4j_problem problem;
+    const conv4j_status status = conv4j_problem_init(desc, &problem);
+    if (status != CONV4J_OK) {
+        if (capacity > 0) {
+            snprintf(buffer, capacity, "conv4j: %s", conv4j_status_string(status));
+        }
+        return status;
+    }
+    char line[EXPLAIN_CAPACITY];
+    int via_channels_last;
+    choose_algorithm(&problem, conv4j_isa_config_active(), line, sizeof line, &via_channels_last);
+    if (capacity > 0) {
+        snprintf(buffer, capacity, "%s", line);
+    }
+    return CONV4J_OK;
 }
 
-conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kernel,
-                                 const float *bias, conv4j_plan **plan_out)
+conv4j_status conv4j_plan_create_with_weights(const conv4j_conv_desc *desc,
+                                              conv4j_weights *weights, conv4j_plan **plan_out)
 {
     if (plan_out == NULL) {
         return CONV4J_ERR_NULL_POINTER;
     }
     *plan_out = NULL;
-    if (desc == NULL || kernel == NULL) {
+    if (desc == NULL || weights == NULL) {
         return CONV4J_ERR_NULL_POINTER;
     }
     conv4j_problem problem;
@@ -270,20 +237,18 @@ conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kern
     if (status != CONV4J_OK) {
         return status;
     }
-    const int64_t kernel_count = conv4j_kernel_count(&problem);
-    for (int64_t i = 0; i < kernel_count; ++i) {
-        if (!isfinite(kernel[i])) {
-            problem.kernel_nonfinite = 1;
-            break;
-        }
+    if (!conv4j_weights_match(weights, &problem)) {
+        return CONV4J_ERR_WEIGHTS_MISMATCH;
     }
+    problem.kernel_nonfinite = conv4j_weights_nonfinite(weights);
 
     conv4j_plan *plan = calloc(1, sizeof *plan);
     if (plan == NULL) {
         return CONV4J_ERR_OUT_OF_MEMORY;
     }
     plan->problem = problem;
-    plan->entry = choose_algorithm(&problem, plan->explain, sizeof plan->explain,
+    plan->config = conv4j_isa_config_active();
+    plan->entry = choose_algorithm(&problem, plan->config, plan->explain, sizeof plan->explain,
                                    &plan->via_channels_last);
     if (verbose_enabled()) {
         fprintf(stderr, "%s\n", plan->explain);
@@ -292,6 +257,8 @@ conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kern
         free(plan);
         return CONV4J_ERR_UNSUPPORTED;
     }
+    conv4j_weights_retain(weights);
+    plan->weights = weights;
 
     if (plan->via_channels_last) {
         conv4j_layout_channels_last_problem(&problem, &plan->kernel_problem);
@@ -299,19 +266,14 @@ conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kern
         plan->kernel_problem = problem;
     }
     const conv4j_problem *kernel_problem = &plan->kernel_problem;
-    const size_t packed_bytes = float_bytes(plan->entry->packed_kernel_count(kernel_problem));
-    const size_t bias_bytes = float_bytes((size_t)problem.out_channels);
-    plan->packed_kernel = packed_bytes > 0 ? malloc(packed_bytes) : NULL;
-    plan->bias = (bias != NULL && bias_bytes > 0) ? malloc(bias_bytes) : NULL;
-    if (plan->packed_kernel == NULL || (bias != NULL && plan->bias == NULL)) {
+    plan->packed_kernel = conv4j_weights_packed(weights, plan->entry, plan->config, kernel_problem);
+    if (plan->packed_kernel == NULL) {
         conv4j_plan_destroy(plan);
         return CONV4J_ERR_OUT_OF_MEMORY;
     }
-    plan->entry->pack(kernel_problem, kernel, plan->packed_kernel);
-    if (bias != NULL) {
-        memcpy(plan->bias, bias, bias_bytes);
-    }
-    plan->workspace_size = plan->entry->workspace_size(kernel_problem);
+    plan->bias = conv4j_weights_bias(weights);
+    plan->slices = conv4j_max_threads();
+    plan->workspace_size = plan->entry->workspace_size(kernel_problem, plan->config, plan->slices);
     if (plan->via_channels_last) {
         const size_t kernel_workspace = plan->workspace_size;
         plan->workspace_size = conv4j_layout_workspace_size(&problem, kernel_workspace);
@@ -332,6 +294,24 @@ conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kern
     }
     *plan_out = plan;
     return CONV4J_OK;
+}
+
+conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kernel,
+                                 const float *bias, conv4j_plan **plan_out)
+{
+    if (plan_out == NULL) {
+        return CONV4J_ERR_NULL_POINTER;
+    }
+    *plan_out = NULL;
+    conv4j_weights *weights = NULL;
+    const conv4j_status status = conv4j_weights_create(desc, kernel, bias, &weights);
+    if (status != CONV4J_OK) {
+        return status;
+    }
+    /* The plan keeps its own reference; this one goes either way. */
+    const conv4j_status planned = conv4j_plan_create_with_weights(desc, weights, plan_out);
+    conv4j_weights_destroy(weights);
+    return planned;
 }
 
 size_t conv4j_plan_workspace_size(const conv4j_plan *plan)
@@ -376,13 +356,15 @@ conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, f
             scratch = conv4j_workspace_aligned(lent);
         }
     }
-    const int32_t team = plan->serial ? 1 : threads == 0 ? conv4j_max_threads() : threads;
+    int32_t team = plan->serial ? 1 : threads == 0 ? conv4j_max_threads() : threads;
+    team = team < plan->slices ? team : plan->slices;
+    team = team > 0 ? team : 1;
     if (plan->via_channels_last) {
-        conv4j_layout_run(&plan->problem, &plan->kernel_problem, plan->entry->run,
+        conv4j_layout_run(&plan->problem, &plan->kernel_problem, plan->entry, plan->config,
                           plan->packed_kernel, plan->bias, input, output, scratch, team);
     } else {
-        plan->entry->run(&plan->kernel_problem, plan->packed_kernel, plan->bias, input, output,
-                         scratch, team);
+        plan->entry->run(&plan->kernel_problem, plan->config, plan->packed_kernel, plan->bias,
+                         input, output, scratch, team);
     }
     if (lent != NULL) {
         conv4j_workspace_give(plan->pool, lent);
@@ -395,12 +377,11 @@ void conv4j_plan_destroy(conv4j_plan *plan)
     if (plan == NULL) {
         return;
     }
-    free(plan->packed_kernel);
-    free(plan->bias);
     if (plan->pool != NULL) {
         conv4j_workspace_pool_destroy(plan->pool);
         free(plan->pool);
     }
+    conv4j_weights_destroy(plan->weights);
     free(plan);
 }
 

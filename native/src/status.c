@@ -46,7 +46,11 @@ const char *conv4j_status_string(conv4j_status status)
     case CONV4J_ERR_OUT_OF_MEMORY:
         return "Memory allocation failed.";
     case CONV4J_ERR_INVALID_FLAGS:
-        return "The flags have a bit that is not a CONV4J_FLAG_ value (known: 1 = no winograd).";
+        return "The flags have a bit that is not a CONV4J_FLAG_ value (known: 1 = no winograd, "
+               "2 = allow winograd, 4 = full team).";
+    case CONV4J_ERR_WEIGHTS_MISMATCH:
+        return "The descriptor's kernel tensor (rank, channels, kernel size, groups) is not the "
+               "weights'.";
     }
     return "Unknown conv4j status code.";
 }

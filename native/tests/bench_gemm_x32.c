@@ -254,9 +254,9 @@ static void short_tiles(double seconds)
     enum { MR = CONV4J_F32_IGEMM_X32_MR, SEGMENTS = 3, LENGTH = 192, K = SEGMENTS * LENGTH };
     float *input = random_floats((size_t)(SEGMENTS * MR * LENGTH), 7);
     float *b = random_floats((size_t)(K * 32), 8);
-    float *packed = malloc(conv4j_f32_igemm_x32_packed_b_count(K, 32) * sizeof(float));
+    float *packed = malloc(conv4j_f32_gemm_packed_b_count(K, 32, 32) * sizeof(float));
     float c[MR * 32];
-    conv4j_f32_igemm_x32_pack_b(K, 32, b, 32, packed);
+    conv4j_f32_gemm_pack_b(K, 32, b, 32, 32, packed);
     const float *a[SEGMENTS * MR];
     for (int s = 0; s < SEGMENTS; ++s) {
         for (int i = 0; i < MR; ++i) {
@@ -321,11 +321,11 @@ int main(int argc, char **argv)
             const kernel *kr = &kernels[ki];
             float *packed;
             if (kr->nr == 32) {
-                packed = malloc(conv4j_f32_igemm_x32_packed_b_count(k, n) * sizeof(float));
-                conv4j_f32_igemm_x32_pack_b(k, n, b, n, packed);
+                packed = malloc(conv4j_f32_gemm_packed_b_count(k, n, 32) * sizeof(float));
+                conv4j_f32_gemm_pack_b(k, n, b, n, 32, packed);
             } else {
-                packed = malloc(conv4j_f32_gemm_packed_b_count(k, n) * sizeof(float));
-                conv4j_f32_gemm_pack_b(k, n, b, n, packed);
+                packed = malloc(conv4j_f32_gemm_packed_b_count(k, n, 16) * sizeof(float));
+                conv4j_f32_gemm_pack_b(k, n, b, n, 16, packed);
             }
             const problem p = {sh, kr, input, packed, bias, c, NULL, 0, 0};
             problems[ki] = p;
@@ -367,8 +367,8 @@ int main(int argc, char **argv)
             if (kr->nr != 32) {
                 continue;
             }
-            float *packed = malloc(conv4j_f32_igemm_x32_packed_b_count(k, n) * sizeof(float));
-            conv4j_f32_igemm_x32_pack_b(k, n, b, n, packed);
+            float *packed = malloc(conv4j_f32_gemm_packed_b_count(k, n, 32) * sizeof(float));
+            conv4j_f32_gemm_pack_b(k, n, b, n, 32, packed);
             printf("  %s:", kr->name);
             fflush(stdout);
             problem problems[sizeof blocks / sizeof blocks[0]];

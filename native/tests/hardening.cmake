@@ -13,10 +13,12 @@ foreach(test_name IN LISTS CONV4J_HARDENING_TESTS)
   endif()
   set_target_properties(${test_name} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON)
   conv4j_set_warnings(${test_name})
+  target_include_directories(${test_name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
   add_test(NAME ${test_name} COMMAND ${test_name})
   # Passive OpenMP waits as in tests/CMakeLists.txt; an inherited ISA cap would change coverage.
   set_tests_properties(${test_name} PROPERTIES
                        ENVIRONMENT "OMP_WAIT_POLICY=passive;CONV4J_MAX_ISA=" TIMEOUT 300)
+  conv4j_add_config_tests(${test_name})
 endforeach()
 
 # The timing program for denormal inputs (README "Reliability"): built, never run by ctest.

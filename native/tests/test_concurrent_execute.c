@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "test_util.h"
+#include "test_config.h"
 
 #define WORKERS 4
 #define CALLS_PER_WORKER 25
@@ -86,6 +87,9 @@ static void check_descriptor(conv4j_conv_desc d, test_rng *rng, int accepted[])
 
 int main(void)
 {
+    if (!test_use_config()) {
+        return TEST_SKIPPED;
+    }
     test_rng rng = {UINT64_C(0x243F6A8885A308D3)};
     int accepted[TEST_ALGORITHM_COUNT] = {0};
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "test_util.h"
+#include "test_config.h"
 
 /* TensorFlow "same": out = ceil(in / s), smaller half of the pad before. */
 static void same_pads(int32_t in, int32_t kernel, int32_t stride, int32_t dilation,
@@ -474,6 +475,9 @@ static void dense_3x3(int32_t in_channels, int32_t out_channels, int32_t kernel_
 
 int main(void)
 {
+    if (!test_use_config()) {
+        return TEST_SKIPPED;
+    }
     tutorial_conv1d();
     tutorial_conv2d();
     bias_and_relu();

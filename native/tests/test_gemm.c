@@ -1,6 +1,6 @@
 /*
- * The GEMM micro-kernels against a double-precision loop: m, n, k below, at
- * and above the 6x16 register tile, accumulate on and off, the bias/relu
+ * Every ISA config's GEMM micro-kernel against a double-precision loop: m, n,
+ * k below, at and above its register tile, accumulate on and off, the bias/relu
  * epilogue, and the segmented (indirect) A of the convolutions. A and packed
  * B end at an unmapped page and C sits inside a sentinel-filled frame, so a
  * read past A or B faults and a write outside C is caught.
@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "config/isa_config.h"
 #include "gemm/f32_gemm.h"
 #include "test_util.h"
 
@@ -65,15 +66,16 @@ static void guarded_free(guarded *g)
     g->base = NULL;
 }
 
+/* One config's micro-kernel. */
 typedef struct gemm_kernel {
     const char *name;
     conv4j_f32_igemm_tile_fn tile;
-    void (*gemm)(int64_t, int64_t, int64_t, const float *, int64_t, const float *, float *,
-                 int64_t, int);
+    int64_t mr, nr;
 } gemm_kernel;
 
-/* One product through the plain entry point (epilogue NULL) or the tile
- * driver with an epilogue and A split into `segments` pieces per row. */
+/* One product through the plain-GEMM driver (segments 0: no epilogue but
+ * accumulate) or the tile function directly with an epilogue and A split
+ * into `segments` pieces per row. */
 static void check_product(test_rng *rng, const gemm_kernel *kernel, int64_t m, int64_t n,
                           int64_t k, int accumulate, int with_bias, int relu, int64_t segments)
 {
@@ -82,7 +84,7 @@ static void check_product(test_rng *rng, const gemm_kernel *kernel, int64_t m, i
     const int64_t frame_rows = m + 2; /* one sentinel row above and below */
     guarded ga, gb, gc;
     float *a = guarded_alloc(&ga, (size_t)((m - 1) * lda + k));
-    float *packed = guarded_alloc(&gb, conv4j_f32_gemm_packed_b_count(k, n));
+    float *packed = guarded_alloc(&gb, conv4j_f32_gemm_packed_b_count(k, n, kernel->nr));
     float *frame = guarded_alloc(&gc, (size_t)(frame_rows * ldc));
     float *b = malloc((size_t)(k * n) * sizeof(float));
     float *bias = malloc((size_t)n * sizeof(float));
@@ -101,7 +103,7 @@ static void check_product(test_rng *rng, const gemm_kernel *kernel, int64_t m, i
     for (int64_t j = 0; j < n; ++j) {
         bias[j] = test_rng_float(rng);
     }
-    conv4j_f32_gemm_pack_b(k, n, b, n, packed);
+    conv4j_f32_gemm_pack_b(k, n, b, n, kernel->nr, packed);
     float *c = frame + ldc; /* row 0 of C */
     for (int64_t i = 0; i < frame_rows * ldc; ++i) {
         frame[i] = SENTINEL;
@@ -115,18 +117,19 @@ static void check_product(test_rng *rng, const gemm_kernel *kernel, int64_t m, i
 
     const conv4j_f32_gemm_epilogue epilogue = {with_bias ? bias : NULL, relu, accumulate};
     if (segments == 0) {
-        kernel->gemm(m, n, k, a, lda, packed, c, ldc, accumulate);
+        const conv4j_f32_gemm_epilogue plain = {NULL, 0, accumulate};
+        conv4j_f32_gemm_run(kernel->tile, kernel->mr, m, n, k, a, lda, packed, c, ldc, &plain);
     } else {
         /* k split into equal pieces: the pointer to piece s of row i. */
         const int64_t length = k / segments;
-        for (int64_t row = 0; row < m; row += CONV4J_F32_GEMM_MR) {
-            const int64_t height =
-                m - row < CONV4J_F32_GEMM_MR ? m - row : CONV4J_F32_GEMM_MR;
-            const float *pieces[8 * CONV4J_F32_GEMM_MR];
+        const int64_t mr = kernel->mr;
+        for (int64_t row = 0; row < m; row += mr) {
+            const int64_t height = m - row < mr ? m - row : mr;
+            const float *pieces[8 * CONV4J_F32_GEMM_MAX_MR];
             for (int64_t s = 0; s < segments; ++s) {
-                for (int64_t i = 0; i < CONV4J_F32_GEMM_MR; ++i) {
+                for (int64_t i = 0; i < mr; ++i) {
                     const int64_t r = row + (i < height ? i : height - 1);
-                    pieces[s * CONV4J_F32_GEMM_MR + i] = a + r * lda + s * length;
+                    pieces[s * mr + i] = a + r * lda + s * length;
                 }
             }
             kernel->tile(height, n, segments, length, pieces, packed, c + row * ldc, ldc,
@@ -184,7 +187,7 @@ done:
 
 static void check_kernel(const gemm_kernel *kernel)
 {
-    static const int64_t ms[] = {1, 2, 5, 6, 7, 11, 12, 13, 19};
+    static const int64_t ms[] = {1, 2, 5, 6, 7, 11, 12, 13, 14, 15, 19, 29};
     static const int64_t ns[] = {1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 65};
     static const int64_t ks[] = {1, 2, 3, 6, 8, 16, 17, 64, 130};
     test_rng rng = {UINT64_C(0x9E3779B97F4A7C15)};
@@ -208,25 +211,23 @@ static void check_kernel(const gemm_kernel *kernel)
 
 int main(void)
 {
-    const gemm_kernel scalar = {"f32_igemm_6x16__scalar", conv4j_f32_igemm_6x16__scalar,
-                                conv4j_f32_gemm_scalar};
-    check_kernel(&scalar);
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-    if (conv4j_active_isa() == CONV4J_ISA_AVX2) {
-        const gemm_kernel avx2 = {"f32_igemm_6x16__avx2", conv4j_f32_igemm_6x16__avx2,
-                                  conv4j_f32_gemm_avx2};
-        check_kernel(&avx2);
-    } else {
-        printf("f32_igemm_6x16__avx2: skipped, active isa is %s\n",
-               conv4j_isa_name(conv4j_active_isa()));
+    /* Every config's micro-kernel this machine may run, twins included. */
+    for (size_t i = 0; i < conv4j_isa_config_count(); ++i) {
+        const conv4j_isa_config *config = conv4j_isa_config_at(i);
+        if (!conv4j_isa_config_runnable(config)) {
+            printf("%s CONFIG NOT TESTED: this CPU (or CONV4J_MAX_ISA) lacks %s\n", config->name,
+                   conv4j_isa_name(config->isa));
+            continue;
+        }
+        const gemm_kernel kernel = {config->name, config->igemm, config->gemm_mr, config->gemm_nr};
+        check_kernel(&kernel);
     }
-#endif
     /* Packed B is zero past n and keeps the panel layout the header states. */
     {
         const float b[3 * 17] = {[0] = 1.0f, [16] = 2.0f, [17] = 3.0f, [50] = 4.0f};
         float packed[2 * 3 * 16];
-        CHECK(conv4j_f32_gemm_packed_b_count(3, 17) == 2 * 3 * 16, "packed count");
-        conv4j_f32_gemm_pack_b(3, 17, b, 17, packed);
+        CHECK(conv4j_f32_gemm_packed_b_count(3, 17, 16) == 2 * 3 * 16, "packed count");
+        conv4j_f32_gemm_pack_b(3, 17, b, 17, 16, packed);
         CHECK(packed[0] == 1.0f && packed[16] == 3.0f, "panel 0 rows");
         CHECK(packed[3 * 16 + 0] == 2.0f && packed[3 * 16 + 2 * 16] == 4.0f, "panel 1 rows");
         int zero_tail = 1;

@@ -42,6 +42,7 @@
 #endif
 
 #define MR CONV4J_F32_IGEMM_X32_MR
+_Static_assert(MR <= CONV4J_F32_GEMM_MAX_MR, "callers size pointer arrays by MAX_MR");
 #define NR CONV4J_F32_IGEMM_X32_NR
 #define SENTINEL 12345.0f
 #define MAX_SEGMENTS 8
@@ -124,7 +125,7 @@ static void check_case(test_rng *rng, const x32_kernel *kernel, const x32_case *
     const int64_t pieces = m * segments + 1;
     guarded ga, gb, gc;
     float *pool = guarded_alloc(&ga, (size_t)(pieces * length));
-    float *packed = guarded_alloc(&gb, conv4j_f32_igemm_x32_packed_b_count(k, n));
+    float *packed = guarded_alloc(&gb, conv4j_f32_gemm_packed_b_count(k, n, NR));
     float *frame = guarded_alloc(&gc, (size_t)(frame_rows * ldc));
     float *b = malloc((size_t)(k * n) * sizeof(float));
     float *bias = malloc((size_t)n * sizeof(float));
@@ -171,7 +172,7 @@ static void check_case(test_rng *rng, const x32_kernel *kernel, const x32_case *
     if (t->nan_column >= 0) {
         bias[t->nan_column] = NAN;
     }
-    conv4j_f32_igemm_x32_pack_b(k, n, b, n, packed);
+    conv4j_f32_gemm_pack_b(k, n, b, n, NR, packed);
     float *c = frame + ldc; /* row 0 of C */
     for (int64_t i = 0; i < frame_rows * ldc; ++i) {
         frame[i] = SENTINEL;
@@ -378,8 +379,8 @@ int main(void)
     {
         const float b[3 * 33] = {[0] = 1.0f, [31] = 5.0f, [32] = 2.0f, [33] = 3.0f, [98] = 4.0f};
         float packed[2 * 3 * 32];
-        CHECK(conv4j_f32_igemm_x32_packed_b_count(3, 33) == 2 * 3 * 32, "packed count");
-        conv4j_f32_igemm_x32_pack_b(3, 33, b, 33, packed);
+        CHECK(conv4j_f32_gemm_packed_b_count(3, 33, NR) == 2 * 3 * 32, "packed count");
+        conv4j_f32_gemm_pack_b(3, 33, b, 33, NR, packed);
         CHECK(packed[0] == 1.0f && packed[31] == 5.0f && packed[32] == 3.0f, "panel 0 rows");
         CHECK(packed[3 * 32 + 0] == 2.0f && packed[3 * 32 + 2 * 32] == 4.0f, "panel 1 rows");
         int zero_tail = 1;

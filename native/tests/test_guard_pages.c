@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "test_bound.h"
+#include "test_config.h"
 
 typedef struct guarded {
     void *mapping;
@@ -149,6 +150,9 @@ static const int32_t edges[] = {5, 6, 7, 8, 9, 15, 16, 17};
 
 int main(void)
 {
+    if (!test_use_config()) {
+        return TEST_SKIPPED;
+    }
     test_rng rng = {UINT64_C(0xB7E151628AED2A6B)};
     for (int e = 0; e < EDGE_COUNT; ++e) {
         const int32_t v = edges[e];

@@ -16,7 +16,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "config/isa_config.h"
 #include "test_bound.h"
+#include "test_config.h"
 
 /* CONV4J_TEST_CASES overrides it (the sanitizer build runs fewer). */
 #define DEFAULT_CASES 4000
@@ -313,24 +315,26 @@ static void check_choice(int expect_scalar)
         CHECK(conv4j_plan_algorithm(plan) == CONV4J_ALGORITHM_DIRECT, "%s chose %s",
               conv4j_algorithm_name(d.algorithm),
               conv4j_algorithm_name(conv4j_plan_algorithm(plan)));
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-        if (active == CONV4J_ISA_AVX2) {
-            CHECK(has_text(explain, "-> direct_avx2 (isa avx2)"), "explain: %s", explain);
-        } else {
-            CHECK(has_text(explain, "-> direct_scalar (isa scalar); rejected: "), "explain: %s",
-                  explain);
-            CHECK(has_text(explain, "direct_avx2 (needs avx2, active isa is scalar)"),
-                  "explain: %s", explain);
-        }
-#else
-        CHECK(has_text(explain, "-> direct_scalar (isa scalar)"), "explain: %s", explain);
-#endif
+        /* The explain line names the config that runs: the active one. */
+        const conv4j_isa_config *config = conv4j_isa_config_active();
+        char expected[64];
+        snprintf(expected, sizeof expected, "-> direct_%s (isa %s)", config->name,
+                 conv4j_isa_name(config->isa));
+        CHECK(has_text(explain, expected), "explain: %s, expected %s", explain, expected);
+        CHECK(!expect_scalar || strcmp(config->name, "scalar") == 0, "capped to scalar, config %s",
+              config->name);
+        CHECK(expect_scalar || config->isa == active || !conv4j_isa_config_named(
+                                                            conv4j_isa_name(active)),
+              "active isa %s has a config but %s runs", conv4j_isa_name(active), config->name);
         conv4j_plan_destroy(plan);
     }
 }
 
 int main(int argc, char **argv)
 {
+    if (!test_use_config()) {
+        return TEST_SKIPPED;
+    }
     const int expect_scalar = test_flag_arg(argc, argv, "--expect-isa=scalar");
     if (expect_scalar < 0) {
         return 2;

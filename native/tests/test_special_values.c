@@ -12,6 +12,7 @@
  * finite value. Prints how many runs each algorithm made.
  */
 #include "test_bound.h"
+#include "test_config.h"
 
 static long runs_per_algorithm[TEST_LAST_FORCED_ALGORITHM + 1];
 static int64_t nonfinite_outputs; /* reference outputs that are NaN or +-Inf, over all cases */
@@ -144,6 +145,9 @@ static void exact_cases(void)
 
 int main(void)
 {
+    if (!test_use_config()) {
+        return TEST_SKIPPED;
+    }
     exact_cases();
     test_rng rng = {UINT64_C(0x3C6EF372FE94F82B)};
     for (int round = 0; round < 12; ++round) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "test_bound.h"
+#include "test_config.h"
 
 #define CASES 240
 
@@ -237,6 +238,9 @@ static void check_choice(int expect_scalar)
 
 int main(int argc, char **argv)
 {
+    if (!test_use_config()) {
+        return TEST_SKIPPED;
+    }
     const int expect_scalar = test_flag_arg(argc, argv, "--expect-isa=scalar");
     if (expect_scalar < 0) {
         return 2;

@@ -1,11 +1,17 @@
 /*
  * CPU feature detection and the CONV4J_MAX_ISA cap, computed once.
  *
- * AVX2 kernels need the CPU to have AVX2 and FMA *and* the OS to save the YMM
- * registers on a context switch (OSXSAVE set and XCR0 bits 1 and 2), or the
- * first AVX instruction faults even though CPUID advertises it.
+ * ISA levels are feature sets tested as flags, not an order: a level is
+ * usable when every feature it needs is present, both in the CPU and in the
+ * state the OS saves on a context switch (XCR0), or the first instruction
+ * faults even though CPUID advertises it:
+ *   avx2    AVX2 + FMA, XCR0 SSE and YMM state
+ *   avx512  AVX-512 F/VL/BW/DQ (the kernels use all four), XCR0 YMM, opmask
+ *           and both ZMM halves
+ * The cap keeps the levels a named level includes (scalar < avx2 < avx512 as
+ * sets, since every avx512 CPU here also has avx2).
  */
-#include "conv4j.h"
+#include "cpu/cpu_features.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -18,9 +24,9 @@
 #endif
 
 typedef struct cpu_info {
-    conv4j_isa detected;
-    conv4j_isa active;
-    char features[128];
+    unsigned detected; /* bit per conv4j_isa the CPU and OS support */
+    unsigned active;   /* detected, less what CONV4J_MAX_ISA caps off */
+    char features[192];
 } cpu_info;
 
 static cpu_info cpu;
@@ -43,14 +49,15 @@ static uint64_t read_xcr0(void)
     return ((uint64_t)high << 32) | low;
 }
 
-static conv4j_isa detect_x86_64(char *features, size_t capacity)
+static unsigned detect_x86_64(char *features, size_t capacity)
 {
     unsigned int eax = 0;
     unsigned int ebx = 0;
     unsigned int ecx = 0;
     unsigned int edx = 0;
+    unsigned levels = CONV4J_ISA_BIT(CONV4J_ISA_SCALAR);
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
-        return CONV4J_ISA_SCALAR;
+        return levels;
     }
     const int sse2 = (edx >> 26) & 1;
     const int fma = (ecx >> 12) & 1;
@@ -58,9 +65,15 @@ static conv4j_isa detect_x86_64(char *features, size_t capacity)
     const int avx = (ecx >> 28) & 1;
     int avx2 = 0;
     int avx512f = 0;
+    int avx512dq = 0;
+    int avx512bw = 0;
+    int avx512vl = 0;
     if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
         avx2 = (ebx >> 5) & 1;
         avx512f = (ebx >> 16) & 1;
+        avx512dq = (ebx >> 17) & 1;
+        avx512bw = (ebx >> 30) & 1;
+        avx512vl = (ebx >> 31) & 1;
     }
     int os_ymm = 0;
     int os_zmm = 0;
@@ -69,28 +82,25 @@ static conv4j_isa detect_x86_64(char *features, size_t capacity)
         os_ymm = (xcr0 & 0x6) == 0x6;   /* SSE and AVX state */
         os_zmm = (xcr0 & 0xe6) == 0xe6; /* plus opmask and both ZMM halves */
     }
-    if (sse2) {
-        append_feature(features, capacity, "sse2");
+    const struct {
+        int present;
+        const char *name;
+    } found[] = {{sse2, "sse2"},         {avx, "avx"},           {fma, "fma"},
+                 {avx2, "avx2"},         {avx512f, "avx512f"},   {avx512dq, "avx512dq"},
+                 {avx512bw, "avx512bw"}, {avx512vl, "avx512vl"}, {os_ymm, "osxsave-ymm"},
+                 {os_zmm, "osxsave-zmm"}};
+    for (size_t i = 0; i < sizeof found / sizeof found[0]; ++i) {
+        if (found[i].present) {
+            append_feature(features, capacity, found[i].name);
+        }
     }
-    if (avx) {
-        append_feature(features, capacity, "avx");
+    if (avx2 && fma && os_ymm) {
+        levels |= CONV4J_ISA_BIT(CONV4J_ISA_AVX2);
     }
-    if (fma) {
-        append_feature(features, capacity, "fma");
+    if (avx512f && avx512vl && avx512bw && avx512dq && fma && os_ymm && os_zmm) {
+        levels |= CONV4J_ISA_BIT(CONV4J_ISA_AVX512);
     }
-    if (avx2) {
-        append_feature(features, capacity, "avx2");
-    }
-    if (avx512f) {
-        append_feature(features, capacity, "avx512f");
-    }
-    if (os_ymm) {
-        append_feature(features, capacity, "osxsave-ymm");
-    }
-    if (os_zmm) {
-        append_feature(features, capacity, "osxsave-zmm");
-    }
-    return (avx2 && fma && os_ymm) ? CONV4J_ISA_AVX2 : CONV4J_ISA_SCALAR;
+    return levels;
 }
 #endif
 
@@ -106,37 +116,45 @@ static int equals_ignoring_case(const char *a, const char *b)
     return *a == *b;
 }
 
-/* The ISA cap from CONV4J_MAX_ISA; detected when unset or not understood. */
-static conv4j_isa isa_cap(conv4j_isa detected)
+/* The levels CONV4J_MAX_ISA allows; all of them when unset or not understood. */
+static unsigned isa_cap(void)
 {
     const char *value = getenv("CONV4J_MAX_ISA");
     if (value == NULL || value[0] == '\0') {
-        return detected;
+        return ~0u;
     }
-    if (equals_ignoring_case(value, "scalar")) {
-        return CONV4J_ISA_SCALAR;
-    }
-    if (equals_ignoring_case(value, "avx2")) {
-        return CONV4J_ISA_AVX2;
+    static const struct {
+        const char *name;
+        unsigned levels;
+    } caps[] = {
+        {"scalar", CONV4J_ISA_BIT(CONV4J_ISA_SCALAR)},
+        {"avx2", CONV4J_ISA_BIT(CONV4J_ISA_SCALAR) | CONV4J_ISA_BIT(CONV4J_ISA_AVX2)},
+        {"avx512", CONV4J_ISA_BIT(CONV4J_ISA_SCALAR) | CONV4J_ISA_BIT(CONV4J_ISA_AVX2) |
+                       CONV4J_ISA_BIT(CONV4J_ISA_AVX512)},
+    };
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; ++i) {
+        if (equals_ignoring_case(value, caps[i].name)) {
+            return caps[i].levels;
+        }
     }
     /* Runs once per process, so this warns once. */
-    fprintf(stderr, "conv4j: ignoring unknown CONV4J_MAX_ISA value \"%s\" (use scalar or avx2)\n",
+    fprintf(stderr,
+            "conv4j: ignoring unknown CONV4J_MAX_ISA value \"%s\" (use scalar, avx2 or avx512)\n",
             value);
-    return detected;
+    return ~0u;
 }
 
 static void detect_cpu(void)
 {
     cpu.features[0] = '\0';
-    cpu.detected = CONV4J_ISA_SCALAR;
+    cpu.detected = CONV4J_ISA_BIT(CONV4J_ISA_SCALAR);
 #ifdef CONV4J_CPU_X86_64
     cpu.detected = detect_x86_64(cpu.features, sizeof cpu.features);
 #endif
     if (cpu.features[0] == '\0') {
         append_feature(cpu.features, sizeof cpu.features, "none");
     }
-    const conv4j_isa cap = isa_cap(cpu.detected);
-    cpu.active = cap < cpu.detected ? cap : cpu.detected;
+    cpu.active = cpu.detected & isa_cap();
 }
 
 static const cpu_info *cpu_info_once(void)
@@ -145,15 +163,33 @@ static const cpu_info *cpu_info_once(void)
     return &cpu;
 }
 
-conv4j_isa conv4j_cpu_isa(void)
+unsigned conv4j_isa_levels_detected(void)
 {
     return cpu_info_once()->detected;
 }
 
-conv4j_isa conv4j_active_isa(void)
+unsigned conv4j_isa_levels_active(void)
 {
     return cpu_info_once()->active;
 }
+
+/* The widest level in a set: the one the dispatch prefers. */
+static conv4j_isa widest(unsigned levels)
+{
+    if (levels & CONV4J_ISA_BIT(CONV4J_ISA_AVX512)) {
+        return CONV4J_ISA_AVX512;
+    }
+    if (levels & CONV4J_ISA_BIT(CONV4J_ISA_AVX2)) {
+        return CONV4J_ISA_AVX2;
+    }
+    return CONV4J_ISA_SCALAR;
+}
+
+conv4j_isa conv4j_cpu_isa(void)
+{
+    return widest(cpu_info_once()->detected);
+}
+
 
 const char *conv4j_cpu_features(void)
 {

@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "conv4j.h"
+#include "config/isa_config.h"
 #include "cpu/peak.h"
 
 #include <math.h>
@@ -63,12 +64,8 @@ double conv4j_measure_peak_gflops(int32_t threads, double seconds)
     if (threads < 0 || !(seconds > 0.0 && seconds <= 60.0)) {
         return -1.0;
     }
-    peak_chunk_fn chunk = conv4j_peak_chunk_scalar;
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-    if (conv4j_active_isa() == CONV4J_ISA_AVX2) {
-        chunk = conv4j_peak_chunk_avx2;
-    }
-#endif
+    /* The active config's vector width: 512-bit chains where avx512 runs. */
+    const peak_chunk_fn chunk = conv4j_isa_config_active()->peak_chunk;
     const int32_t team = threads == 0 ? conv4j_max_threads() : threads;
     /* A fifth of the time first, untimed, so the clock has ramped up. */
     const double warmup = seconds / 5;

@@ -1,9 +1,7 @@
 /*
- * Depthwise convolution: the ISA-independent parts (acceptance, packing, the
- * row scheduler) and the scalar kernel. In channels_last the scalar kernel
- * accumulates a whole output pixel's channels in the output itself, tap by
- * tap, so its inner loop is a contiguous multiply-add over channels; in
- * channels_first it sums pixel by pixel.
+ * Depthwise convolution: the ISA-neutral parts (acceptance, packing, the
+ * row and plane schedulers, the one-pixel helper, the driver). The ISA pairs
+ * live in f32_dwconv__<isa>.c.
  */
 #include "depthwise/f32_dwconv.h"
 
@@ -98,7 +96,7 @@ float conv4j_dwconv_pixel(const conv4j_dwconv_args *a, const float *plane, int64
                      &kw_end);
     const float *origin = plane + (oh * p->stride_h - p->pad_top) * p->in.h +
                           (ow * p->stride_w - p->pad_left) * p->in.w;
-    float sum = a->bias != NULL ? a->bias[c] : 0.0f;
+    float sum = 0.0f;
     for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
         const float *line = origin + kh * p->dilation_h * p->in.h;
         const float *w = a->packed_kernel + kh * p->kernel_w * padded + c;
@@ -106,71 +104,21 @@ float conv4j_dwconv_pixel(const conv4j_dwconv_args *a, const float *plane, int64
             sum += line[kw * p->dilation_w * p->in.w] * w[kw * padded];
         }
     }
+    if (a->bias != NULL) {
+        sum += a->bias[c];
+    }
     return conv4j_activate(sum, p->activation);
 }
 
-/* channels_first: each channel's output row pixel by pixel. */
-static void scalar_row_planar(const conv4j_dwconv_args *a, int64_t n, int64_t oh)
+void conv4j_dwconv_run_with(const conv4j_problem *p, conv4j_dwconv_row_fn row,
+                            conv4j_dwconv_row_fn plane, const float *packed_kernel,
+                            const float *bias, const float *input, float *output,
+                            int32_t threads)
 {
-    const conv4j_problem *p = a->problem;
-    int64_t kh_begin;
-    int64_t kh_end;
-    conv4j_tap_range(oh, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &kh_begin,
-                     &kh_end);
-    for (int64_t c = 0; c < p->in_channels; ++c) {
-        const float *plane = a->input + n * p->in.n + c * p->in.c;
-        float *y = a->output + n * p->out.n + c * p->out.c + oh * p->out.h;
-        for (int64_t ow = 0; ow < p->out_w; ++ow) {
-            y[ow] = conv4j_dwconv_pixel(a, plane, oh, ow, c, kh_begin, kh_end);
-        }
+    const conv4j_dwconv_args args = {p, packed_kernel, bias, input, output};
+    if (p->layout == CONV4J_LAYOUT_CHANNELS_LAST) {
+        conv4j_dwconv_for_each_row(&args, row, threads);
+    } else {
+        conv4j_dwconv_for_each_plane(&args, plane, threads);
     }
-}
-
-static void scalar_row(const conv4j_dwconv_args *a, int64_t n, int64_t oh)
-{
-    const conv4j_problem *p = a->problem;
-    const int64_t channels = p->in_channels;
-    const int64_t padded = conv4j_dwconv_padded_channels(p);
-    int64_t kh_begin;
-    int64_t kh_end;
-    conv4j_tap_range(oh, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &kh_begin,
-                     &kh_end);
-    const float *image = a->input + n * p->in.n;
-    float *out_row = a->output + n * p->out.n + oh * p->out.h;
-    const int64_t ih0 = oh * p->stride_h - p->pad_top;
-    for (int64_t ow = 0; ow < p->out_w; ++ow) {
-        int64_t kw_begin;
-        int64_t kw_end;
-        conv4j_tap_range(ow, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w,
-                         &kw_begin, &kw_end);
-        const int64_t iw0 = ow * p->stride_w - p->pad_left;
-        float *restrict out = out_row + ow * p->out.w;
-        for (int64_t c = 0; c < channels; ++c) {
-            out[c] = a->bias != NULL ? a->bias[c] : 0.0f;
-        }
-        for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
-            const float *line = image + (ih0 + kh * p->dilation_h) * p->in.h;
-            for (int64_t kw = kw_begin; kw < kw_end; ++kw) {
-                const float *restrict x = line + (iw0 + kw * p->dilation_w) * p->in.w;
-                const float *restrict w = a->packed_kernel + (kh * p->kernel_w + kw) * padded;
-                for (int64_t c = 0; c < channels; ++c) {
-                    out[c] += x[c] * w[c];
-                }
-            }
-        }
-        for (int64_t c = 0; c < channels; ++c) {
-            out[c] = conv4j_activate(out[c], p->activation);
-        }
-    }
-}
-
-void conv4j_dwconv_run_scalar(const conv4j_problem *problem, const float *packed_kernel,
-                              const float *bias, const float *input, float *output,
-                              void *workspace, int32_t threads)
-{
-    (void)workspace;
-    const conv4j_dwconv_args args = {problem, packed_kernel, bias, input, output};
-    conv4j_dwconv_for_each_row(
-        &args, problem->layout == CONV4J_LAYOUT_CHANNELS_LAST ? scalar_row : scalar_row_planar,
-        threads);
 }

@@ -3,21 +3,28 @@
  * output channel reads only its own input channel. In channels_last the
  * vector axis is the channel axis, contiguous in NHWC; in channels_first
  * (horizontal stride 1) it is the output row. Weights are packed
- * as [KH*KW][Cpad] with Cpad = Cin rounded up to 8 and zero-filled, so weight
- * vectors never need a mask.
+ * as [KH*KW][Cpad] with Cpad = Cin rounded up to 16 (one zmm) and zero-filled,
+ * for every ISA, so no weight vector of any ISA ever needs a mask.
  *
- * reject, pack, packed_kernel_count and workspace_size are shared by both
- * ISAs; run has a scalar and an AVX2 variant.
+ * reject, pack, packed_kernel_count, workspace_size and the drivers are
+ * ISA-neutral (f32_dwconv.c). Everything ISA-specific is a pair of
+ * conv4j_dwconv_row_fn functions, one per layout, in f32_dwconv__<isa>.c:
+ *   conv4j_dwconv_row__<isa>    channels_last, called per (n, oh)
+ *   conv4j_dwconv_plane__<isa>  channels_first, called per (n, c)
+ * and conv4j_dwconv_run_with runs a problem through such a pair.
  */
 #ifndef CONV4J_F32_DWCONV_H
 #define CONV4J_F32_DWCONV_H
 
 #include "internal.h"
 
-/* Channels per packed weight row: Cin rounded up to the 8-float vector. */
+/* Channels per packed weight row: Cin rounded up to the widest vector (16
+ * floats, one zmm); the narrower ISAs read only their own rounding of Cin. */
+#define CONV4J_DWCONV_CHANNEL_ALIGN 16
 static inline int64_t conv4j_dwconv_padded_channels(const conv4j_problem *p)
 {
-    return (p->in_channels + 7) / 8 * 8;
+    return (p->in_channels + CONV4J_DWCONV_CHANNEL_ALIGN - 1) / CONV4J_DWCONV_CHANNEL_ALIGN *
+           CONV4J_DWCONV_CHANNEL_ALIGN;
 }
 
 const char *conv4j_dwconv_reject(const conv4j_problem *problem);
@@ -37,8 +44,9 @@ typedef struct conv4j_dwconv_args {
 typedef void (*conv4j_dwconv_row_fn)(const conv4j_dwconv_args *args, int64_t n, int64_t oh);
 
 /* One output element of channel c in either layout: plane points at channel
- * c of image n (input + n * in.n + c * in.c); bias, the taps inside the
- * input, activation. */
+ * c of image n (input + n * in.n + c * in.c). The sum order of every
+ * depthwise kernel: from 0, the taps inside the input in (kh, kw) order,
+ * then the bias, then the activation. */
 float conv4j_dwconv_pixel(const conv4j_dwconv_args *args, const float *plane, int64_t oh,
                           int64_t ow, int64_t c, int64_t kh_begin, int64_t kh_end);
 
@@ -50,13 +58,26 @@ void conv4j_dwconv_for_each_row(const conv4j_dwconv_args *args, conv4j_dwconv_ro
 void conv4j_dwconv_for_each_plane(const conv4j_dwconv_args *args, conv4j_dwconv_row_fn plane,
                                   int32_t threads);
 
-void conv4j_dwconv_run_scalar(const conv4j_problem *problem, const float *packed_kernel,
-                              const float *bias, const float *input, float *output,
-                              void *workspace, int32_t threads);
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-void conv4j_dwconv_run_avx2(const conv4j_problem *problem, const float *packed_kernel,
-                            const float *bias, const float *input, float *output, void *workspace,
+/* Runs the problem through one ISA's pair: row (per (n, oh)) for
+ * channels_last, plane (per (n, c)) for channels_first, over at most threads
+ * OpenMP threads. This is what the per-ISA micro-kernel config calls. */
+void conv4j_dwconv_run_with(const conv4j_problem *p, conv4j_dwconv_row_fn row,
+                            conv4j_dwconv_row_fn plane, const float *packed_kernel,
+                            const float *bias, const float *input, float *output,
                             int32_t threads);
+
+/* The ISA pairs. The scalar pair is the twin of the avx512 pair: same packing,
+ * same loop order over the taps, same sum order (see conv4j_dwconv_pixel);
+ * only the rounding differs (separate multiply and add vs FMA). */
+void conv4j_dwconv_row__scalar(const conv4j_dwconv_args *args, int64_t n, int64_t oh);
+void conv4j_dwconv_plane__scalar(const conv4j_dwconv_args *args, int64_t n, int64_t c);
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+void conv4j_dwconv_row__avx2(const conv4j_dwconv_args *args, int64_t n, int64_t oh);
+void conv4j_dwconv_plane__avx2(const conv4j_dwconv_args *args, int64_t n, int64_t c);
+#endif
+#ifdef CONV4J_HAVE_AVX512_KERNELS
+void conv4j_dwconv_row__avx512(const conv4j_dwconv_args *args, int64_t n, int64_t oh);
+void conv4j_dwconv_plane__avx512(const conv4j_dwconv_args *args, int64_t n, int64_t c);
 #endif
 
 #endif /* CONV4J_F32_DWCONV_H */

@@ -10,6 +10,13 @@
  * Everything else (borders, other kernel sizes, dilation) goes through a
  * per-pixel loop over the in-range taps, which reads weights from memory.
  * channels_first (stride 1) vectorizes along the output row instead.
+ *
+ * Sum order per output, as in every depthwise pair: from 0, the taps inside
+ * the input in (kh, kw) order (one FMA each), then the bias, then relu.
+ *
+ * Exports the AVX2 pair conv4j_dwconv_row__avx2 (channels_last, per (n, oh))
+ * and conv4j_dwconv_plane__avx2 (channels_first, per (n, c)); the driver is
+ * conv4j_dwconv_run_with in f32_dwconv.c.
  */
 #include <immintrin.h>
 
@@ -65,7 +72,8 @@ static void pixel_general(const conv4j_dwconv_args *a, const float *image, float
     for (int64_t c = 0; c < channels; c += 8) {
         const int masked = channels - c < 8;
         const __m256i mask = masked ? tail_mask(channels - c) : _mm256_setzero_si256();
-        __m256 acc = bias_vector(a->bias, c, masked, mask);
+        const __m256 bias = bias_vector(a->bias, c, masked, mask);
+        __m256 acc = _mm256_setzero_ps();
         for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
             const float *line = origin + kh * p->dilation_h * p->in.h + c;
             const float *w = a->packed_kernel + kh * p->kernel_w * padded + c;
@@ -74,7 +82,7 @@ static void pixel_general(const conv4j_dwconv_args *a, const float *image, float
                                       _mm256_loadu_ps(w + kw * padded), acc);
             }
         }
-        store(out + c, acc, relu, masked, mask);
+        store(out + c, _mm256_add_ps(acc, bias), relu, masked, mask);
     }
 }
 
@@ -101,10 +109,10 @@ DW_INLINE void span_3x3(const float *r0, const float *r1, const float *r2, const
     /* Four outputs at a time: input columns iw .. iw + 3 * stride + 2. */
     for (; ow + 4 <= ow_end; ow += 4) {
         const int64_t iw = (ow * stride - pad_left) * pixel_in;
-        __m256 acc0 = bias;
-        __m256 acc1 = bias;
-        __m256 acc2 = bias;
-        __m256 acc3 = bias;
+        __m256 acc0 = _mm256_setzero_ps();
+        __m256 acc1 = _mm256_setzero_ps();
+        __m256 acc2 = _mm256_setzero_ps();
+        __m256 acc3 = _mm256_setzero_ps();
 #define DW_ROW_3X3(row, wa, wb, wc)                                                            \
     do {                                                                                       \
         const float *x = (row) + iw;                                                           \
@@ -156,17 +164,17 @@ DW_INLINE void span_3x3(const float *r0, const float *r1, const float *r2, const
         DW_ROW_3X3(r2, w20, w21, w22);
 #undef DW_ROW_3X3
         float *y = out + ow * pixel_out;
-        store(y, acc0, relu, masked, mask);
-        store(y + pixel_out, acc1, relu, masked, mask);
-        store(y + 2 * pixel_out, acc2, relu, masked, mask);
-        store(y + 3 * pixel_out, acc3, relu, masked, mask);
+        store(y, _mm256_add_ps(acc0, bias), relu, masked, mask);
+        store(y + pixel_out, _mm256_add_ps(acc1, bias), relu, masked, mask);
+        store(y + 2 * pixel_out, _mm256_add_ps(acc2, bias), relu, masked, mask);
+        store(y + 3 * pixel_out, _mm256_add_ps(acc3, bias), relu, masked, mask);
     }
     for (; ow < ow_end; ++ow) {
         const int64_t iw = (ow * stride - pad_left) * pixel_in;
         const float *x0 = r0 + iw;
         const float *x1 = r1 + iw;
         const float *x2 = r2 + iw;
-        __m256 acc = bias;
+        __m256 acc = _mm256_setzero_ps();
         acc = _mm256_fmadd_ps(load(x0, masked, mask), w00, acc);
         acc = _mm256_fmadd_ps(load(x0 + pixel_in, masked, mask), w01, acc);
         acc = _mm256_fmadd_ps(load(x0 + 2 * pixel_in, masked, mask), w02, acc);
@@ -176,7 +184,7 @@ DW_INLINE void span_3x3(const float *r0, const float *r1, const float *r2, const
         acc = _mm256_fmadd_ps(load(x2, masked, mask), w20, acc);
         acc = _mm256_fmadd_ps(load(x2 + pixel_in, masked, mask), w21, acc);
         acc = _mm256_fmadd_ps(load(x2 + 2 * pixel_in, masked, mask), w22, acc);
-        store(out + ow * pixel_out, acc, relu, masked, mask);
+        store(out + ow * pixel_out, _mm256_add_ps(acc, bias), relu, masked, mask);
     }
 }
 
@@ -205,7 +213,7 @@ static int span_3x3_applies(const conv4j_problem *p)
 
 /* channels_last row (n, oh): the span kernel over the interior where it
  * applies, the per-pixel loop everywhere else. */
-static void row_channels_last(const conv4j_dwconv_args *a, int64_t n, int64_t oh)
+void conv4j_dwconv_row__avx2(const conv4j_dwconv_args *a, int64_t n, int64_t oh)
 {
     const conv4j_problem *p = a->problem;
     const float *image = a->input + n * p->in.n;
@@ -266,7 +274,7 @@ static void row_channels_last(const conv4j_dwconv_args *a, int64_t n, int64_t oh
  * FMA with the broadcast weight; the last partial vector masked, the border
  * columns pixel by pixel.
  */
-static void plane_planar(const conv4j_dwconv_args *a, int64_t n, int64_t c)
+void conv4j_dwconv_plane__avx2(const conv4j_dwconv_args *a, int64_t n, int64_t c)
 {
     const conv4j_problem *p = a->problem;
     const int64_t padded = conv4j_dwconv_padded_channels(p);
@@ -290,10 +298,10 @@ static void plane_planar(const conv4j_dwconv_args *a, int64_t n, int64_t c)
         int64_t ow = col_begin;
         /* Four vectors at a time: four independent FMA chains hide the latency. */
         for (; ow + 32 <= col_end; ow += 32) {
-            __m256 acc0 = bias;
-            __m256 acc1 = bias;
-            __m256 acc2 = bias;
-            __m256 acc3 = bias;
+            __m256 acc0 = _mm256_setzero_ps();
+            __m256 acc1 = _mm256_setzero_ps();
+            __m256 acc2 = _mm256_setzero_ps();
+            __m256 acc3 = _mm256_setzero_ps();
             for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
                 const float *x = plane + (ih0 + kh * p->dilation_h) * p->in.h + ow - p->pad_left;
                 const float *w = a->packed_kernel + kh * p->kernel_w * padded + c;
@@ -306,16 +314,16 @@ static void plane_planar(const conv4j_dwconv_args *a, int64_t n, int64_t c)
                     acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(xk + 24), weight, acc3);
                 }
             }
-            store(y + ow, acc0, relu, 0, _mm256_setzero_si256());
-            store(y + ow + 8, acc1, relu, 0, _mm256_setzero_si256());
-            store(y + ow + 16, acc2, relu, 0, _mm256_setzero_si256());
-            store(y + ow + 24, acc3, relu, 0, _mm256_setzero_si256());
+            store(y + ow, _mm256_add_ps(acc0, bias), relu, 0, _mm256_setzero_si256());
+            store(y + ow + 8, _mm256_add_ps(acc1, bias), relu, 0, _mm256_setzero_si256());
+            store(y + ow + 16, _mm256_add_ps(acc2, bias), relu, 0, _mm256_setzero_si256());
+            store(y + ow + 24, _mm256_add_ps(acc3, bias), relu, 0, _mm256_setzero_si256());
         }
         /* The last 1..31 columns, a vector at a time, the final one masked. */
         for (; ow < col_end; ow += 8) {
             const int masked = col_end - ow < 8;
             const __m256i mask = masked ? tail_mask(col_end - ow) : _mm256_setzero_si256();
-            __m256 acc = bias;
+            __m256 acc = _mm256_setzero_ps();
             for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
                 const float *x = plane + (ih0 + kh * p->dilation_h) * p->in.h + ow - p->pad_left;
                 const float *w = a->packed_kernel + kh * p->kernel_w * padded + c;
@@ -324,23 +332,10 @@ static void plane_planar(const conv4j_dwconv_args *a, int64_t n, int64_t c)
                                           _mm256_broadcast_ss(w + kw * padded), acc);
                 }
             }
-            store(y + ow, acc, relu, masked, mask);
+            store(y + ow, _mm256_add_ps(acc, bias), relu, masked, mask);
         }
         for (int64_t ow = col_end; ow < p->out_w; ++ow) {
             y[ow] = conv4j_dwconv_pixel(a, plane, oh, ow, c, kh_begin, kh_end);
         }
     }
-}
-
-void conv4j_dwconv_run_avx2(const conv4j_problem *p, const float *packed_kernel,
-                            const float *bias, const float *input, float *output, void *workspace,
-                            int32_t threads)
-{
-    (void)workspace;
-    const conv4j_dwconv_args args = {p, packed_kernel, bias, input, output};
-    if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
-        conv4j_dwconv_for_each_plane(&args, plane_planar, threads);
-        return;
-    }
-    conv4j_dwconv_for_each_row(&args, row_channels_last, threads);
 }

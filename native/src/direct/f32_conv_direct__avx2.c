@@ -1,4 +1,3 @@
-/* The direct convolution again, compiled with -mavx2 -mfma (set in CMake on
- * this file only); plan.c calls it only when the active ISA is avx2. */
+/* The direct loop compiled with -mavx2 -mfma (native/CMakeLists.txt). */
 #define CONV4J_DIRECT_SUFFIX avx2
-#include "f32_conv_direct.c"
+#include "direct/f32_conv_direct_body.h"

@@ -1,5 +1,6 @@
 /*
- * Convolution through the indirect GEMM micro-kernel (see f32_conv_gemm.h).
+ * Convolution through the indirect GEMM micro-kernel of the plan's ISA
+ * config (see f32_conv_gemm.h): MR x NR tiles, B packed in NR-column panels.
  *
  * Row i of A (output pixel q) is cut into segments that the kernel reads in
  * place:
@@ -14,7 +15,7 @@
  *          tile instead (tiny Cin with dilation or groups).
  * A segment wholly in the padding points at a shared row of zeros.
  *
- * Work items are (group, block of output channels, tile of 6 pixels), tiles
+ * Work items are (group, block of output channels, tile of MR pixels), tiles
  * fastest, cut into contiguous chunks that threads take on demand: a thread
  * keeps one weight block hot in L2 while it streams tiles. Every output
  * element is one kernel call's sum in a fixed order, so results do not
@@ -24,14 +25,12 @@
 
 #include <string.h>
 
+#include "config/isa_config.h"
 #include "gemm/f32_gemm.h"
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-#define MR CONV4J_F32_GEMM_MR
-#define NR CONV4J_F32_GEMM_NR
 
 /* Shorter segments go through the packed row. */
 #define MIN_SEGMENT 8
@@ -44,13 +43,14 @@
 typedef enum segment_mode { MODE_WIDE, MODE_TAP, MODE_PACKED } segment_mode;
 
 typedef struct gemm_layout {
+    int64_t mr, nr;          /* the config's tile */
     segment_mode mode;
     int64_t k;               /* KH * KW * Cin/g */
     int64_t segments;        /* per row of A */
     int64_t segment_length;  /* floats per segment */
-    int64_t block_columns;   /* output channels per work item, a multiple of NR */
+    int64_t block_columns;   /* output channels per work item, a multiple of nr */
     int64_t blocks;          /* per group */
-    int64_t tiles;           /* ceil(N * Hout * Wout / MR) */
+    int64_t tiles;           /* ceil(N * Hout * Wout / mr) */
     size_t packed_per_group; /* floats */
     size_t slice_bytes;      /* per thread: pointers, then copied rows */
     size_t zero_bytes;       /* the shared zero row, at the start of the workspace */
@@ -61,9 +61,13 @@ static size_t align_up(size_t bytes)
     return (bytes + SLICE_ALIGN - 1) / SLICE_ALIGN * SLICE_ALIGN;
 }
 
-static gemm_layout layout_of(const conv4j_problem *p)
+static gemm_layout layout_of(const conv4j_problem *p, const conv4j_isa_config *config)
 {
     gemm_layout l;
+    const int64_t mr = config->gemm_mr;
+    const int64_t nr = config->gemm_nr;
+    l.mr = mr;
+    l.nr = nr;
     const int64_t cin = p->in_channels_per_group;
     const int64_t cout = p->out_channels_per_group;
     l.k = p->kernel_h * p->kernel_w * cin;
@@ -81,26 +85,18 @@ static gemm_layout layout_of(const conv4j_problem *p)
         l.segments = 1;
         l.segment_length = l.k;
     }
-    int64_t columns = WEIGHT_BLOCK_BYTES / (l.k * (int64_t)sizeof(float)) / NR * NR;
-    const int64_t padded = (cout + NR - 1) / NR * NR;
-    columns = columns < NR ? NR : columns;
+    int64_t columns = WEIGHT_BLOCK_BYTES / (l.k * (int64_t)sizeof(float)) / nr * nr;
+    const int64_t padded = (cout + nr - 1) / nr * nr;
+    columns = columns < nr ? nr : columns;
     l.block_columns = columns < padded ? columns : padded;
     l.blocks = (cout + l.block_columns - 1) / l.block_columns;
-    l.tiles = (p->batch * p->out_h * p->out_w + MR - 1) / MR;
-    l.packed_per_group = conv4j_f32_gemm_packed_b_count(l.k, cout);
-    const size_t pointers = (size_t)(l.segments * MR) * sizeof(const float *);
-    const size_t rows = l.mode == MODE_TAP ? 0 : (size_t)(MR * l.k) * sizeof(float);
+    l.tiles = (p->batch * p->out_h * p->out_w + mr - 1) / mr;
+    l.packed_per_group = conv4j_f32_gemm_packed_b_count(l.k, cout, nr);
+    const size_t pointers = (size_t)(l.segments * mr) * sizeof(const float *);
+    const size_t rows = l.mode == MODE_TAP ? 0 : (size_t)(mr * l.k) * sizeof(float);
     l.slice_bytes = align_up(pointers) + align_up(rows);
     l.zero_bytes = align_up((size_t)l.segment_length * sizeof(float));
     return l;
-}
-
-/* Workspace slices, fixed when the plan is made and stored behind the
- * packed weights, so run never uses more threads than the workspace has. */
-static int32_t plan_slices(void)
-{
-    const int32_t threads = conv4j_max_threads();
-    return threads > 0 ? threads : 1;
 }
 
 static const char *common_reject(const conv4j_problem *p)
@@ -124,8 +120,9 @@ static const char *common_reject(const conv4j_problem *p)
     return NULL;
 }
 
-const char *conv4j_gemm_1x1_reject(const conv4j_problem *p)
+const char *conv4j_gemm_1x1_reject(const conv4j_problem *p, const conv4j_isa_config *config)
 {
+    (void)config;
     if (p->kernel_h != 1 || p->kernel_w != 1) {
         return "kernel is not 1x1";
     }
@@ -135,35 +132,35 @@ const char *conv4j_gemm_1x1_reject(const conv4j_problem *p)
     return common_reject(p);
 }
 
-const char *conv4j_igemm_reject(const conv4j_problem *p)
+const char *conv4j_igemm_reject(const conv4j_problem *p, const conv4j_isa_config *config)
 {
+    (void)config;
     return common_reject(p);
 }
 
-size_t conv4j_gemm_packed_kernel_count(const conv4j_problem *p)
+size_t conv4j_gemm_packed_kernel_count(const conv4j_problem *p, const conv4j_isa_config *config)
 {
-    /* + one float's room for the slice count */
-    return layout_of(p).packed_per_group * (size_t)p->groups + 1;
+    return layout_of(p, config).packed_per_group * (size_t)p->groups;
 }
 
-void conv4j_gemm_pack(const conv4j_problem *p, const float *kernel, float *packed_kernel)
+void conv4j_gemm_pack(const conv4j_problem *p, const conv4j_isa_config *config,
+                      const float *kernel, float *packed_kernel)
 {
-    const gemm_layout l = layout_of(p);
+    const gemm_layout l = layout_of(p, config);
     const int64_t cout = p->out_channels_per_group;
     /* Keras [KH][KW][Cin/g][Cout] is, per group, a row-major [K][Cout/g]
      * matrix with row stride Cout, rows in the segments' order. */
     for (int64_t g = 0; g < p->groups; ++g) {
-        conv4j_f32_gemm_pack_b(l.k, cout, kernel + g * cout, p->out_channels,
+        conv4j_f32_gemm_pack_b(l.k, cout, kernel + g * cout, p->out_channels, l.nr,
                                packed_kernel + (size_t)g * l.packed_per_group);
     }
-    const int32_t slices = plan_slices();
-    memcpy(packed_kernel + l.packed_per_group * (size_t)p->groups, &slices, sizeof slices);
 }
 
-size_t conv4j_gemm_workspace_size(const conv4j_problem *p)
+size_t conv4j_gemm_workspace_size(const conv4j_problem *p, const conv4j_isa_config *config,
+                                  int32_t slices)
 {
-    const gemm_layout l = layout_of(p);
-    return l.zero_bytes + l.slice_bytes * (size_t)plan_slices();
+    const gemm_layout l = layout_of(p, config);
+    return l.zero_bytes + l.slice_bytes * (size_t)slices;
 }
 
 /* An output pixel by coordinates. */
@@ -177,6 +174,7 @@ static void point_row(const conv4j_problem *p, const gemm_layout *l, const float
                       const float *zero, int64_t g, pixel at, int i, const float **a,
                       float *rows)
 {
+    const int64_t mr = l->mr;
     const int64_t cin = p->in_channels_per_group;
     const float *image = input + at.n * p->in.n + g * cin;
     const int64_t ih0 = at.oh * p->stride_h - p->pad_top;
@@ -191,13 +189,13 @@ static void point_row(const conv4j_problem *p, const gemm_layout *l, const float
         const float *origin = image + ih0 * p->in.h + iw0 * p->in.w;
         if (l->mode == MODE_WIDE) {
             for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
-                a[kh * MR + i] = origin + kh * row_step;
+                a[kh * mr + i] = origin + kh * row_step;
             }
         } else {
             const float **slot = a + i;
             for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
                 const float *line = origin + kh * row_step;
-                for (int64_t kw = 0; kw < p->kernel_w; ++kw, slot += MR) {
+                for (int64_t kw = 0; kw < p->kernel_w; ++kw, slot += mr) {
                     *slot = line + kw * column_step;
                 }
             }
@@ -215,7 +213,7 @@ static void point_row(const conv4j_problem *p, const gemm_layout *l, const float
         const int64_t width = p->kernel_w * cin;
         const int whole = kw_begin == 0 && kw_end == p->kernel_w;
         for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
-            const float **slot = &a[kh * MR + i];
+            const float **slot = &a[kh * mr + i];
             if (kh < kh_begin || kh >= kh_end || kw_begin >= kw_end) {
                 *slot = zero;
                 continue;
@@ -244,7 +242,7 @@ static void point_row(const conv4j_problem *p, const gemm_layout *l, const float
             const int inside = row_inside && kw >= kw_begin && kw < kw_end;
             const float *source = inside ? line + (iw0 + kw * p->dilation_w) * p->in.w : zero;
             if (l->mode == MODE_TAP) {
-                a[tap * MR + i] = source;
+                a[tap * mr + i] = source;
             } else if (inside) {
                 memcpy(copy + tap * cin, source, (size_t)cin * sizeof(float));
             } else {
@@ -263,6 +261,7 @@ static void point_tile(const conv4j_problem *p, const gemm_layout *l, const floa
                        const float *zero, int64_t g, int64_t q0, int64_t height, const float **a,
                        float *rows)
 {
+    const int64_t mr = l->mr;
     pixel at;
     at.ow = q0 % p->out_w;
     at.oh = (q0 / p->out_w) % p->out_h;
@@ -278,8 +277,8 @@ static void point_tile(const conv4j_problem *p, const gemm_layout *l, const floa
         }
     }
     for (int64_t s = 0; s < l->segments; ++s) {
-        for (int64_t i = height; i < MR; ++i) {
-            a[s * MR + i] = a[s * MR + height - 1];
+        for (int64_t i = height; i < mr; ++i) {
+            a[s * mr + i] = a[s * mr + height - 1];
         }
     }
 }
@@ -300,8 +299,10 @@ static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *s
 {
     const conv4j_problem *p = call->p;
     const gemm_layout *l = call->l;
+    const int64_t mr = l->mr;
+    const int64_t nr = l->nr;
     const float **a = (const float **)(void *)slice;
-    float *rows = (float *)(void *)(slice + align_up((size_t)(l->segments * MR) *
+    float *rows = (float *)(void *)(slice + align_up((size_t)(l->segments * mr) *
                                                      sizeof(const float *)));
     const int64_t pixels = p->batch * p->out_h * p->out_w;
     const int64_t cout = p->out_channels_per_group;
@@ -311,13 +312,13 @@ static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *s
         const int64_t tile = item % l->tiles;
         const int64_t block = (item / l->tiles) % l->blocks;
         const int64_t g = item / (l->tiles * l->blocks);
-        const int64_t q0 = tile * MR;
-        const int64_t height = pixels - q0 < MR ? pixels - q0 : MR;
+        const int64_t q0 = tile * mr;
+        const int64_t height = pixels - q0 < mr ? pixels - q0 : mr;
         point_tile(p, l, call->input, call->zero, g, q0, height, a, rows);
         const int64_t column = block * l->block_columns;
         const int64_t width = cout - column < l->block_columns ? cout - column : l->block_columns;
         const float *weights = call->packed_kernel + (size_t)g * l->packed_per_group +
-                               (size_t)(column / NR * l->k * NR);
+                               (size_t)(column / nr * l->k * nr);
         epilogue.bias = call->bias == NULL ? NULL : call->bias + g * cout + column;
         call->tile(height, width, l->segments, l->segment_length, a, weights,
                    call->output + q0 * p->out_channels + g * cout + column, p->out_channels,
@@ -325,25 +326,23 @@ static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *s
     }
 }
 
-static void gemm_run(conv4j_f32_igemm_tile_fn tile, const conv4j_problem *p,
+void conv4j_gemm_run(const conv4j_problem *p, const conv4j_isa_config *config,
                      const float *packed_kernel, const float *bias, const float *input,
                      float *output, void *workspace, int32_t threads)
 {
-    const gemm_layout l = layout_of(p);
-    int32_t slices;
-    memcpy(&slices, packed_kernel + l.packed_per_group * (size_t)p->groups, sizeof slices);
+    const gemm_layout l = layout_of(p, config);
     char *base = workspace;
     float *zero = (float *)(void *)base;
     memset(zero, 0, (size_t)l.segment_length * sizeof(float));
-    const gemm_call call = {p, &l, tile, packed_kernel, bias, input, output, zero};
+    const gemm_call call = {p, &l, config->igemm, packed_kernel, bias, input, output, zero};
     char *slices_base = base + l.zero_bytes;
     const int64_t items = p->groups * l.blocks * l.tiles;
-    const int64_t team = threads < slices ? threads : slices;
 #ifdef _OPENMP
     /* threads == 1 never opens a parallel region: many JVM threads calling
-     * with 1 must not each start an OpenMP team. */
-    if (team > 1 && items > 1) {
-        const int used = (int)(team < items ? team : items);
+     * with 1 must not each start an OpenMP team. The plan caps threads at
+     * the workspace's slices. */
+    if (threads > 1 && items > 1) {
+        const int used = (int)(threads < items ? threads : items);
         /* Contiguous chunks handed out on demand: a thread that the machine
          * delays does not hold the others at the join, and a chunk still
          * streams tiles against one weight block. */
@@ -359,25 +358,7 @@ static void gemm_run(conv4j_f32_igemm_tile_fn tile, const conv4j_problem *p,
         return;
     }
 #else
-    (void)team;
+    (void)threads;
 #endif
     run_items(&call, 0, items, slices_base);
 }
-
-void conv4j_gemm_run_scalar(const conv4j_problem *p, const float *packed_kernel,
-                            const float *bias, const float *input, float *output,
-                            void *workspace, int32_t threads)
-{
-    gemm_run(conv4j_f32_igemm_6x16__scalar, p, packed_kernel, bias, input, output, workspace,
-             threads);
-}
-
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-void conv4j_gemm_run_avx2(const conv4j_problem *p, const float *packed_kernel,
-                          const float *bias, const float *input, float *output, void *workspace,
-                          int32_t threads)
-{
-    gemm_run(conv4j_f32_igemm_6x16__avx2, p, packed_kernel, bias, input, output, workspace,
-             threads);
-}
-#endif

@@ -9,8 +9,8 @@
 
 #include <immintrin.h>
 
-#define MR CONV4J_F32_GEMM_MR
-#define NR CONV4J_F32_GEMM_NR
+#define MR CONV4J_F32_IGEMM_6X16_MR
+#define NR CONV4J_F32_IGEMM_6X16_NR
 
 /* Unrolling the k loop trims its counter and branch work, which matters
  * when k is short (a 1x1 layer with 64 input channels); the order of the
@@ -225,12 +225,4 @@ void conv4j_f32_igemm_6x16__avx2(int64_t m, int64_t n, int64_t segments, int64_t
                     epilogue);
         }
     }
-}
-
-void conv4j_f32_gemm_avx2(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                          const float *packed_b, float *c, int64_t ldc, int accumulate)
-{
-    const conv4j_f32_gemm_epilogue epilogue = {NULL, 0, accumulate};
-    conv4j_f32_gemm_run(conv4j_f32_igemm_6x16__avx2, m, n, k, a, lda, packed_b, c, ldc,
-                        &epilogue);
 }

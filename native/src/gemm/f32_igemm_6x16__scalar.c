@@ -5,8 +5,8 @@
  */
 #include "gemm/f32_gemm.h"
 
-#define MR CONV4J_F32_GEMM_MR
-#define NR CONV4J_F32_GEMM_NR
+#define MR CONV4J_F32_IGEMM_6X16_MR
+#define NR CONV4J_F32_IGEMM_6X16_NR
 
 /* Columns [0, width) of one panel, computing `columns` (8 or 16) of them;
  * inlined once per constant. */

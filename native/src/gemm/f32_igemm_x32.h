@@ -11,7 +11,7 @@
  *
  *   panel j holds rows 0..k-1 of columns [32 j, 32 j + 32) as k consecutive
  *   groups of 32 floats (columns past n zero); panel j starts at
- *   packed_b + j * k * 32.
+ *   packed_b + j * k * 32 (conv4j_f32_gemm_pack_b with nr = 32).
  *
  * Summation order per output element: one chain of multiply-adds in plain k
  * order (segment by segment, element by element), started from zero; then
@@ -49,13 +49,8 @@
 #define CONV4J_F32_IGEMM_X32_MR 14
 #define CONV4J_F32_IGEMM_X32_NR 32
 
-/* Floats of the NR = 32 packed B for a k x n matrix: ceil(n / 32) * k * 32. */
-size_t conv4j_f32_igemm_x32_packed_b_count(int64_t k, int64_t n);
-
-/* b is row-major [k][n] with row stride ldb (>= n); packed holds
- * conv4j_f32_igemm_x32_packed_b_count(k, n) floats. */
-void conv4j_f32_igemm_x32_pack_b(int64_t k, int64_t n, const float *b, int64_t ldb,
-                                 float *packed);
+/* Packing: conv4j_f32_gemm_pack_b / conv4j_f32_gemm_packed_b_count with
+ * nr = CONV4J_F32_IGEMM_X32_NR (the layout above). MR <= CONV4J_F32_GEMM_MAX_MR. */
 
 void conv4j_f32_igemm_14x32__scalar(int64_t m, int64_t n, int64_t segments,
                                     int64_t segment_length, const float *const *a,

@@ -5,6 +5,7 @@
  */
 #include "layout/layout_adapter.h"
 
+#include "config/isa_config.h"
 #include "layout/transpose.h"
 
 #include <stdint.h>
@@ -80,23 +81,11 @@ void *conv4j_layout_kernel_workspace(const conv4j_problem *p, void *workspace)
 
 /* dst[c][r] = src[r][c] for one rows x cols tile at (r0, c0). */
 static void transpose_tile(const float *restrict src, float *restrict dst, int64_t rows,
-                           int64_t cols, int64_t r0, int64_t c0, int use_avx2)
+                           int64_t cols, int64_t r0, int64_t c0, conv4j_transpose_tile_fn tile)
 {
     const int64_t r1 = r0 + LAYOUT_TILE < rows ? r0 + LAYOUT_TILE : rows;
     const int64_t c1 = c0 + LAYOUT_TILE < cols ? c0 + LAYOUT_TILE : cols;
-#ifdef CONV4J_HAVE_AVX2_KERNELS
-    if (use_avx2) {
-        conv4j_transpose_tile_avx2(src, dst, rows, cols, r0, c0, r1, c1);
-        return;
-    }
-#else
-    (void)use_avx2;
-#endif
-    for (int64_t c = c0; c < c1; ++c) {
-        for (int64_t r = r0; r < r1; ++r) {
-            dst[c * rows + r] = src[r * cols + c];
-        }
-    }
+    tile(src, dst, rows, cols, r0, c0, r1, c1);
 }
 
 /* count matrices of rows x cols, cut into tiles numbered 0 .. tiles - 1. */
@@ -104,7 +93,7 @@ typedef struct transpose_job {
     const float *src;
     float *dst;
     int64_t rows, cols, row_tiles, col_tiles;
-    int use_avx2;
+    conv4j_transpose_tile_fn tile; /* the config's */
 } transpose_job;
 
 static void transpose_tile_number(const transpose_job *job, int64_t t)
@@ -114,16 +103,15 @@ static void transpose_tile_number(const transpose_job *job, int64_t t)
     const int64_t within = t % per_matrix;
     transpose_tile(job->src + offset, job->dst + offset, job->rows, job->cols,
                    within / job->col_tiles * LAYOUT_TILE, within % job->col_tiles * LAYOUT_TILE,
-                   job->use_avx2);
+                   job->tile);
 }
 
 /* For each of count matrices of rows x cols: dst = transpose(src). */
-static void transpose_batch(const float *src, float *dst, int64_t count, int64_t rows,
-                            int64_t cols, int32_t threads)
+static void transpose_batch(const conv4j_isa_config *config, const float *src, float *dst,
+                            int64_t count, int64_t rows, int64_t cols, int32_t threads)
 {
     const transpose_job job = {src, dst, rows, cols, (rows + LAYOUT_TILE - 1) / LAYOUT_TILE,
-                               (cols + LAYOUT_TILE - 1) / LAYOUT_TILE,
-                               conv4j_active_isa() >= CONV4J_ISA_AVX2};
+                               (cols + LAYOUT_TILE - 1) / LAYOUT_TILE, config->transpose_tile};
     const int64_t tiles = count * job.row_tiles * job.col_tiles;
 #ifdef _OPENMP
     if (threads > 1 && tiles > 1 && count * rows * cols >= LAYOUT_PARALLEL_MIN) {
@@ -143,8 +131,7 @@ static void transpose_batch(const float *src, float *dst, int64_t count, int64_t
 }
 
 void conv4j_layout_run(const conv4j_problem *p, const conv4j_problem *cl,
-                       void (*run)(const conv4j_problem *, const float *, const float *,
-                                   const float *, float *, void *, int32_t),
+                       const conv4j_algorithm_entry *algorithm, const conv4j_isa_config *config,
                        const float *packed_kernel, const float *bias, const float *input,
                        float *output, void *workspace, int32_t threads)
 {
@@ -155,18 +142,18 @@ void conv4j_layout_run(const conv4j_problem *p, const conv4j_problem *cl,
         float *copy = (float *)next;
         next += input_copy_bytes(p);
         /* Per image: [C][H*W] -> [H*W][C]. */
-        transpose_batch(input, copy, p->batch, p->in_channels, p->in_h * p->in_w, threads);
+        transpose_batch(config, input, copy, p->batch, p->in_channels, p->in_h * p->in_w, threads);
         nhwc_input = copy;
     }
     if (!conv4j_layout_output_is_shared(p)) {
         nhwc_output = (float *)next;
         next += output_copy_bytes(p);
     }
-    run(cl, packed_kernel, bias, nhwc_input, nhwc_output, conv4j_layout_kernel_workspace(p, workspace),
-        threads);
+    algorithm->run(cl, config, packed_kernel, bias, nhwc_input, nhwc_output,
+                   conv4j_layout_kernel_workspace(p, workspace), threads);
     if (nhwc_output != output) {
         /* Per image: [Ho*Wo][Cout] -> [Cout][Ho*Wo]. */
-        transpose_batch(nhwc_output, output, p->batch, p->out_h * p->out_w, p->out_channels,
+        transpose_batch(config, nhwc_output, output, p->batch, p->out_h * p->out_w, p->out_channels,
                         threads);
     }
 }

@@ -25,10 +25,10 @@ size_t conv4j_layout_workspace_size(const conv4j_problem *p, size_t kernel_works
 /* The kernel's workspace inside the adapter's (after the two tensors). */
 void *conv4j_layout_kernel_workspace(const conv4j_problem *p, void *workspace);
 
-/* Runs run on the channels_last problem cl between the two transposes. */
+/* Runs the algorithm on the channels_last problem cl between the two
+ * transposes, with the config's kernels and transposes. */
 void conv4j_layout_run(const conv4j_problem *p, const conv4j_problem *cl,
-                       void (*run)(const conv4j_problem *, const float *, const float *,
-                                   const float *, float *, void *, int32_t),
+                       const conv4j_algorithm_entry *algorithm, const conv4j_isa_config *config,
                        const float *packed_kernel, const float *bias, const float *input,
                        float *output, void *workspace, int32_t threads);
 

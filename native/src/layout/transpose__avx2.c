@@ -43,8 +43,8 @@ static inline void transpose_8x8(const float *src, int64_t src_stride, float *ds
     _mm256_storeu_ps(dst + 7 * dst_stride, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
-void conv4j_transpose_tile_avx2(const float *src, float *dst, int64_t rows, int64_t cols,
-                                int64_t r0, int64_t c0, int64_t r1, int64_t c1)
+void conv4j_transpose_tile__avx2(const float *src, float *dst, int64_t rows, int64_t cols,
+                                 int64_t r0, int64_t c0, int64_t r1, int64_t c1)
 {
     const int64_t r8 = r0 + (r1 - r0) / 8 * 8;
     const int64_t c8 = c0 + (c1 - c0) / 8 * 8;

@@ -52,34 +52,8 @@ void conv4j_reference_compute(const conv4j_problem *p, const float *input, const
     }
 }
 
-const char *conv4j_reference_reject(const conv4j_problem *problem)
-{
-    (void)problem;
-    return NULL;
-}
-
-size_t conv4j_reference_packed_kernel_count(const conv4j_problem *problem)
-{
-    return (size_t)conv4j_kernel_count(problem);
-}
-
 void conv4j_reference_pack(const conv4j_problem *problem, const float *kernel,
                            float *packed_kernel)
 {
     memcpy(packed_kernel, kernel, (size_t)conv4j_kernel_count(problem) * sizeof(float));
-}
-
-size_t conv4j_reference_workspace_size(const conv4j_problem *problem)
-{
-    (void)problem;
-    return 0;
-}
-
-void conv4j_reference_run(const conv4j_problem *problem, const float *packed_kernel,
-                          const float *bias, const float *input, float *output, void *workspace,
-                          int32_t threads)
-{
-    (void)workspace;
-    (void)threads; /* single-threaded by definition */
-    conv4j_reference_compute(problem, input, packed_kernel, bias, output);
 }

@@ -8,14 +8,8 @@
 void conv4j_reference_compute(const conv4j_problem *problem, const float *input,
                               const float *kernel, const float *bias, float *output);
 
-/* The algorithm-table entry points (the packed kernel is the Keras kernel). */
-const char *conv4j_reference_reject(const conv4j_problem *problem);
-size_t conv4j_reference_packed_kernel_count(const conv4j_problem *problem);
+/* The algorithm table's packing: the Keras kernel itself. */
 void conv4j_reference_pack(const conv4j_problem *problem, const float *kernel,
                            float *packed_kernel);
-size_t conv4j_reference_workspace_size(const conv4j_problem *problem);
-void conv4j_reference_run(const conv4j_problem *problem, const float *packed_kernel,
-                          const float *bias, const float *input, float *output, void *workspace,
-                          int32_t threads);
 
 #endif /* CONV4J_F32_CONV_REFERENCE_H */

@@ -112,12 +112,19 @@ public final class Conv4j {
         return nativeAvailable() ? Conv4jNative.conv4j_cpu_features() : "unavailable";
     }
 
-    /** The best ISA the CPU and OS support ({@code scalar} or {@code avx2}); "unavailable" without native. */
+    /**
+     * The widest ISA level the CPU and OS support: {@code scalar}, {@code avx2} or {@code avx512};
+     * "unavailable" without native.
+     */
     public static String cpuIsa() {
         return nativeAvailable() ? Conv4jNative.conv4j_isa_name(Conv4jNative.conv4j_cpu_isa()) : "unavailable";
     }
 
-    /** The ISA in use after the {@code CONV4J_MAX_ISA} cap; "unavailable" without native. */
+    /**
+     * The ISA level of the kernels in use ({@code scalar}, {@code avx2} or {@code avx512}): the widest
+     * level the CPU has, the environment variable {@code CONV4J_MAX_ISA} leaves on, and this build
+     * has kernels for. "unavailable" without native.
+     */
     public static String activeIsa() {
         return nativeAvailable() ? Conv4jNative.conv4j_isa_name(Conv4jNative.conv4j_active_isa()) : "unavailable";
     }
@@ -137,7 +144,7 @@ public final class Conv4j {
 
     /**
      * Measures the CPU's fp32 multiply-add throughput in GFLOP/s with 12 independent FMA chains per
-     * thread (256-bit with AVX2) on {@code threads} threads (0 = all cores) for {@code seconds}
+     * thread (at the vector width of {@link #activeIsa()}: 256-bit for avx2, 512-bit for avx512) on {@code threads} threads (0 = all cores) for {@code seconds}
      * (after an untimed fifth of that). Blocks the caller for that long; thread-safe, but
      * concurrent calls share the cores and each measures less. Needs the native backend.
      */

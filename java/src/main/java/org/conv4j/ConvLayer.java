@@ -158,14 +158,15 @@ public abstract class ConvLayer implements AutoCloseable {
         }
         float[] kernelCopy = kernel.clone();
         float[] biasCopy = bias == null ? null : bias.clone();
-        // Packed once here, shared by every input shape of these weights.
+        // Packed once here (Java) or on the first plan (native), shared by every input shape of these weights.
         JavaConvolution java = backend == Backend.JAVA
                 ? new JavaConvolution(config, (int) inChannels, kernelCopy, biasCopy) : null;
+        NativeWeights nativeWeights = backend == Backend.NATIVE ? new NativeWeights(kernelCopy, biasCopy) : null;
         synchronized (lock) {
             requireOpen();
             WeightState old = weights;
             weights = new WeightState(kernelCopy, biasCopy, (int) inChannels,
-                    new PlanCache((n, h, w, c, k, b) -> newEntry(n, h, w, c, k, b, java), kernelCopy, biasCopy));
+                    new PlanCache((n, h, w, c, k, nw) -> newEntry(n, h, w, c, k, nw, java), kernelCopy, nativeWeights));
             if (old != null) {
                 old.plans.close();
             }
@@ -187,6 +188,22 @@ public abstract class ConvLayer implements AutoCloseable {
     int inChannels() {
         WeightState w = weights;
         return w == null ? -1 : w.inChannels;
+    }
+
+    /**
+     * How many times the native weights were packed (conv4j_weights_pack_count): once per
+     * algorithm the layer's plans used, whatever the number of input shapes; 0 before the first
+     * plan, -1 for the Java backend or before setWeights.
+     */
+    long nativePackCount() {
+        WeightState w = weights;
+        return w == null ? -1 : w.plans.nativePackCount();
+    }
+
+    /** The current weights' native object (tests); null before setWeights, after close or for Java. */
+    NativeWeights nativeWeights() {
+        WeightState w = weights;
+        return w == null ? null : w.plans.nativeWeights();
     }
 
     /** The kernel and bias of a layer, in Keras layout. */
@@ -373,7 +390,8 @@ public abstract class ConvLayer implements AutoCloseable {
         return e;
     }
 
-    private PlanCache.Entry newEntry(int n, int h, int w, int c, float[] kernel, float[] bias, JavaConvolution java) {
+    private PlanCache.Entry newEntry(int n, int h, int w, int c, float[] kernel, NativeWeights nativeWeights,
+            JavaConvolution java) {
         ConvGeometry g = ConvGeometry.of(config, layerShape(n, h, w, c));
         int expected = kernel.length / (int) (config.kernelVolume() * config.filters()) * config.groups();
         if (g.inChannels() != expected) {
@@ -381,7 +399,7 @@ public abstract class ConvLayer implements AutoCloseable {
                     + Arrays.toString(kernelShapeFor(expected / config.groups())) + " expects " + expected
                     + " (Cin/groups " + expected / config.groups() + " × groups " + config.groups() + ")");
         }
-        NativePlan plan = backend == Backend.NATIVE ? NativePlan.create(g, kernel, bias) : null;
+        NativePlan plan = nativeWeights != null ? NativePlan.create(g, nativeWeights) : null;
         return new PlanCache.Entry(n, h, w, c, g, plan, java);
     }
 

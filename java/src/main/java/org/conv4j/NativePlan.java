@@ -1,13 +1,18 @@
 package org.conv4j;
 
 import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.bytedeco.javacpp.FloatPointer;
 import org.conv4j.internal.Conv4jNative;
 import org.conv4j.internal.Conv4jNative.ConvDesc;
+import org.conv4j.internal.NativeStatus;
 
 /**
- * One native {@code conv4j_plan}: a geometry with its packed weights. Reference counted so that a
+ * One native {@code conv4j_plan}: a geometry over the layer's {@link NativeWeights} (the plan holds
+ * a native reference to them, so their packing outlives the cache's). Reference counted so that a
  * plan evicted from a layer's cache, or dropped by {@code close()} or {@code setWeights}, is freed
  * only after the last call running on it returns. Callers have validated every buffer.
  */
@@ -23,14 +28,17 @@ final class NativePlan {
         this.explanation = Conv4jNative.conv4j_plan_explain(handle);
     }
 
-    static NativePlan create(ConvGeometry g, float[] kernel, float[] bias) {
+    /** A light plan for {@code g} over {@code weights}, which are created (and packed) on first use. */
+    static NativePlan create(ConvGeometry g, NativeWeights weights) {
         Conv4j.requireNative();
         try (ConvDesc d = new ConvDesc()) {
             boolean rank2 = g.rank() == 2;
             d.rank(g.rank()).batch(g.batch()).inChannels(g.inChannels()).outChannels(g.outChannels())
                     .groups(g.groups())
-                    .layout(g.config().dataFormat() == DataFormat.CHANNELS_LAST ? 0 : 1)
-                    .activation(g.config().activation() == Activation.RELU ? 1 : 0)
+                    .layout(g.config().dataFormat() == DataFormat.CHANNELS_LAST
+                            ? Conv4jNative.LAYOUT_CHANNELS_LAST : Conv4jNative.LAYOUT_CHANNELS_FIRST)
+                    .activation(g.config().activation() == Activation.RELU
+                            ? Conv4jNative.ACTIVATION_RELU : Conv4jNative.ACTIVATION_NONE)
                     .algorithm(g.config().algorithm().code())
                     .flags(g.config().winograd() ? Conv4jNative.FLAG_ALLOW_WINOGRAD : Conv4jNative.FLAG_NO_WINOGRAD);
             // Rank 1 uses index 0 only; the geometry stores it on the width axis.
@@ -41,9 +49,13 @@ final class NativePlan {
             }
             d.inSize(w, g.inWidth()).kernel(w, g.kernelWidth()).stride(w, g.strideWidth())
                     .dilation(w, g.dilationWidth()).padBefore(w, g.padLeft()).padAfter(w, g.padRight());
+            Conv4jNative.Weights shared = weights.handle(d, g);
             Conv4jNative.Plan handle = new Conv4jNative.Plan();
-            int status = Conv4jNative.conv4j_plan_create(d, kernel, bias, handle);
-            if (status != 0 || handle.isNull()) {
+            int status = Conv4jNative.conv4j_plan_create_with_weights(d, shared, handle);
+            if (status == NativeStatus.ERR_UNSUPPORTED.code()) {
+                throw refusal(d, g, weights);
+            }
+            if (status != NativeStatus.OK.code() || handle.isNull()) {
                 throw failure(status, "creating a plan for " + g);
             }
             return new NativePlan(handle);
@@ -92,28 +104,109 @@ final class NativePlan {
     }
 
     private static void check(int status) {
-        if (status != 0) {
+        if (status != NativeStatus.OK.code()) {
             throw failure(status, "executing a plan");
         }
     }
 
-    private static RuntimeException failure(int status, String doing) {
+    /**
+     * The exception for a failed native call (an {@link OutOfMemoryError} is thrown, not returned).
+     * A forced algorithm's refusal is {@link #refusal}'s, not this.
+     */
+    static RuntimeException failure(int status, String doing) {
         String what = Conv4jNative.conv4j_status_string(status);
-        if (status == 17) { // CONV4J_ERR_OUT_OF_MEMORY
+        NativeStatus s = NativeStatus.fromCode(status);
+        if (s == NativeStatus.ERR_OUT_OF_MEMORY) {
             throw new OutOfMemoryError("conv4j: native memory exhausted " + doing + ": " + what);
         }
-        if (status == 1) { // CONV4J_ERR_NULL_POINTER
+        if (s == NativeStatus.ERR_NULL_POINTER) {
             // Java never passes null: JNI returns null when it cannot copy (or pin) a Java array
             // into native memory, so this is an allocation failure too.
             throw new OutOfMemoryError("conv4j: native memory exhausted " + doing
                     + ": the JVM could not make a Java array available to native code");
         }
-        if (status == 14) { // CONV4J_ERR_UNSUPPORTED: only a forced algorithm can be refused
-            return new IllegalArgumentException("conv4j: the requested algorithm does not accept this problem ("
-                    + what + ") " + doing);
+        // Java validates first (flags included: Java sets only known bits, so
+        // CONV4J_ERR_INVALID_FLAGS cannot come back; and every shape's kernel tensor is the
+        // weights', so CONV4J_ERR_WEIGHTS_MISMATCH cannot either), so this means the two sides disagree.
+        return new IllegalStateException("conv4j: native status " + status + " ("
+                + (s == null ? "unknown to the Java side" : s.cName()) + ": " + what + ") " + doing);
+    }
+
+    /**
+     * A forced algorithm refused the problem (CONV4J_ERR_UNSUPPORTED): the typed exception, with
+     * the reason from conv4j_explain's line for the same descriptor.
+     */
+    private static AlgorithmRefusedException refusal(ConvDesc d, ConvGeometry g, NativeWeights weights) {
+        Algorithm algorithm = g.config().algorithm();
+        byte[] buffer = new byte[2048];
+        Conv4jNative.conv4j_explain(d, buffer, buffer.length);
+        int end = 0;
+        while (end < buffer.length && buffer[end] != 0) {
+            end++;
         }
-        // Java validates first (flags included: Java sets only known bits, so status 18,
-        // CONV4J_ERR_INVALID_FLAGS, cannot come back), so this means the two sides disagree.
-        return new IllegalStateException("conv4j: native status " + status + " (" + what + ") " + doing);
+        String line = new String(buffer, 0, end, StandardCharsets.UTF_8);
+        String reason = rejectionReason(line);
+        if (reason == null) {
+            // conv4j_explain sees the descriptor, not the weights: a refusal it does not show is
+            // one for the weights' values.
+            reason = weights.nonFinite() ? "non-finite weights (NaN or Inf in the kernel)"
+                    : "refused, explain line: " + line;
+        }
+        return new AlgorithmRefusedException(algorithm, reason, g.toString());
+    }
+
+    /**
+     * The rejections in an explain line ({@code "... -> unsupported (...); rejected: igemm (needs
+     * channels_last)"}): the reason alone for one row, {@code "row: reason; row: reason"} for
+     * several; null when the line does not say unsupported or lists no rejection. Reasons may hold
+     * parentheses.
+     */
+    static String rejectionReason(String line) {
+        String marker = "; rejected: ";
+        int arrow = line.indexOf(" -> unsupported (");
+        int at = arrow < 0 ? -1 : line.indexOf(marker, arrow);
+        if (at < 0) {
+            return null;
+        }
+        List<String> names = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        int i = at + marker.length();
+        while (i < line.length()) {
+            int open = line.indexOf(" (", i);
+            if (open < 0) {
+                break;
+            }
+            int depth = 0;
+            int close = -1;
+            for (int j = open + 1; j < line.length(); j++) {
+                char ch = line.charAt(j);
+                if (ch == '(') {
+                    depth++;
+                } else if (ch == ')' && --depth == 0) {
+                    close = j;
+                    break;
+                }
+            }
+            if (close < 0) {
+                break; // truncated line: keep what was parsed
+            }
+            names.add(line.substring(i, open));
+            reasons.add(line.substring(open + 2, close));
+            i = close + 1;
+            if (line.startsWith(", ", i)) {
+                i += 2;
+            }
+        }
+        if (names.isEmpty()) {
+            return null;
+        }
+        if (names.size() == 1) {
+            return reasons.get(0);
+        }
+        StringBuilder b = new StringBuilder();
+        for (int k = 0; k < names.size(); k++) {
+            b.append(k == 0 ? "" : "; ").append(names.get(k)).append(": ").append(reasons.get(k));
+        }
+        return b.toString();
     }
 }

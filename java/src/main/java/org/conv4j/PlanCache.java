@@ -4,12 +4,15 @@ package org.conv4j;
  * A layer's geometries and native plans for the input shapes it has seen, for one set of weights.
  * The hot path (the same shape as last time) takes no lock and allocates nothing; a new shape
  * builds its entry under the lock. At most {@value #CAPACITY} entries are kept, oldest out first.
+ * With the native backend the weights are one {@link NativeWeights}, packed once and shared by
+ * every entry's plan; closing the cache drops its reference to them, once.
  */
 final class PlanCache {
     static final int CAPACITY = 8;
 
     interface EntryFactory {
-        Entry create(int n, int h, int w, int c, float[] kernel, float[] bias);
+        /** Called under the cache's lock; {@code weights} is null for the Java backend. */
+        Entry create(int n, int h, int w, int c, float[] kernel, NativeWeights weights);
     }
 
     /** One input shape: its geometry and its native plan or the layer's Java convolution. */
@@ -47,16 +50,27 @@ final class PlanCache {
 
     private final EntryFactory factory;
     private final float[] kernel;
-    private final float[] bias;
+    private final NativeWeights weights; // null for the Java backend
     private final Entry[] entries = new Entry[CAPACITY]; // guarded by this
     private int nextSlot; // guarded by this
     private boolean closed; // guarded by this
     private volatile Entry last;
 
-    PlanCache(EntryFactory factory, float[] kernel, float[] bias) {
+    /** {@code weights}: the native weights of {@code kernel}, owned by the cache from now on; null for Java. */
+    PlanCache(EntryFactory factory, float[] kernel, NativeWeights weights) {
         this.factory = factory;
         this.kernel = kernel;
-        this.bias = bias;
+        this.weights = weights;
+    }
+
+    /** How many times the native weights were packed; 0 before the first plan, -1 for the Java backend. */
+    synchronized long nativePackCount() {
+        return weights == null ? -1 : weights.packCount();
+    }
+
+    /** The native weights (tests); null for the Java backend. */
+    NativeWeights nativeWeights() {
+        return weights;
     }
 
     /**
@@ -78,7 +92,7 @@ final class PlanCache {
                     return candidate;
                 }
             }
-            Entry created = factory.create(n, h, w, c, kernel, bias);
+            Entry created = factory.create(n, h, w, c, kernel, weights);
             Entry evicted = entries[nextSlot];
             entries[nextSlot] = created;
             nextSlot = (nextSlot + 1) % CAPACITY;
@@ -91,7 +105,10 @@ final class PlanCache {
         }
     }
 
-    /** Drops the cache's references; each plan is freed when its last running call returns. */
+    /**
+     * Drops the cache's references, the entries' then the native weights': each plan is freed when
+     * its last running call returns, and the weights with the last plan made from them.
+     */
     synchronized void close() {
         if (closed) {
             return;
@@ -103,6 +120,9 @@ final class PlanCache {
                 entries[i].release();
                 entries[i] = null;
             }
+        }
+        if (weights != null) {
+            weights.destroy();
         }
     }
 }

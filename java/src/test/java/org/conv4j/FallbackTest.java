@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -36,13 +37,24 @@ class FallbackTest {
 
     /** Runs {@code main} in a child JVM on the test class path with these options; returns its output. */
     static String runMain(Class<?> main, String... options) throws IOException, InterruptedException {
+        return runMain(Map.of(), main, options);
+    }
+
+    /**
+     * Runs {@code main} in a child JVM on the test class path with these options and these
+     * environment variables set on top of this JVM's; returns its output.
+     */
+    static String runMain(Map<String, String> environment, Class<?> main, String... options)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java");
         cmd.addAll(List.of(options));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(main.getName());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process p = builder.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out);

@@ -92,10 +92,11 @@ class HardeningPropertiesTest {
                 float[] actual;
                 try {
                     actual = layer.predict(c.input, c.inputShape);
-                } catch (IllegalArgumentException e) {
-                    // Only a forced algorithm may refuse, and only with this message.
+                } catch (AlgorithmRefusedException e) {
+                    // Only a forced algorithm may refuse, and only as itself, with a reason.
                     assertTrue(v.algorithm() != Algorithm.AUTO, "AUTO refused: " + e.getMessage());
-                    assertTrue(e.getMessage().contains("does not accept this problem"), e.getMessage());
+                    assertEquals(v.algorithm(), e.algorithm(), e.getMessage());
+                    assertTrue(!e.reason().isEmpty() && e.getMessage().contains(e.reason()), e.getMessage());
                     REFUSED.get(v.algorithm()).incrementAndGet();
                     return;
                 }

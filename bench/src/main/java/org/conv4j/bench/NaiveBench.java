@@ -32,6 +32,16 @@ public class NaiveBench extends ShapeState {
         output = new float[geometry.outputCount()];
     }
 
+    @Override
+    public float[] outputNhwc() {
+        return output;
+    }
+
+    @Override
+    public String algorithm() {
+        return "reference (double)";
+    }
+
     @Benchmark
     public float[] conv() {
         ReferenceConvolution.compute(geometry, input, 0, kernel, bias, output, 0);

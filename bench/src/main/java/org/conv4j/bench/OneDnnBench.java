@@ -25,6 +25,16 @@ public class OneDnnBench extends ShapeState {
         logImplementation("onednn", conv.implementation());
     }
 
+    @Override
+    public float[] outputNhwc() {
+        return conv.output();
+    }
+
+    @Override
+    public String algorithm() {
+        return conv.implementation();
+    }
+
     @Benchmark
     public void conv() {
         conv.run();

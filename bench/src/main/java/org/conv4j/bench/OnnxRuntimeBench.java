@@ -17,6 +17,18 @@ public class OnnxRuntimeBench extends ShapeState {
         logImplementation("ort", "onnxruntime " + ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion());
     }
 
+    @Override
+    public String algorithm() {
+        return "onnxruntime " + ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion();
+    }
+
+    @Override
+    public float[] outputNhwc() {
+        Shape s = Shape.named(shape);
+        org.conv4j.ConvGeometry g = s.geometry();
+        return conv.outputNhwc(s.n(), g.outHeight(), g.outWidth(), s.cout());
+    }
+
     @Benchmark
     public void conv() throws OrtException {
         conv.run();

@@ -39,11 +39,12 @@ public final class Report {
     static final Map<String, String> IMPLS = new LinkedHashMap<>();
 
     static {
-        IMPLS.put("conv4j", "conv4j native");
-        IMPLS.put("java", "conv4j Java");
-        IMPLS.put("naive", "naive Java");
+        IMPLS.put("conv4j", "conv4j native (default algorithm)");
+        IMPLS.put("java", "conv4j Java backend");
+        IMPLS.put("naive", "reference loop (double, 1t)");
         IMPLS.put("ort", "ONNX Runtime");
         IMPLS.put("onednn", "oneDNN");
+        IMPLS.put("winograd", "conv4j Winograd (opt-in, effective)");
     }
 
     static final int[] THREADS = {1, 2};
@@ -56,10 +57,17 @@ public final class Report {
 
     final List<Shape> shapes;
     /** Milliseconds per call, every measured iteration. */
-    final Map<Key, double[]> samples = new TreeMap<>((a, b) -> (a.impl + a.shape + a.threads).compareTo(
-            b.impl + b.shape + b.threads));
+    static final java.util.Comparator<Key> KEY_ORDER = (a, b) -> (a.impl + "\t" + a.shape + "\t" + a.threads).compareTo(
+            b.impl + "\t" + b.shape + "\t" + b.threads);
+    final Map<Key, double[]> samples = new TreeMap<>(KEY_ORDER);
     /** impl → shape → threads → what ran (from the implementation log). */
     final Map<String, Map<String, Map<Integer, String>>> chosen = new TreeMap<>();
+    /** What the suite wrote besides the samples: the algorithm that ran, failures, n/a, checks, the ISA. */
+    final Map<Key, String> algorithms = new TreeMap<>(KEY_ORDER);
+    final Map<Key, String> failures = new TreeMap<>(KEY_ORDER);
+    final Map<Key, String> notApplicable = new TreeMap<>(KEY_ORDER);
+    final Map<Key, String[]> checks = new TreeMap<>(KEY_ORDER);
+    final java.util.Set<String> suiteIsas = new java.util.TreeSet<>();
     final double[] peakMedian = new double[3];
     final double[] peakBest = new double[3];
 
@@ -69,6 +77,7 @@ public final class Report {
 
     public static void main(String[] args) throws IOException {
         List<Path> results = new ArrayList<>();
+        List<Path> suites = new ArrayList<>();
         Path implLog = null;
         Path readme = Paths.get("bench/README.md");
         Path chart = Paths.get("bench/chart.png");
@@ -89,6 +98,10 @@ public final class Report {
                         try (DirectoryStream<Path> ds = Files.newDirectoryStream(p, "*.json")) {
                             ds.forEach(results::add);
                         }
+                        Path suite = p.resolve("samples.tsv");
+                        if (Files.isRegularFile(suite)) {
+                            suites.add(suite);
+                        }
                         Path log = p.resolve("implementations.tsv");
                         if (implLog == null && Files.isRegularFile(log)) {
                             implLog = log;
@@ -107,13 +120,16 @@ public final class Report {
                 default -> usage("unknown option " + a);
             }
         }
-        if (results.isEmpty()) {
-            usage("no results: --results DIR|FILE.json");
+        if (results.isEmpty() && suites.isEmpty()) {
+            usage("no results: --results DIR (samples.tsv from Suite, or JMH *.json) | FILE.json");
         }
         results.sort(null);
         Report r = new Report(Shape.load());
         for (Path p : results) {
             r.readJmh(p);
+        }
+        for (Path p : suites) {
+            r.readSuite(p);
         }
         if (implLog != null) {
             r.readImplLog(implLog);
@@ -163,11 +179,36 @@ public final class Report {
         }
     }
 
+    /** Reads the interleaved suite's output ({@link Suite}): samples, algorithms, failures, n/a, checks. */
+    void readSuite(Path file) throws IOException {
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            String[] f = line.split("\t", -1);
+            if (f.length < 5) {
+                continue;
+            }
+            Key k = new Key(f[1], f[2], Integer.parseInt(f[3]));
+            switch (f[0]) {
+                case "sample" -> {
+                    samples.put(k, Arrays.stream(f[4].split(",")).mapToDouble(Double::parseDouble).toArray());
+                    if (f.length > 5 && !f[5].isEmpty()) {
+                        algorithms.put(k, f[5]);
+                    }
+                }
+                case "fail" -> failures.merge(k, f[4], (a, b) -> a + "; " + b);
+                case "na" -> notApplicable.put(k, f[4]);
+                case "check" -> checks.put(k, new String[] {f[4], f.length > 5 ? f[5] : ""});
+                case "isa" -> suiteIsas.add(f[4]);
+                default -> { }
+            }
+        }
+    }
+
     static String implOf(String benchmark) {
         String cls = benchmark.substring(0, benchmark.lastIndexOf('.'));
         switch (cls.substring(cls.lastIndexOf('.') + 1)) {
             case "Conv4jNativeBench": return "conv4j";
             case "Conv4jJavaBench": return "java";
+            case "Conv4jWinogradBench": return "winograd";
             case "NaiveBench": return "naive";
             case "OnnxRuntimeBench": return "ort";
             case "OneDnnBench": return "onednn";
@@ -242,80 +283,81 @@ public final class Report {
     String markdown(List<String> notes) {
         StringBuilder md = new StringBuilder();
         md.append(BEGIN).append("\n");
-        md.append("<!-- generated by org.conv4j.bench.Report from the JMH results; edit the code, not this section -->\n\n");
+        md.append("<!-- generated by org.conv4j.bench.Report from the suite's results; edit the code, not this section -->\n\n");
         String ortVersion = firstChoice("ort");
+        String isa = isaInUse();
         md.append("Run of ").append(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm")))
                 .append(" UTC on ").append(Conv4j.platform()).append(" (").append(Conv4j.cpuFeatures()).append("), ")
                 .append(Runtime.getRuntime().availableProcessors()).append(" CPUs, JDK ")
-                .append(System.getProperty("java.version")).append("; ")
+                .append(System.getProperty("java.version")).append("; **conv4j ISA in use: ").append(isa).append("**; ")
                 .append(ortVersion == null ? "ONNX Runtime not run" : ortVersion).append(", oneDNN 3.13 (org.bytedeco:dnnl 3.13-1.5.14).\n");
         for (String n : notes) {
             md.append("\n").append(n).append("\n");
         }
-        md.append("\nMeasured FMA peak (12 independent 256-bit FMA chains per thread, `Conv4j.measurePeakGflops`): ")
+        md.append("\nMeasured FMA peak at the ISA in use (").append(isa).append(": ").append(peakProbe(isa))
+                .append(", `conv4j_measure_peak_gflops`): ")
                 .append(String.format(Locale.ROOT, "**%.1f GFLOP/s on 1 thread** (best %.1f), **%.1f on 2** (best %.1f); ",
                         peakMedian[1], peakBest[1], peakMedian[2], peakBest[2]))
-                .append("the % of peak below uses these medians.\n");
+                .append("% of peak below divides the default algorithm's GFLOP/s by these medians.\n");
+        failuresSection(md);
 
-        md.append("\n### Time per call: median ms (GFLOP/s)\n\n");
-        md.append("GFLOP/s = 2·N·Hout·Wout·Cout·KH·KW·Cin/groups / time. Empty cell: not run (naive: one call over ~2 s).\n\n");
-        md.append("| shape | MFLOP |");
-        List<String[]> cols = new ArrayList<>();
-        for (Map.Entry<String, String> e : IMPLS.entrySet()) {
+        md.append("\n### Time per call: median [min–max of the rounds], GFLOP/s\n\n");
+        md.append("Each cell: the median time per call over the interleaved rounds, their range in brackets, then GFLOP/s ="
+                + " 2·N·Hout·Wout·Cout·KH·KW·Cin/groups / median time. \"missing\": the implementation failed on this"
+                + " shape (see Failures); empty: not run (the reference loop: 1 thread, and not where one call takes over ~2 s)."
+                + " conv4j native runs its default algorithm (named in the next column); the reference loop is"
+                + " `ReferenceConvolution.compute`, the double-precision oracle every output is checked against, not an"
+                + " optimized baseline.\n\n");
+        List<String> timed = List.of("conv4j", "java", "naive", "ort", "onednn");
+        md.append("| shape | threads | MFLOP |");
+        for (String impl : timed) {
+            md.append(" ").append(IMPLS.get(impl)).append(" |");
+            if (impl.equals("conv4j")) {
+                md.append(" algorithm |");
+            }
+        }
+        md.append("\n|---|---|---|").append("---|".repeat(timed.size() + 1)).append("\n");
+        for (Shape s : shapes) {
             for (int t : THREADS) {
-                if (e.getKey().equals("naive") && t != 1) {
+                if (!measuredAt(s, t)) {
                     continue;
                 }
-                cols.add(new String[] {e.getKey(), Integer.toString(t)});
-                md.append(" ").append(e.getValue()).append(" ").append(t).append("t |");
-            }
-        }
-        md.append("\n|---|---|").append("---|".repeat(cols.size())).append("\n");
-        for (Shape s : shapes) {
-            md.append("| ").append(s.name()).append(" | ").append(sig(s.flops() / 1e6)).append(" |");
-            for (String[] c : cols) {
-                double ms = ms(c[0], s.name(), Integer.parseInt(c[1]));
-                md.append(" ").append(Double.isNaN(ms) ? "" : sig(ms) + " (" + sig(gflops(s, ms)) + ")").append(" |");
-            }
-            md.append("\n");
-        }
-
-        md.append("\n### Tutorial shapes: µs per call from Java (target for conv4j: ≤ 1 µs)\n\n");
-        md.append("| shape | threads |");
-        for (String label : IMPLS.values()) {
-            md.append(" ").append(label).append(" |");
-        }
-        md.append(" conv4j ≤ 1 µs |\n|---|---|").append("---|".repeat(IMPLS.size() + 1)).append("\n");
-        for (Shape s : shapes) {
-            if (!isTiny(s)) {
-                continue;
-            }
-            for (int t : THREADS) {
-                md.append("| ").append(s.name()).append(" | ").append(t).append(" |");
-                for (String impl : IMPLS.keySet()) {
-                    double ms = ms(impl, s.name(), t);
-                    md.append(" ").append(Double.isNaN(ms) ? "" : sig(ms * 1e3)).append(" |");
+                md.append("| ").append(s.name()).append(" | ").append(t).append(" | ").append(sig(s.flops() / 1e6)).append(" |");
+                for (String impl : timed) {
+                    md.append(" ").append(cell(impl, s, t)).append(" |");
+                    if (impl.equals("conv4j")) {
+                        String a = algorithms.get(new Key("conv4j", s.name(), t));
+                        md.append(" ").append(a == null ? "" : a.equals("winograd") ? "**winograd** (effective)" : a).append(" |");
+                    }
                 }
-                double us = ms("conv4j", s.name(), t) * 1e3;
-                md.append(" ").append(Double.isNaN(us) ? "" : us <= 1 ? "yes" : "**no**").append(" |\n");
+                md.append("\n");
             }
         }
 
-        md.append("\n### Ratios (speed-ups: > 1 means conv4j native is faster)\n\n");
+        winogradSection(md);
+
+        md.append("\n### Ratios (speed-ups: > 1 means conv4j native, default algorithm, is faster)\n\n");
+        md.append("% of peak: the default algorithm's GFLOP/s over the measured peak at the same thread count; left empty"
+                + " when that algorithm is Winograd (effective GFLOP/s, not FMA work). \"vs best peer\" needs both peers:"
+                + " a missing one makes it \"missing\", never a comparison with the other alone.\n\n");
         md.append("| shape | threads | conv4j GFLOP/s | % of peak | best peer | vs best peer | vs ORT | vs oneDNN |"
-                + " native / naive | native / conv4j Java | conv4j 2t/1t | ORT 2t/1t | oneDNN 2t/1t |\n");
+                + " native / reference loop | native / conv4j Java | conv4j 2t/1t | ORT 2t/1t | oneDNN 2t/1t |\n");
         md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Shape s : shapes) {
             for (int t : THREADS) {
+                if (!measuredAt(s, t)) {
+                    continue;
+                }
                 double c = ms("conv4j", s.name(), t);
                 Object[] best = bestPeer(s, t);
+                boolean peerMissing = failed("ort", s, t) || failed("onednn", s, t);
                 md.append("| ").append(s.name()).append(" | ").append(t).append(" | ")
-                        .append(Double.isNaN(c) ? "" : sig(gflops(s, c))).append(" | ")
-                        .append(Double.isNaN(c) ? "" : String.format(Locale.ROOT, "%.0f %%", 100 * gflops(s, c) / peakMedian[t]))
-                        .append(" | ").append(best == null ? "" : best[0]).append(" | ")
-                        .append(best == null ? "" : ratio((double) best[1], c)).append(" | ")
-                        .append(ratio(ms("ort", s.name(), t), c)).append(" | ")
-                        .append(ratio(ms("onednn", s.name(), t), c)).append(" | ")
+                        .append(Double.isNaN(c) ? (failed("conv4j", s, t) ? "missing" : "") : sig(gflops(s, c))).append(" | ")
+                        .append(percentOfPeak(s, t)).append(" | ")
+                        .append(peerMissing ? "missing" : best == null ? "" : best[0]).append(" | ")
+                        .append(peerMissing ? "missing" : best == null ? "" : ratio((double) best[1], c)).append(" | ")
+                        .append(failed("ort", s, t) ? "missing" : ratio(ms("ort", s.name(), t), c)).append(" | ")
+                        .append(failed("onednn", s, t) ? "missing" : ratio(ms("onednn", s.name(), t), c)).append(" | ")
                         .append(ratio(ms("naive", s.name(), 1), c)).append(" | ")
                         .append(ratio(ms("java", s.name(), t), c)).append(" | ");
                 if (t == 2) {
@@ -327,13 +369,17 @@ public final class Report {
                 }
             }
         }
-        md.append("\nnative / naive compares with the naive loop at 1 thread; native / conv4j Java with the Java backend"
-                + " at the same thread count.\n");
+        md.append("\nnative / reference loop compares with the double-precision reference loop at 1 thread; native / conv4j Java"
+                + " with the Java backend at the same thread count.\n");
 
         targets(md);
+        checksSection(md);
 
         md.append("\n### What ran\n\n| shape | conv4j native (1t) | conv4j Java (1t) | oneDNN implementation (1t / 2t) |\n|---|---|---|---|\n");
         for (Shape s : shapes) {
+            if (!measuredAt(s, 1) && !measuredAt(s, 2)) {
+                continue;
+            }
             md.append("| ").append(s.name()).append(" | ").append(choice("conv4j", s.name(), 1)).append(" | ")
                     .append(choice("java", s.name(), 1)).append(" | ").append(choice("onednn", s.name(), 1))
                     .append(" / ").append(choice("onednn", s.name(), 2)).append(" |\n");
@@ -342,52 +388,202 @@ public final class Report {
         return md.toString();
     }
 
-    /** The issue's targets, each checked on this run's numbers. */
+    /** The ISA the suite's runs reported (all of them should agree), else this JVM's. */
+    String isaInUse() {
+        return suiteIsas.isEmpty() ? Conv4j.activeIsa() : String.join(" / ", suiteIsas);
+    }
+
+    /** What the peak probe runs at that ISA. */
+    static String peakProbe(String isa) {
+        if (isa.contains("avx512")) {
+            return "12 independent 512-bit FMA chains per thread";
+        }
+        if (isa.contains("avx2")) {
+            return "12 independent 256-bit FMA chains per thread";
+        }
+        return "12 independent FMA chains per thread";
+    }
+
+    boolean failed(String impl, Shape s, int t) {
+        return failures.containsKey(new Key(impl, s.name(), t));
+    }
+
+    /** Whether anything ran (or failed) for this shape at this thread count. */
+    boolean measuredAt(Shape s, int t) {
+        for (String impl : IMPLS.keySet()) {
+            Key k = new Key(impl, s.name(), t);
+            if (samples.containsKey(k) || failures.containsKey(k)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** "1.47 ms [1.45–1.52], 157": time in µs below 1 ms, "missing" for a failure, empty when not run. */
+    String cell(String impl, Shape s, int t) {
+        double[] v = samples.get(new Key(impl, s.name(), t));
+        if (v == null) {
+            return failed(impl, s, t) ? "missing" : "";
+        }
+        double med = median(v);
+        double min = Arrays.stream(v).min().orElse(Double.NaN);
+        double max = Arrays.stream(v).max().orElse(Double.NaN);
+        return time(med, min, max) + ", " + sig(gflops(s, med));
+    }
+
+    /** Median and range in one unit: µs when the median is under 1 ms, else ms. */
+    static String time(double medMs, double minMs, double maxMs) {
+        boolean us = medMs < 1;
+        double f = us ? 1e3 : 1;
+        return sig(medMs * f) + " [" + sig(minMs * f) + "–" + sig(maxMs * f) + "] " + (us ? "µs" : "ms");
+    }
+
+    /** The default algorithm's % of peak; empty when that algorithm was Winograd (effective figures). */
+    String percentOfPeak(Shape s, int t) {
+        double c = ms("conv4j", s.name(), t);
+        if (Double.isNaN(c)) {
+            return "";
+        }
+        if ("winograd".equals(algorithms.get(new Key("conv4j", s.name(), t)))) {
+            return "(winograd: effective)";
+        }
+        return String.format(Locale.ROOT, "%.0f %%", 100 * gflops(s, c) / peakMedian[t]);
+    }
+
+    private void winogradSection(StringBuilder md) {
+        boolean any = samples.keySet().stream().anyMatch(k -> k.impl().equals("winograd"))
+                || failures.keySet().stream().anyMatch(k -> k.impl().equals("winograd"));
+        if (!any) {
+            return;
+        }
+        md.append("\n### Winograd, opt-in: effective GFLOP/s\n\n");
+        md.append("conv4j native with Winograd F(4×4, 3×3) forced (`.algorithm(WINOGRAD).winograd(true)`), on the shapes it"
+                + " takes. **Effective GFLOP/s**: the direct convolution's FLOP count over Winograd's time; Winograd does"
+                + " fewer multiplications and is less accurate than a direct sum (README, \"Winograd accuracy\"), so these"
+                + " figures are not FMA throughput and have no % of peak; they are kept out of the default algorithm's rows.\n\n");
+        md.append("| shape | threads | Winograd: median [min–max], effective GFLOP/s | vs conv4j default | vs best peer |\n|---|---|---|---|---|\n");
+        for (Shape s : shapes) {
+            for (int t : THREADS) {
+                Key k = new Key("winograd", s.name(), t);
+                if (!samples.containsKey(k) && !failures.containsKey(k)) {
+                    continue;
+                }
+                double w = ms("winograd", s.name(), t);
+                Object[] best = bestPeer(s, t);
+                boolean peerMissing = failed("ort", s, t) || failed("onednn", s, t);
+                md.append("| ").append(s.name()).append(" | ").append(t).append(" | ").append(cell("winograd", s, t))
+                        .append(" | ").append(ratio(ms("conv4j", s.name(), t), w)).append(" | ")
+                        .append(peerMissing ? "missing" : best == null ? "" : ratio((double) best[1], w) + " (" + best[0] + ")")
+                        .append(" |\n");
+            }
+        }
+    }
+
+    private void failuresSection(StringBuilder md) {
+        if (failures.isEmpty()) {
+            return;
+        }
+        md.append("\n**Failures: this run is incomplete.** The cells of these implementations say \"missing\":\n\n");
+        failures.forEach((k, why) -> md.append("- ").append(IMPLS.getOrDefault(k.impl(), k.impl())).append(", ")
+                .append(k.shape()).append(", ").append(k.threads()).append("t: ").append(why.replace("|", "/")).append("\n"));
+    }
+
+    private void checksSection(StringBuilder md) {
+        if (checks.isEmpty()) {
+            return;
+        }
+        long ok = checks.values().stream().filter(c -> c[0].equals("ok")).count();
+        md.append("\n### Correctness of what was timed\n\n");
+        md.append("After the timed rounds, the last output of every implementation (conv4j native, Winograd, the Java backend,"
+                + " ONNX Runtime, oneDNN) is compared element by element with the double-precision reference"
+                + " (`ReferenceConvolution`) within 2·γ(fanIn+1)·√fanIn + u·|ref| + 1e-6 (`Suite.tolerance`; twice a"
+                + " direct sum's worst case for this data, and the library's Winograd test bound); a mismatch fails the run. ")
+                .append(ok).append(" of ").append(checks.size()).append(" outputs within it");
+        double worst = 0;
+        String worstAt = "";
+        for (Map.Entry<Key, String[]> e : checks.entrySet()) {
+            try {
+                double r = Double.parseDouble(e.getValue()[1]);
+                if (r > worst) {
+                    worst = r;
+                    worstAt = IMPLS.getOrDefault(e.getKey().impl(), e.getKey().impl()) + " on " + e.getKey().shape()
+                            + " " + e.getKey().threads() + "t";
+                }
+            } catch (NumberFormatException ignored) {
+                // not a number: listed below if it is a mismatch
+            }
+        }
+        md.append(String.format(Locale.ROOT, "; largest |error| / tolerance %.3g (%s).", worst, worstAt));
+        for (Map.Entry<Key, String[]> e : checks.entrySet()) {
+            if (!e.getValue()[0].equals("ok")) {
+                md.append("\n- **MISMATCH**: ").append(IMPLS.getOrDefault(e.getKey().impl(), e.getKey().impl())).append(", ")
+                        .append(e.getKey().shape()).append(", ").append(e.getKey().threads()).append("t: |error| / tolerance ")
+                        .append(e.getValue()[1]);
+            }
+        }
+        md.append("\n");
+    }
+
+    /** The issues' targets, each checked on this run's numbers (default algorithm; Winograd's target on its own rows). */
     private void targets(StringBuilder md) {
-        md.append("\n### Targets (issue 3), checked on this run\n\n| target | 1 thread | 2 threads |\n|---|---|---|\n");
-        targetRow(md, "never slower than the faster of oneDNN and ORT", s -> true, 1.0, "peer");
-        targetRow(md, "≥ 1.5× the faster peer on 3×3 stride-1 shapes", Report::is3x3Stride1, 1.5, "peer");
+        md.append("\n### Targets (issues 3 and 11), checked on this run\n\n| target | 1 thread | 2 threads |\n|---|---|---|\n");
+        targetRow(md, "default algorithm never slower than the faster of oneDNN and ORT", s -> true, 1.0, "conv4j", "peer");
+        targetRow(md, "Winograd (opt-in) ≥ 1.5× the faster peer on 3×3 stride-1 shapes", Report::is3x3Stride1, 1.5,
+                "winograd", "peer");
         targetRow(md, "≥ 90 % of measured peak on 1×1 and 7×7/2", s -> (s.kh() == 1 && s.kw() == 1 && s.dims() == 2)
-                || (s.kh() == 7 && s.sh() == 2), 0.9, "peak");
-        targetRow(md, "depthwise at least as fast as oneDNN", s -> s.groups() > 1 && s.groups() == s.cin(), 1.0, "onednn");
+                || (s.kh() == 7 && s.sh() == 2), 0.9, "conv4j", "peak");
+        targetRow(md, "depthwise at least as fast as oneDNN", s -> s.groups() > 1 && s.groups() == s.cin(), 1.0, "conv4j",
+                "onednn");
         md.append("| two threads ≥ 1.9× one thread on large shapes (≥ 100 MFLOP) | | ")
-                .append(count(s -> s.flops() >= LARGE_FLOPS, s -> ms("conv4j", s.name(), 1) / ms("conv4j", s.name(), 2), 1.9))
+                .append(count(s -> s.flops() >= LARGE_FLOPS, s -> ms("conv4j", s.name(), 1) / ms("conv4j", s.name(), 2), 1.9,
+                        s -> failed("conv4j", s, 1) || failed("conv4j", s, 2)))
                 .append(" |\n");
         md.append("| tutorial shapes ≤ 1 µs per call | ")
-                .append(count(Report::isTiny, s -> 1e-3 / ms("conv4j", s.name(), 1), 1.0)).append(" | ")
-                .append(count(Report::isTiny, s -> 1e-3 / ms("conv4j", s.name(), 2), 1.0)).append(" |\n");
-        md.append("\nEach cell: shapes meeting the target / shapes measured, then the ones that miss with their value.\n");
+                .append(count(Report::isTiny, s -> 1e-3 / ms("conv4j", s.name(), 1), 1.0, s -> failed("conv4j", s, 1))).append(" | ")
+                .append(count(Report::isTiny, s -> 1e-3 / ms("conv4j", s.name(), 2), 1.0, s -> failed("conv4j", s, 2))).append(" |\n");
+        md.append("\nEach cell: shapes meeting the target / shapes measured, then the ones that miss with their value, and"
+                + " any shape left unmeasured by a failure (\"missing\").\n");
     }
 
     private void targetRow(StringBuilder md, String name, java.util.function.Predicate<Shape> which, double goal,
-                           String against) {
+                           String impl, String against) {
         md.append("| ").append(name).append(" |");
         for (int t : THREADS) {
             java.util.function.ToDoubleFunction<Shape> value = s -> {
-                double c = ms("conv4j", s.name(), t);
+                double c = ms(impl, s.name(), t);
                 switch (against) {
                     case "peer": {
+                        if (failed("ort", s, t) || failed("onednn", s, t)) {
+                            return Double.NaN;
+                        }
                         Object[] b = bestPeer(s, t);
                         return b == null ? Double.NaN : (double) b[1] / c;
                     }
                     case "peak":
-                        return gflops(s, c) / peakMedian[t];
+                        return "winograd".equals(algorithms.get(new Key(impl, s.name(), t))) ? Double.NaN
+                                : gflops(s, c) / peakMedian[t];
                     default:
                         return ms(against, s.name(), t) / c;
                 }
             };
-            md.append(" ").append(count(which, value, goal)).append(" |");
+            md.append(" ").append(count(which, value, goal, s -> failed(impl, s, t) || failed("ort", s, t)
+                    || failed("onednn", s, t))).append(" |");
         }
         md.append("\n");
     }
 
     private String count(java.util.function.Predicate<Shape> which, java.util.function.ToDoubleFunction<Shape> value,
-                         double goal) {
+                         double goal, java.util.function.Predicate<Shape> missing) {
         int met = 0;
         int measured = 0;
         List<String> misses = new ArrayList<>();
+        List<String> missingNames = new ArrayList<>();
         for (Shape s : shapes) {
             if (!which.test(s)) {
+                continue;
+            }
+            if (missing.test(s)) {
+                missingNames.add(s.name());
                 continue;
             }
             double v = value.applyAsDouble(s);
@@ -401,7 +597,8 @@ public final class Report {
                 misses.add(s.name() + " " + sig(v));
             }
         }
-        return met + "/" + measured + (misses.isEmpty() ? "" : " (misses: " + String.join(", ", misses) + ")");
+        return met + "/" + measured + (misses.isEmpty() ? "" : " (misses: " + String.join(", ", misses) + ")")
+                + (missingNames.isEmpty() ? "" : " (missing: " + String.join(", ", missingNames) + ")");
     }
 
     static boolean isTiny(Shape s) {
@@ -416,7 +613,8 @@ public final class Report {
     private String firstChoice(String impl) {
         Map<String, Map<Integer, String>> m = chosen.get(impl);
         if (m == null || m.isEmpty()) {
-            return null;
+            return algorithms.entrySet().stream().filter(e -> e.getKey().impl().equals(impl)).map(Map.Entry::getValue)
+                    .findFirst().orElse(null);
         }
         return m.values().iterator().next().values().iterator().next();
     }
@@ -470,7 +668,7 @@ public final class Report {
             }
         }
         CategoryChart chart = new CategoryChartBuilder().width(1300).height(520)
-                .title("GFLOP/s per shape (higher is better); peak " + String.format(Locale.ROOT, "%.0f / %.0f",
+                .title("GFLOP/s per shape (higher is better; Winograd: effective); " + isaInUse() + " peak " + String.format(Locale.ROOT, "%.0f / %.0f",
                         peakMedian[1], peakMedian[2]) + " GFLOP/s at 1 / 2 threads")
                 .xAxisTitle("shape").yAxisTitle("GFLOP/s").build();
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
@@ -479,7 +677,8 @@ public final class Report {
         chart.getStyler().setOverlapped(false);
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         List<Color> colors = new ArrayList<>();
-        Color[] base = {new Color(0xD62728), new Color(0x9467BD), new Color(0x7F7F7F), new Color(0x1F77B4), new Color(0x2CA02C)};
+        Color[] base = {new Color(0xD62728), new Color(0x9467BD), new Color(0x7F7F7F), new Color(0x1F77B4), new Color(0x2CA02C),
+            new Color(0xFF9896)};
         int k = 0;
         for (Map.Entry<String, String> e : IMPLS.entrySet()) {
             Color c = base[k++];

@@ -86,10 +86,21 @@ public record Shape(String name, int dims, int n, int h, int w, int cin, int cou
         throw new IllegalArgumentException("no shape '" + name + "' in " + shapesFile());
     }
 
-    /** A conv4j layer of this shape (bias on), weights not yet set. */
+    /** A conv4j layer of this shape (bias on, the library's default algorithm choice), weights not yet set. */
     public ConvLayer layer(Backend backend, int threads) {
+        return layer(backend, threads, false);
+    }
+
+    /**
+     * As {@link #layer(Backend, int)}; with {@code forceWinograd} the layer opts in to Winograd and
+     * forces it (its plan refuses shapes Winograd does not take).
+     */
+    public ConvLayer layer(Backend backend, int threads, boolean forceWinograd) {
         ConvLayer.Builder b = ConvLayer.builder(dims).filters(cout).padding(padding).groups(groups)
                 .backend(backend).threads(threads);
+        if (forceWinograd) {
+            b.algorithm(org.conv4j.Algorithm.WINOGRAD).winograd(true);
+        }
         if (dims == 1) {
             b.kernelSize(kw).strides(sw).dilationRate(dw);
         } else {

@@ -67,6 +67,18 @@ public abstract class ShapeState {
     }
 
     /**
+     * The output of the last call in channels_last order ({@code [N, Hout, Wout, Cout]}, 1-D
+     * {@code [N, Wout, Cout]}), for the correctness check the interleaved suite ({@link Suite})
+     * runs at teardown against the double-precision reference.
+     */
+    public abstract float[] outputNhwc();
+
+    /** The algorithm that ran, as the report names it ({@code gemm}, {@code winograd}, ...); null if not applicable. */
+    public String algorithm() {
+        return null;
+    }
+
+    /**
      * {@code layer.predict} through the rank's int-argument overload, the one that allocates
      * nothing per call (the {@code int[]} overload copies the shape).
      */

@@ -51,7 +51,8 @@ class ReportTest {
 
         String md = r.markdown(List.of("pre-merge"));
         // 102.76 MFLOP in 3 ms = 34.3 GFLOP/s, 86 % of 40; ORT (4 ms) is the best peer: 1.33×.
-        assertTrue(md.contains("| pw | 103 | 3.00 (34.3) | 1.50 (68.5) |"), md);
+        assertTrue(md.contains("| pw | 1 | 103 | 3.00 [2.00–9.00] ms, 34.3 |  |"), md);
+        assertTrue(md.contains("| pw | 2 | 103 | 1.50 [1.50–1.60] ms, 68.5 |  |"), md);
         assertTrue(md.contains("| pw | 1 | 34.3 | 86 % | ORT | 1.33× | 1.33× | 2.00× | 30.00× |"), md);
         assertTrue(md.contains("| 2.00× |"), "2t/1t scaling: " + md);
         assertTrue(md.contains("| pw | gemm_avx2 (isa avx2) |  | brgconv_1x1:avx2 /  |"), md);
@@ -68,6 +69,55 @@ class ReportTest {
         Path chart = dir.resolve("chart.png");
         r.writeChart(chart);
         assertTrue(Files.size(chart) > 1000 && Files.size(chart) < 200_000, "chart size " + Files.size(chart));
+    }
+
+    // A 3×3 layer the default algorithm ran with Winograd (before the accuracy contract), and a tiny one.
+    static final Shape WINO = new Shape("w3", 2, 1, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1, Padding.SAME);
+    static final Shape TINY = new Shape("tiny", 2, 1, 8, 8, 1, 1, 3, 3, 1, 1, 1, 1, 1, Padding.VALID);
+
+    @Test
+    void suiteResultsCarryHonestLabels(@TempDir Path dir) throws Exception {
+        Path tsv = dir.resolve("samples.tsv");
+        Files.write(tsv, List.of(
+                "isa\t-\tpw\t1\tavx512",
+                "sample\tconv4j\tpw\t1\t3,2,4\tgemm",
+                "na\twinograd\tpw\t1\tIllegalArgumentException: does not accept",
+                "fail\tort\tpw\t1\tsetup: OrtException: boom",
+                "sample\tonednn\tpw\t1\t2,2,2\tbrgconv_1x1:avx512_core",
+                "sample\tjava\tpw\t1\t6,6,6\tjava",
+                "check\tconv4j\tpw\t1\tok\t0.01",
+                "check\tjava\tpw\t1\tMISMATCH\t7.5",
+                "check\tonednn\tpw\t1\tok\t0.02",
+                "sample\tconv4j\tw3\t1\t1,1,1\twinograd",
+                "sample\twinograd\tw3\t1\t0.9,1.0,1.1\twinograd",
+                "sample\tort\tw3\t1\t2,2,2\tonnxruntime 1.29.0",
+                "sample\tonednn\tw3\t1\t1.8,1.8,1.8\tx",
+                "sample\tconv4j\ttiny\t1\t0.0002,0.00019,0.00025\tdirect",
+                "sample\tnaive\ttiny\t1\t0.003,0.003,0.003\treference (double)"));
+        Report r = new Report(List.of(POINTWISE, WINO, TINY));
+        r.readSuite(tsv);
+        r.peakMedian[1] = 40;
+        r.peakMedian[2] = 80;
+        String md = r.markdown(List.of());
+        assertTrue(md.contains("**conv4j ISA in use: avx512**") && md.contains("512-bit FMA chains"), md);
+        assertTrue(md.contains("reference loop (double, 1t)"), "the naive column says what it is: " + md);
+        // The failed peer: "missing" in its cell and in "vs best peer", never a ratio against oneDNN alone.
+        assertTrue(md.contains("| pw | 1 | 103 | 3.00 [2.00–4.00] ms, 34.3 | gemm | 6.00 [6.00–6.00] ms, 17.1 |  | missing |"), md);
+        assertTrue(md.contains("| pw | 1 | 34.3 | 86 % | missing | missing | missing | 0.67× |"), md);
+        assertTrue(md.contains("**Failures: this run is incomplete.**") && md.contains("ONNX Runtime, pw, 1t: setup: OrtException: boom"), md);
+        assertTrue(md.contains("(missing: pw)"), "targets name the shape a failure left out: " + md);
+        // The mismatch is listed.
+        assertTrue(md.contains("**MISMATCH**: conv4j Java backend, pw, 1t"), md);
+        assertTrue(md.contains("2 of 3 outputs within it"), md);
+        // Winograd: effective, no % of peak, in its own table.
+        assertTrue(md.contains("| w3 | 1 | 231 | 1.00 [1.00–1.00] ms, 231 | **winograd** (effective) |"), md);
+        assertTrue(md.contains("| w3 | 1 | 231 | (winograd: effective) | oneDNN | 1.80× |"), md);
+        assertTrue(md.contains("### Winograd, opt-in: effective GFLOP/s"), md);
+        assertTrue(md.contains("| w3 | 1 | 1.00 [0.900–1.10] ms, 231 | 1.00× | 1.80× (oneDNN) |"), md);
+        assertTrue(md.contains("onnxruntime 1.29.0, oneDNN 3.13"), md);
+        // Tiny shapes in µs.
+        assertTrue(md.contains("| tiny | 1 | 0.000648 | 0.200 [0.190–0.250] µs, 3.24 | direct |"), md);
+        assertTrue(!md.contains("| pw | 2 |"), "no row for a thread count that did not run: " + md);
     }
 
     @Test

@@ -61,6 +61,8 @@ public final class Conv4jNative {
         public native int flags(); public native ConvDesc flags(int value);
     }
 
+    // The #define constants of conv4j.h; HeaderConstantsTest checks them against the header.
+
     /** {@code CONV4J_FLAG_NO_WINOGRAD}: the plan never runs Winograd. */
     public static final int FLAG_NO_WINOGRAD = 1;
 
@@ -69,6 +71,16 @@ public final class Conv4jNative {
 
     /** {@code CONV4J_FLAG_FULL_TEAM}: no small-call cutoff (tests of the threaded paths). */
     public static final int FLAG_FULL_TEAM = 4;
+
+    /** {@code conv4j_layout} values. */
+    public static final int LAYOUT_CHANNELS_LAST = 0;
+    public static final int LAYOUT_CHANNELS_FIRST = 1;
+
+    /** {@code conv4j_activation} values. */
+    public static final int ACTIVATION_NONE = 0;
+    public static final int ACTIVATION_RELU = 1;
+
+    // conv4j_status, conv4j_algorithm and conv4j_isa: NativeStatus, org.conv4j.Algorithm, NativeIsa.
 
     /** The opaque {@code conv4j_plan}; owned and freed by {@code NativePlan}. */
     @Opaque
@@ -79,6 +91,23 @@ public final class Conv4jNative {
         }
 
         public Plan(Pointer p) {
+            super(p);
+        }
+    }
+
+    /**
+     * The opaque {@code conv4j_weights}: a layer's copied weights, packed once per algorithm and
+     * shared by the plans made from them (each holds its own native reference). Owned by
+     * {@code NativeWeights}.
+     */
+    @Opaque
+    @Name("conv4j_weights")
+    public static final class Weights extends Pointer {
+        public Weights() {
+            super((Pointer) null);
+        }
+
+        public Weights(Pointer p) {
             super(p);
         }
     }
@@ -97,6 +126,20 @@ public final class Conv4jNative {
 
     @NoException public static native @Cast("int") int conv4j_plan_create(
             @Const ConvDesc desc, @Const float[] kernel, @Const float[] bias, @ByPtrPtr Plan planOut);
+
+    @NoException public static native @Cast("int") int conv4j_weights_create(
+            @Const ConvDesc desc, @Const float[] kernel, @Const float[] bias, @ByPtrPtr Weights weightsOut);
+
+    @NoException public static native @Cast("int") int conv4j_plan_create_with_weights(
+            @Const ConvDesc desc, Weights weights, @ByPtrPtr Plan planOut);
+
+    @NoException public static native @Cast("int64_t") long conv4j_weights_pack_count(@Const Weights weights);
+
+    @NoException public static native void conv4j_weights_destroy(Weights weights);
+
+    /** Writes the explain line a plan for desc would get (also when it would be refused) into buffer. */
+    @NoException public static native @Cast("int") int conv4j_explain(
+            @Const ConvDesc desc, @Cast("char*") byte[] buffer, @Cast("size_t") long capacity);
 
     @NoException public static native @Cast("size_t") long conv4j_plan_workspace_size(@Const Plan plan);
     @NoException public static native @Cast("int") int conv4j_plan_algorithm(@Const Plan plan);

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import org.conv4j.Algorithm;
 import org.conv4j.Backend;
 import org.conv4j.Conv4j;
 import org.conv4j.ConvGeometry;
@@ -26,9 +27,16 @@ import picocli.CommandLine.Spec;
         description = {
             "Time each shape of a CSV file (format of ../shared/bench-shapes.csv; bias on, random weights)",
             "through the layer API: a warm-up, then the median of the repeated runs and its GFLOP/s",
-            "(2·N·Hout·Wout·Cout·KH·KW·Cin/groups per run). csv output: name,threads,backend,median_ms,gflops."})
+            "(2·N·Hout·Wout·Cout·KH·KW·Cin/groups per run).",
+            "csv output: name,threads,backend,median_ms,gflops,algorithm; algorithm is what ran (native:",
+            "gemm, winograd, direct, depthwise, reference; java backend: java), or 'unsupported' with empty",
+            "median_ms and gflops when a forced --algorithm refuses the shape.",
+            "GFLOP/s of a winograd row is effective: the direct formula's count over Winograd's time."})
 final class BenchCommand implements Callable<Integer> {
-    static final String CSV_HEADER = "name,threads,backend,median_ms,gflops";
+    static final String CSV_HEADER = "name,threads,backend,median_ms,gflops,algorithm";
+    /** The algorithm column of a shape the forced algorithm refuses (no time, no GFLOP/s). */
+    static final String UNSUPPORTED = "unsupported";
+    static final List<String> ALGORITHMS = List.of("auto", "gemm", "winograd", "direct", "depthwise", "reference");
     /** Warm-up: at least this many calls and this long, so the JIT and the plans are settled. */
     private static final int WARMUP_CALLS = 5;
     private static final long WARMUP_NANOS = 500_000_000L;
@@ -47,6 +55,12 @@ final class BenchCommand implements Callable<Integer> {
             description = "Default: native when its library loads, else java.")
     Backend backend;
 
+    @Option(names = "--algorithm", paramLabel = "auto|gemm|winograd|direct|depthwise|reference", defaultValue = "auto",
+            description = {"Native algorithm: auto (default; the library's default choice, direct-sum accurate)",
+                "or one forced. winograd opts in to Winograd (less accurate; its GFLOP/s are effective).",
+                "A shape the forced algorithm refuses gives an 'unsupported' row; the run goes on."})
+    String algorithm;
+
     @Option(names = "--repeats", paramLabel = "R", defaultValue = "5", description = "Timed runs per shape; default ${DEFAULT-VALUE}.")
     int repeats;
 
@@ -58,6 +72,10 @@ final class BenchCommand implements Callable<Integer> {
                           double minMs, double maxMs) {
         double gflops() {
             return geometry.flops() / (medianMs * 1e6);
+        }
+
+        boolean unsupported() {
+            return algorithm.equals(UNSUPPORTED);
         }
     }
 
@@ -73,13 +91,23 @@ final class BenchCommand implements Callable<Integer> {
         if (!fmt.equals("table") && !fmt.equals("csv")) {
             throw new CliException("--format must be table or csv, got '" + format + "'");
         }
+        String algo = algorithm.strip().toLowerCase(Locale.ROOT);
+        if (!ALGORITHMS.contains(algo)) {
+            throw new CliException("--algorithm must be one of " + String.join(", ", ALGORITHMS) + ", got '"
+                    + algorithm + "'");
+        }
+        Algorithm forced = Algorithm.parse(algo);
         List<BenchShapes.Shape> list = BenchShapes.read(shapes);
         Backend chosen = backend != null ? backend : Conv4j.defaultBackend();
+        if (forced != Algorithm.AUTO && chosen != Backend.NATIVE) {
+            throw new CliException("--algorithm " + algo + " needs the native backend (the java backend has one"
+                    + " algorithm of its own); use --algorithm auto with --backend java");
+        }
         // Build every layer first, so a shape the library refuses fails before any timing.
         List<ConvLayer> layers = new ArrayList<>();
         try {
             for (BenchShapes.Shape s : list) {
-                layers.add(layer(s, chosen));
+                layers.add(layer(s, chosen, forced));
             }
             PrintWriter out = spec.commandLine().getOut();
             Progress progress = new Progress(spec.commandLine().getErr(), System.console() != null, list.size());
@@ -94,7 +122,8 @@ final class BenchCommand implements Callable<Integer> {
                 out.println(CSV_HEADER);
                 for (Result r : results) {
                     out.println(r.shape().name() + "," + shownThreads + "," + chosen.cliName() + ","
-                            + plain(r.medianMs()) + "," + plain(r.gflops()));
+                            + (r.unsupported() ? "," : plain(r.medianMs()) + "," + plain(r.gflops())) + ","
+                            + r.algorithm());
                 }
             } else {
                 table(out, results, chosen, shownThreads);
@@ -105,12 +134,19 @@ final class BenchCommand implements Callable<Integer> {
         return Main.EXIT_OK;
     }
 
-    private ConvLayer layer(BenchShapes.Shape s, Backend chosen) {
+    private ConvLayer layer(BenchShapes.Shape s, Backend chosen, Algorithm forced) {
         ConvLayer layer = null;
         try {
-            layer = ConvLayer.builder(s.dims()).filters(s.cout()).kernelSize(s.kernelSize()).strides(s.strides())
-                    .dilationRate(s.dilation()).groups(s.groups()).padding(s.padding()).useBias(true)
-                    .backend(chosen).threads(threads).build();
+            ConvLayer.Builder b = ConvLayer.builder(s.dims()).filters(s.cout()).kernelSize(s.kernelSize())
+                    .strides(s.strides()).dilationRate(s.dilation()).groups(s.groups()).padding(s.padding())
+                    .useBias(true).backend(chosen).threads(threads);
+            if (forced != Algorithm.AUTO) {
+                b.algorithm(forced);
+            }
+            if (forced == Algorithm.WINOGRAD) {
+                b.winograd(true); // Winograd is opt-in: forcing it is the opt-in
+            }
+            layer = b.build();
             SplittableRandom random = new SplittableRandom(s.name().hashCode());
             int kernelCount = s.kh() * s.kw() * (s.cin() / s.groups()) * s.cout();
             layer.setWeights(values(random, kernelCount), values(random, s.cout()));
@@ -127,6 +163,15 @@ final class BenchCommand implements Callable<Integer> {
     private Result measure(BenchShapes.Shape s, ConvLayer layer) {
         int[] shape = s.inputShape();
         ConvGeometry g = layer.geometry(shape);
+        String ran;
+        try {
+            ran = layer.algorithm(shape); // creates the plan: a forced algorithm refuses the shape here
+        } catch (IllegalArgumentException e) {
+            if (layer.config().algorithm() == Algorithm.AUTO) {
+                throw new CliException(s.where() + ": " + s.name() + ": " + e.getMessage());
+            }
+            return new Result(s, UNSUPPORTED, g, Double.NaN, Double.NaN, Double.NaN);
+        }
         float[] input = values(new SplittableRandom(1), g.inputCount());
         float[] output = new float[g.outputCount()];
         long start = System.nanoTime();
@@ -141,7 +186,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Arrays.sort(ms);
         double median = repeats % 2 == 1 ? ms[repeats / 2] : (ms[repeats / 2 - 1] + ms[repeats / 2]) / 2;
-        return new Result(s, layer.algorithm(shape), g, median, ms[0], ms[repeats - 1]);
+        return new Result(s, ran, g, median, ms[0], ms[repeats - 1]);
     }
 
     /** The thread count a call really uses: 0 resolved; the Java backend is capped at the cores. */
@@ -153,22 +198,38 @@ final class BenchCommand implements Callable<Integer> {
         return threads == 0 ? cores : Math.min(threads, cores);
     }
 
-    private static void table(PrintWriter out, List<Result> results, Backend chosen, int shownThreads) {
-        String engine = chosen == Backend.NATIVE ? "native, ISA " + Conv4j.activeIsa()
-                : "java, " + Conv4j.javaKernel() + " micro-kernel";
+    private void table(PrintWriter out, List<Result> results, Backend chosen, int shownThreads) {
+        String engine = chosen == Backend.NATIVE ? "native, ISA " + Conv4j.activeIsa() + ", algorithm "
+                + algorithm.strip().toLowerCase(Locale.ROOT) : "java, " + Conv4j.javaKernel() + " micro-kernel";
         out.println(String.format(Locale.ROOT, "conv4j bench: %s, %d thread%s, median of the timed runs",
                 engine, shownThreads, shownThreads == 1 ? "" : "s"));
         out.println(String.format(Locale.ROOT, "%-16s %-22s %-10s %12s %10s %9s %9s", "shape", "input -> output",
                 "algorithm", "median", "GFLOP/s", "% of best", "spread"));
-        double best = results.stream().mapToDouble(Result::gflops).max().orElse(1);
+        double best = results.stream().filter(r -> !r.unsupported()).mapToDouble(Result::gflops).max().orElse(1);
+        boolean effective = false;
         for (Result r : results) {
             ConvGeometry g = r.geometry();
             String io = dims(g.inputShape()) + " -> " + g.outChannels();
-            out.println(String.format(Locale.ROOT, "%-16s %-22s %-10s %9.3f ms %10.2f %8.0f%% %8.1f%%",
-                    r.shape().name(), io, r.algorithm(), r.medianMs(), r.gflops(), 100 * r.gflops() / best,
+            if (r.unsupported()) {
+                out.println(String.format(Locale.ROOT, "%-16s %-22s %-10s %12s %10s %9s %9s", r.shape().name(), io,
+                        UNSUPPORTED, "-", "-", "-", "-"));
+                continue;
+            }
+            effective |= r.algorithm().equals("winograd");
+            boolean us = r.medianMs() < 1; // tiny shapes in µs, not 0.000 ms
+            out.println(String.format(Locale.ROOT, "%-16s %-22s %-10s %9.3f %s %10.2f %8.0f%% %8.1f%%",
+                    r.shape().name(), io, r.algorithm(), us ? r.medianMs() * 1e3 : r.medianMs(), us ? "µs" : "ms",
+                    r.gflops(), 100 * r.gflops() / best,
                     100 * (r.maxMs() - r.minMs()) / r.medianMs()));
         }
         out.println("spread: (slowest - fastest) / median of the timed runs; GFLOP/s counts a multiply-add as 2.");
+        if (effective) {
+            out.println("winograd rows: effective GFLOP/s (the direct formula's count over Winograd's time;"
+                    + " Winograd is less accurate than a direct sum).");
+        }
+        if (results.stream().anyMatch(Result::unsupported)) {
+            out.println("unsupported: the forced algorithm refuses that shape (not timed).");
+        }
     }
 
     /** Four significant digits as a plain decimal with '.', whatever the locale: tiny values stay non-zero. */

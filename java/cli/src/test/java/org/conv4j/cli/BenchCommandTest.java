@@ -70,18 +70,37 @@ class BenchCommandTest {
 
     /** Runs bench in csv and returns the data rows, checking the header and each row's form. */
     private static List<String[]> csvRows(CliRun r, String backend, int threads) {
+        return csvRows(r, backend, threads, NAMES);
+    }
+
+    private static final List<String> NATIVE_ALGORITHMS = List.of("gemm", "winograd", "direct", "depthwise",
+            "reference");
+
+    private static List<String[]> csvRows(CliRun r, String backend, int threads, List<String> names) {
         assertEquals(0, r.exit(), r.err());
         assertEquals("", r.err(), "no progress bar without a terminal");
         String[] lines = r.out().split("\\R");
+        assertEquals("name,threads,backend,median_ms,gflops,algorithm", lines[0]);
         assertEquals(BenchCommand.CSV_HEADER, lines[0]);
-        assertEquals(NAMES.size() + 1, lines.length, r.out());
+        assertEquals(names.size() + 1, lines.length, r.out());
         List<String[]> rows = new ArrayList<>();
         for (int i = 1; i < lines.length; i++) {
             String[] cells = lines[i].split(",", -1);
-            assertEquals(5, cells.length, lines[i]);
-            assertEquals(NAMES.get(i - 1), cells[0]);
+            assertEquals(6, cells.length, lines[i]);
+            assertEquals(names.get(i - 1), cells[0]);
             assertEquals(Integer.toString(threads), cells[1], lines[i]);
             assertEquals(backend, cells[2]);
+            if (cells[5].equals("unsupported")) {
+                assertEquals("", cells[3], lines[i]);
+                assertEquals("", cells[4], lines[i]);
+                rows.add(cells);
+                continue;
+            }
+            if (backend.equals("java")) {
+                assertEquals("java", cells[5], lines[i]);
+            } else {
+                assertTrue(NATIVE_ALGORITHMS.contains(cells[5]), lines[i]);
+            }
             double ms = Double.parseDouble(cells[3]);
             double gflops = Double.parseDouble(cells[4]);
             assertTrue(ms > 0 && Double.isFinite(ms), lines[i]);
@@ -123,6 +142,64 @@ class BenchCommandTest {
                 "--backend", "native", "--threads", "2"), "native", 2);
     }
 
+    /** Rows by name: cells. */
+    private static java.util.Map<String, String[]> byName(List<String[]> rows) {
+        java.util.Map<String, String[]> m = new java.util.HashMap<>();
+        rows.forEach(r -> m.put(r[0], r));
+        return m;
+    }
+
+    @Test
+    void forcedAlgorithmNamesWhatRanAndMarksRefusedShapes() throws Exception {
+        if (!Conv4j.nativeAvailable()) {
+            return;
+        }
+        // Depthwise takes only the depthwise row; every other shape is a row saying so, and the run goes on.
+        var dw = byName(csvRows(CliRun.of("bench", "--shapes", fixture().toString(), "--format", "csv",
+                "--repeats", "1", "--threads", "1", "--algorithm", "depthwise"), "native", 1));
+        assertEquals("depthwise", dw.get("small_dw_s2")[5]);
+        for (String name : List.of("seed1d", "seed2d", "small_3x3", "small_causal")) {
+            assertEquals("unsupported", dw.get(name)[5], name);
+        }
+        // The reference loop takes everything.
+        for (String[] row : csvRows(CliRun.of("bench", "--shapes", fixture().toString(), "--format", "csv",
+                "--repeats", "1", "--threads", "1", "--algorithm", "REFERENCE"), "native", 1)) {
+            assertEquals("reference", row[5], String.join(",", row));
+        }
+        // GEMM: whatever it takes says gemm.
+        for (String[] row : csvRows(CliRun.of("bench", "--shapes", fixture().toString(), "--format", "csv",
+                "--repeats", "1", "--threads", "1", "--algorithm", "gemm"), "native", 1)) {
+            assertTrue(row[5].equals("gemm") || row[5].equals("unsupported"), String.join(",", row));
+        }
+    }
+
+    @Test
+    void winogradIsOptInAndForcedByTheOption() throws Exception {
+        if (!Conv4j.nativeAvailable()) {
+            return;
+        }
+        Path p = file(HEADER, "wino,2,1,12,12,16,16,3,3,1,1,1,1,1,same", "tiny,2,1,8,8,1,1,3,3,1,1,1,1,1,valid");
+        var rows = byName(csvRows(CliRun.of("bench", "--shapes", p.toString(), "--format", "csv", "--repeats", "1",
+                "--threads", "1", "--algorithm", "winograd"), "native", 1, List.of("wino", "tiny")));
+        assertEquals("winograd", rows.get("wino")[5]);
+        assertEquals("unsupported", rows.get("tiny")[5]);
+        CliRun table = CliRun.of("bench", "--shapes", p.toString(), "--repeats", "1", "--threads", "1",
+                "--algorithm", "winograd");
+        assertEquals(0, table.exit(), table.err());
+        assertTrue(table.out().contains("algorithm winograd"), table.out());
+        assertTrue(table.out().contains("effective GFLOP/s"), table.out());
+        assertTrue(table.out().matches("(?s).*\\ntiny +1x8x8x1 -> 1 +unsupported .*"), table.out());
+    }
+
+    @Test
+    void algorithmErrorsGetOneLine() throws Exception {
+        String shapes = fixture().toString();
+        assertTrue(CliRun.of("bench", "--shapes", shapes, "--algorithm", "fft").assertOneLineError()
+                .contains("--algorithm must be one of auto, gemm, winograd, direct, depthwise, reference, got 'fft'"));
+        assertTrue(CliRun.of("bench", "--shapes", shapes, "--backend", "java", "--algorithm", "gemm")
+                .assertOneLineError().contains("--algorithm gemm needs the native backend"));
+    }
+
     @Test
     void tableNamesEveryShapeWithUnits() throws Exception {
         CliRun r = CliRun.of("bench", "--shapes", fixture().toString(), "--repeats", "2", "--backend", "java",
@@ -130,7 +207,8 @@ class BenchCommandTest {
         assertEquals(0, r.exit(), r.err());
         String out = r.out();
         assertTrue(out.startsWith("conv4j bench: java, " + Conv4j.javaKernel() + " micro-kernel, 2 threads"), out);
-        assertTrue(out.contains("GFLOP/s") && out.contains(" ms ") && out.contains("%"), out);
+        assertTrue(out.contains("GFLOP/s") && (out.contains(" ms ") || out.contains(" µs ")) && out.contains("%"), out);
+        assertTrue(out.matches("(?s).*\\nseed1d .* µs .*"), "a tiny shape in µs, not 0.000 ms: " + out);
         for (String name : NAMES) {
             assertTrue(out.contains("\n" + name + " "), name + " missing in\n" + out);
         }

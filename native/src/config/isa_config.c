@@ -1,0 +1,113 @@
+/*
+ * The ISA configs (see isa_config.h), widest first: the dispatch takes the
+ * first non-twin entry whose level is active. Adding an ISA is one entry here.
+ */
+#include "config/isa_config.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "cpu/cpu_features.h"
+#include "cpu/peak.h"
+
+static const conv4j_isa_config configs[] = {
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+    {
+        .name = "avx2",
+        .isa = CONV4J_ISA_AVX2,
+        .twin_of = NULL,
+        .gemm_mr = CONV4J_F32_IGEMM_6X16_MR,
+        .gemm_nr = CONV4J_F32_IGEMM_6X16_NR,
+        .igemm = conv4j_f32_igemm_6x16__avx2,
+        .winograd_lanes = 8,
+        .winograd_input = conv4j_winograd_input_block8__avx2,
+        .winograd_output = conv4j_winograd_output_block8__avx2,
+        .dwconv_row = conv4j_dwconv_row__avx2,
+        .dwconv_plane = conv4j_dwconv_plane__avx2,
+        .direct_run = conv4j_direct_run__avx2,
+        .transpose_tile = conv4j_transpose_tile__avx2,
+        .peak_chunk = conv4j_peak_chunk_avx2,
+    },
+#endif
+    /* The portable config, and the avx2 config's twin: the same 6x16 tile,
+     * packing and loop order in plain C. */
+    {
+        .name = "scalar",
+        .isa = CONV4J_ISA_SCALAR,
+        .twin_of = NULL,
+        .gemm_mr = CONV4J_F32_IGEMM_6X16_MR,
+        .gemm_nr = CONV4J_F32_IGEMM_6X16_NR,
+        .igemm = conv4j_f32_igemm_6x16__scalar,
+        .winograd_lanes = 8,
+        .winograd_input = conv4j_winograd_input_block8__scalar,
+        .winograd_output = conv4j_winograd_output_block8__scalar,
+        .dwconv_row = conv4j_dwconv_row__scalar,
+        .dwconv_plane = conv4j_dwconv_plane__scalar,
+        .direct_run = conv4j_direct_run__scalar,
+        .transpose_tile = conv4j_transpose_tile__scalar,
+        .peak_chunk = conv4j_peak_chunk_scalar,
+    },
+};
+
+#define CONFIG_COUNT (sizeof configs / sizeof configs[0])
+
+static const conv4j_isa_config *dispatched;
+static const conv4j_isa_config *for_tests;
+static pthread_once_t dispatch_once = PTHREAD_ONCE_INIT;
+
+int conv4j_isa_config_runnable(const conv4j_isa_config *config)
+{
+    return (conv4j_isa_levels_active() & CONV4J_ISA_BIT(config->isa)) != 0;
+}
+
+static void dispatch(void)
+{
+    for (size_t i = 0; i < CONFIG_COUNT; ++i) {
+        if (configs[i].twin_of == NULL && conv4j_isa_config_runnable(&configs[i])) {
+            dispatched = &configs[i];
+            return;
+        }
+    }
+    dispatched = &configs[CONFIG_COUNT - 1];
+}
+
+const conv4j_isa_config *conv4j_isa_config_active(void)
+{
+    if (for_tests != NULL) {
+        return for_tests;
+    }
+    pthread_once(&dispatch_once, dispatch);
+    return dispatched;
+}
+
+size_t conv4j_isa_config_count(void)
+{
+    return CONFIG_COUNT;
+}
+
+const conv4j_isa_config *conv4j_isa_config_at(size_t index)
+{
+    return index < CONFIG_COUNT ? &configs[index] : NULL;
+}
+
+const conv4j_isa_config *conv4j_isa_config_named(const char *name)
+{
+    for (size_t i = 0; i < CONFIG_COUNT; ++i) {
+        if (strcmp(configs[i].name, name) == 0) {
+            return &configs[i];
+        }
+    }
+    return NULL;
+}
+
+void conv4j_isa_config_set_for_tests(const conv4j_isa_config *config)
+{
+    for_tests = config;
+}
+
+/* The ISA in use is the active config's: a level the CPU has but this build
+ * has no kernels for is not in use. */
+conv4j_isa conv4j_active_isa(void)
+{
+    return conv4j_isa_config_active()->isa;
+}
