@@ -217,5 +217,11 @@ int main(void)
     }
     printf("guard pages: %ld guarded runs in total\n", total);
     CHECK(runs_per_algorithm[CONV4J_ALGORITHM_REFERENCE] > 0, "the reference never ran");
+    /* Shares of the reference's runs: direct takes every shape, GEMM the channels_last ones,
+     * Winograd (forced) and depthwise their few families (20 and 32 of 384 when written). */
+    const int divisor[TEST_LAST_FORCED_ALGORITHM + 1] = {
+        [CONV4J_ALGORITHM_DIRECT] = 1, [CONV4J_ALGORITHM_GEMM] = 2, [CONV4J_ALGORITHM_WINOGRAD] = 25,
+        [CONV4J_ALGORITHM_DEPTHWISE] = 25};
+    test_check_shares("guard pages", runs_per_algorithm, divisor);
     return test_summary("test_guard_pages");
 }

@@ -3,6 +3,7 @@
 #ifndef CONV4J_TEST_UTIL_H
 #define CONV4J_TEST_UTIL_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,91 @@ static inline void test_conv_buffers_fill(test_conv_buffers *b, test_rng *rng)
     test_fill_random(rng, b->input, b->input_count);
     test_fill_random(rng, b->kernel, b->kernel_count);
     test_fill_random(rng, b->bias, b->bias_count);
+}
+
+/* What the data of a case looks like (issue 12): the accuracy contract must hold on all of them. */
+typedef enum test_data_kind {
+    TEST_DATA_DENSE = 0,   /* uniform in [-1, 1) */
+    TEST_DATA_SPARSE,      /* nine in ten exactly 0, the rest uniform */
+    TEST_DATA_POST_RELU,   /* max(x, 0) with whole all-zero rectangles of pixels (input only) */
+    TEST_DATA_LARGE_RANGE, /* random sign, magnitude 10^[-3, 3] */
+    TEST_DATA_MIXED_SIGN,  /* input ~0.75 + small noise, weights alternating sign: outputs cancel */
+    TEST_DATA_KINDS
+} test_data_kind;
+
+static inline const char *test_data_kind_name(test_data_kind kind)
+{
+    static const char *const names[] = {"dense", "sparse", "post-relu", "large-range", "mixed-sign"};
+    return kind >= 0 && kind < TEST_DATA_KINDS ? names[kind] : "?";
+}
+
+/* Uniform in [0, 1). */
+static inline double test_rng_unit(test_rng *rng)
+{
+    return (double)(test_rng_next(rng) >> 11) / 9007199254740992.0;
+}
+
+/* count values of one kind; is_input says whether they are an input tensor (mixed-sign data is
+ * a positive input against alternating weights). Post-relu fills here lack the zero rectangles:
+ * test_fill_input_kind adds them. */
+static inline void test_fill_kind(test_rng *rng, float *values, int64_t count, test_data_kind kind,
+                                  int is_input)
+{
+    for (int64_t i = 0; i < count; ++i) {
+        float v = test_rng_float(rng);
+        switch (kind) {
+        case TEST_DATA_SPARSE:
+            v = test_rng_int(rng, 0, 9) == 0 ? v : 0.0f;
+            break;
+        case TEST_DATA_POST_RELU:
+            v = is_input ? (v > 0.0f ? v : 0.0f) : v;
+            break;
+        case TEST_DATA_LARGE_RANGE: {
+            const double magnitude = pow(10.0, -3.0 + 6.0 * test_rng_unit(rng));
+            v = (float)(v < 0.0f ? -magnitude : magnitude);
+            break;
+        }
+        case TEST_DATA_MIXED_SIGN:
+            v = is_input ? 0.75f + v / 64.0f : (i % 2 == 0 ? 1.0f : -1.0f) * (0.5f + fabsf(v) / 2.0f);
+            break;
+        default:
+            break;
+        }
+        values[i] = v;
+    }
+}
+
+/* An input tensor of desc of one kind; post-relu also zeroes one to three rectangles of whole
+ * pixels (every channel), up to half of each spatial size, so that many outputs see only zeros. */
+static inline void test_fill_input_kind(test_rng *rng, const conv4j_conv_desc *d, float *input,
+                                        test_data_kind kind)
+{
+    const int64_t count = test_input_count(d);
+    test_fill_kind(rng, input, count, kind, 1);
+    if (kind != TEST_DATA_POST_RELU) {
+        return;
+    }
+    const int32_t h = d->rank == 1 ? 1 : d->in_size[0];
+    const int32_t w = d->rank == 1 ? d->in_size[0] : d->in_size[1];
+    const int32_t c = d->in_channels;
+    const int rectangles = test_rng_int(rng, 1, 3);
+    for (int r = 0; r < rectangles; ++r) {
+        const int32_t n = test_rng_int(rng, 0, d->batch - 1);
+        const int32_t rh = test_rng_int(rng, 1, h > 1 ? (h + 1) / 2 : 1);
+        const int32_t rw = test_rng_int(rng, 1, w > 1 ? (w + 1) / 2 : 1);
+        const int32_t y0 = test_rng_int(rng, 0, h - rh);
+        const int32_t x0 = test_rng_int(rng, 0, w - rw);
+        for (int32_t y = y0; y < y0 + rh; ++y) {
+            for (int32_t x = x0; x < x0 + rw; ++x) {
+                for (int32_t ch = 0; ch < c; ++ch) {
+                    const int64_t at = d->layout == CONV4J_LAYOUT_CHANNELS_LAST
+                                           ? (((int64_t)n * h + y) * w + x) * c + ch
+                                           : (((int64_t)n * c + ch) * h + y) * w + x;
+                    input[at] = 0.0f;
+                }
+            }
+        }
+    }
 }
 
 /* Loop bounds for "every algorithm" and "threads 0, 1 and 2". */

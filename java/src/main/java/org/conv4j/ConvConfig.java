@@ -38,9 +38,6 @@ public final class ConvConfig {
         this.activation = Objects.requireNonNull(activation, "activation must not be null");
         this.dataFormat = Objects.requireNonNull(dataFormat, "data_format must not be null");
         this.algorithm = Objects.requireNonNull(algorithm, "algorithm must not be null");
-        if (!winograd && algorithm == Algorithm.WINOGRAD) {
-            throw new IllegalArgumentException("algorithm winograd with winograd(false): the layer turns Winograd off");
-        }
         this.winograd = winograd;
         if (Arrays.stream(strides).anyMatch(s -> s > 1) && Arrays.stream(dilationRate).anyMatch(d -> d > 1)) {
             throw new IllegalArgumentException("strides " + Arrays.toString(strides) + " with dilation_rate "
@@ -89,11 +86,22 @@ public final class ConvConfig {
     public DataFormat dataFormat() { return dataFormat; }
     public Algorithm algorithm() { return algorithm; }
     /**
-     * Whether the native backend may use Winograd for this layer (default true). Winograd's rounding
-     * error is about ten times a direct sum's, within the fan-in-scaled bound the tests check (README,
-     * "Winograd accuracy"); false trades its speed for direct-sum accuracy.
+     * Whether AUTO may choose Winograd for this layer (default false). Off, every algorithm AUTO may
+     * pick meets the direct-sum bound per output, and an output whose window reads only zeros is
+     * exactly the bias; Winograd is faster on 3×3 stride-1 layers with 16 or more channels, but its
+     * error depends on the whole 6×6 input tile (README, "Semantics"). Forcing
+     * {@link Algorithm#WINOGRAD} runs it whatever this says.
      */
     public boolean winograd() { return winograd; }
+
+    /** This configuration with the Winograd switch set (what {@code Sequential.Builder.winograd} applies). */
+    ConvConfig withWinograd(boolean allow) {
+        if (allow == winograd) {
+            return this;
+        }
+        return new ConvConfig(rank, filters, kernelSize, strides, dilationRate, padding, groups, useBias, activation,
+                dataFormat, algorithm, allow);
+    }
 
     int kernelSize(int i) { return kernelSize[i]; }
     int stride(int i) { return strides[i]; }
@@ -123,6 +131,6 @@ public final class ConvConfig {
                 + ", strides=" + Arrays.toString(strides) + ", padding=" + padding.kerasName()
                 + ", dilation_rate=" + Arrays.toString(dilationRate) + ", groups=" + groups
                 + ", use_bias=" + useBias + ", activation=" + activation.kerasName()
-                + ", data_format=" + dataFormat.kerasName() + (winograd ? "" : ", winograd=false") + ")";
+                + ", data_format=" + dataFormat.kerasName() + (winograd ? ", winograd=true" : "") + ")";
     }
 }

@@ -26,7 +26,7 @@ import org.bytedeco.javacpp.FloatPointer;
  * (non-direct) buffers are copied.
  */
 public abstract class ConvLayer implements AutoCloseable {
-    private final ConvConfig config;
+    private volatile ConvConfig config; // replaced only by setWinograd
     private final Backend backend;
     private volatile int threads;
     private final Object lock = new Object();
@@ -38,12 +38,14 @@ public abstract class ConvLayer implements AutoCloseable {
         final float[] kernel;
         final float[] bias;
         final int inChannels;
+        final JavaConvolution java; // null on the native backend
         final PlanCache plans;
 
-        WeightState(float[] kernel, float[] bias, int inChannels, PlanCache plans) {
+        WeightState(float[] kernel, float[] bias, int inChannels, JavaConvolution java, PlanCache plans) {
             this.kernel = kernel;
             this.bias = bias;
             this.inChannels = inChannels;
+            this.java = java;
             this.plans = plans;
         }
     }
@@ -161,13 +163,38 @@ public abstract class ConvLayer implements AutoCloseable {
         // Packed once here (Java) or on the first plan (native), shared by every input shape of these weights.
         JavaConvolution java = backend == Backend.JAVA
                 ? new JavaConvolution(config, (int) inChannels, kernelCopy, biasCopy) : null;
-        NativeWeights nativeWeights = backend == Backend.NATIVE ? new NativeWeights(kernelCopy, biasCopy) : null;
         synchronized (lock) {
             requireOpen();
             WeightState old = weights;
-            weights = new WeightState(kernelCopy, biasCopy, (int) inChannels,
-                    new PlanCache((n, h, w, c, k, nw) -> newEntry(n, h, w, c, k, nw, java), kernelCopy, nativeWeights));
+            weights = weightState(kernelCopy, biasCopy, (int) inChannels, java);
             if (old != null) {
+                old.plans.close();
+            }
+        }
+    }
+
+    /** A weight state with its own plan cache and native weights (packed on the first plan). */
+    private WeightState weightState(float[] kernel, float[] bias, int inChannels, JavaConvolution java) {
+        NativeWeights nativeWeights = backend == Backend.NATIVE ? new NativeWeights(kernel, bias) : null;
+        return new WeightState(kernel, bias, inChannels, java,
+                new PlanCache((n, h, w, c, k, nw) -> newEntry(n, h, w, c, k, nw, java), kernel, nativeWeights));
+    }
+
+    /**
+     * Sets the Winograd switch of {@link ConvConfig#winograd()} after the layer was built (what
+     * {@code Sequential.Builder.winograd} does to the layers it holds): the plans made so far are
+     * dropped, as by {@link #setWeights}, and calls already running finish with them.
+     */
+    void setWinograd(boolean allow) {
+        synchronized (lock) {
+            requireOpen();
+            if (config.winograd() == allow) {
+                return;
+            }
+            config = config.withWinograd(allow);
+            WeightState old = weights;
+            if (old != null) {
+                weights = weightState(old.kernel, old.bias, old.inChannels, old.java);
                 old.plans.close();
             }
         }
@@ -515,7 +542,7 @@ public abstract class ConvLayer implements AutoCloseable {
         Activation activation = Activation.NONE;
         DataFormat dataFormat = DataFormat.CHANNELS_LAST;
         Algorithm algorithm = Algorithm.AUTO;
-        boolean winograd = true;
+        boolean winograd = false;
         Backend backend;
         int threads;
 
@@ -593,10 +620,11 @@ public abstract class ConvLayer implements AutoCloseable {
         }
 
         /**
-         * Allows (default) or forbids the Winograd algorithm for this layer. Winograd runs 3x3
-         * stride-1 layers with 16 or more channels faster, with a rounding error about ten times a direct
-         * sum's (README, "Winograd accuracy"); {@code false} keeps direct-sum accuracy. Forcing
-         * {@link Algorithm#WINOGRAD} together with {@code false} is refused when the layer is built.
+         * Lets AUTO choose Winograd for this layer ({@code false} by default). Winograd runs 3×3
+         * stride-1 layers with 16 or more channels faster, but its error depends on each output's
+         * whole 6×6 input tile rather than on its own window: an output whose window reads only zeros
+         * may then differ from the bias by ~1e-7 (README, "Semantics": both bounds). Off, every
+         * algorithm AUTO picks meets the direct-sum bound. {@link Algorithm#WINOGRAD} forces it either way.
          */
         public B winograd(boolean winograd) {
             this.winograd = winograd;

@@ -148,13 +148,27 @@ final class JavaConvolution {
         }
     }
 
+    /** Multiply-adds below which a call runs on the calling thread only: SERIAL_WORK_LIMIT in native/src/plan.c. */
+    static final long SERIAL_WORK_LIMIT = 1L << 17;
+
+    /** Tests: no small-call cutoff, as CONV4J_FLAG_FULL_TEAM for native plans, so small shapes reach the workers. */
+    static volatile boolean fullTeam;
+
+    /** Multiply-adds of one call: N·Hout·Wout·Cout·KH·KW·Cin/groups. */
+    static long multiplyAdds(ConvGeometry g) {
+        return (long) g.batch() * g.outHeight() * g.outWidth() * g.outChannels() * g.fanIn();
+    }
+
     /** Computes {@code g} from {@code input} into {@code output} (lengths checked by the caller). */
     void compute(ConvGeometry g, float[] input, float[] output, int threads) {
         if (!finite) {
             ReferenceConvolution.compute(g, input, 0, weights, bias, output, 0);
             return;
         }
-        int t = JavaWorkers.effectiveThreads(threads);
+        // Below the native core's small-call cutoff a team costs more than it saves (a call that
+        // takes microseconds waits as long again for the workers' wake-up and join): stay on the
+        // calling thread, as native plans do.
+        int t = !fullTeam && multiplyAdds(g) < SERIAL_WORK_LIMIT ? 1 : JavaWorkers.effectiveThreads(threads);
         Call c = CALLS.get();
         c.conv = this;
         c.g = g;

@@ -1,6 +1,7 @@
 package org.conv4j;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -60,7 +61,14 @@ final class JavaWorkers {
         }
     }
 
+    /** Tasks handed to a worker since start: lets tests see that a call stayed on its own thread. */
+    private static final AtomicLong HANDOFFS = new AtomicLong();
+
     private JavaWorkers() {}
+
+    static long handoffs() {
+        return HANDOFFS.get();
+    }
 
     /** Threads a call with this thread count may use: 0 = all processors; never more than them. */
     static int effectiveThreads(int threads) {
@@ -84,6 +92,7 @@ final class JavaWorkers {
                 }
                 task.running.incrementAndGet();
                 if (w.task.compareAndSet(null, task)) {
+                    HANDOFFS.incrementAndGet();
                     LockSupport.unpark(w);
                     helpers++;
                 } else {

@@ -28,6 +28,12 @@ final class NativePlan {
         this.explanation = Conv4jNative.conv4j_plan_explain(handle);
     }
 
+    /**
+     * Flag bits added to every plan created from now on; tests set {@link Conv4jNative#FLAG_FULL_TEAM}
+     * so that small calls really run on the requested thread count. 0 in normal use.
+     */
+    static volatile int extraFlags;
+
     /** A light plan for {@code g} over {@code weights}, which are created (and packed) on first use. */
     static NativePlan create(ConvGeometry g, NativeWeights weights) {
         Conv4j.requireNative();
@@ -40,7 +46,7 @@ final class NativePlan {
                     .activation(g.config().activation() == Activation.RELU
                             ? Conv4jNative.ACTIVATION_RELU : Conv4jNative.ACTIVATION_NONE)
                     .algorithm(g.config().algorithm().code())
-                    .flags(g.config().winograd() ? Conv4jNative.FLAG_ALLOW_WINOGRAD : Conv4jNative.FLAG_NO_WINOGRAD);
+                    .flags((g.config().winograd() ? Conv4jNative.FLAG_ALLOW_WINOGRAD : 0) | extraFlags);
             // Rank 1 uses index 0 only; the geometry stores it on the width axis.
             int w = rank2 ? 1 : 0;
             if (rank2) {

@@ -470,6 +470,7 @@ public final class Sequential implements AutoCloseable {
     public static final class Builder {
         private String name = "sequential";
         private int[] inputShape;
+        private Boolean winograd; // null: each layer keeps its own switch
         private final List<Object> items = new ArrayList<>();
 
         private Builder() {
@@ -503,6 +504,17 @@ public final class Sequential implements AutoCloseable {
                 throw new IllegalArgumentException("layer must not be null");
             }
             items.add(layer);
+            return this;
+        }
+
+        /**
+         * Sets every conv layer's Winograd switch ({@link ConvLayer.AbstractBuilder#winograd}) when the
+         * model is built, overriding what each layer was built with: {@code true} lets AUTO choose
+         * Winograd in every layer, {@code false} keeps direct-sum accuracy throughout. Unset, each
+         * layer keeps its own (off by default).
+         */
+        public Builder winograd(boolean winograd) {
+            this.winograd = winograd;
             return this;
         }
 
@@ -578,6 +590,13 @@ public final class Sequential implements AutoCloseable {
                             + e.getMessage(), e);
                 }
                 stages.add(new Stage(stageName, layer, null));
+            }
+            if (winograd != null) {
+                for (Stage s : stages) {
+                    if (s.layer != null) {
+                        s.layer.setWinograd(winograd);
+                    }
+                }
             }
             return new Sequential(name, stages, inputShape);
         }

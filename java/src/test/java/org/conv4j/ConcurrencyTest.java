@@ -2,6 +2,7 @@ package org.conv4j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -13,6 +14,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** One layer shared by many threads: results bit-identical to a single thread, no crash on close races. */
 class ConcurrencyTest {
@@ -67,32 +70,63 @@ class ConcurrencyTest {
         }
     }
 
-    /** close() and setWeights() racing with predict: calls either finish correctly or see "closed". */
-    @Test
-    void closeAndReweightWhileRunning() throws Exception {
+    /**
+     * close() and setWeights() racing with predict: every call either sees "closed" or returns exactly the
+     * result of one of the weight versions set (each version distinct and non-zero, so a call that mixed two
+     * versions, read freed weights or wrote nothing would match none of them).
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Backend.class)
+    void closeAndReweightWhileRunning(Backend backend) throws Exception {
+        if (backend == Backend.NATIVE && !Conv4j.nativeAvailable()) {
+            return;
+        }
+        int versions = 6;
+        java.util.SplittableRandom r = new java.util.SplittableRandom(42);
+        float[][] kernels = new float[versions][];
+        float[][] biases = new float[versions][];
+        for (int v = 0; v < versions; v++) {
+            kernels[v] = nonZero(r, 5 * 3 * 4);
+            biases[v] = nonZero(r, 4);
+        }
+        float[] x = nonZero(r, 2 * 500 * 3);
+        float[][] expected = new float[versions][];
+        for (int v = 0; v < versions; v++) {
+            try (Conv1D one = Conv1D.builder().filters(4).kernelSize(5).padding(Padding.SAME).backend(backend).build()) {
+                one.setWeights(kernels[v], biases[v]);
+                expected[v] = one.predict(x, 2, 500, 3);
+            }
+            for (int u = 0; u < v; u++) {
+                assertFalse(java.util.Arrays.equals(expected[u], expected[v]), "versions must differ");
+            }
+        }
+        AtomicInteger matched = new AtomicInteger();
         for (int round = 0; round < 20; round++) {
-            Conv1D conv = Conv1D.builder().filters(4).kernelSize(5).padding(Padding.SAME).build();
-            conv.setWeights(new float[5 * 3 * 4], new float[4]);
-            float[] x = new float[2 * 500 * 3];
-            AtomicInteger closedSeen = new AtomicInteger();
+            Conv1D conv = Conv1D.builder().filters(4).kernelSize(5).padding(Padding.SAME).backend(backend).build();
+            conv.setWeights(kernels[0], biases[0]);
             ExecutorService pool = Executors.newFixedThreadPool(4);
             List<Future<?>> running = new ArrayList<>();
             for (int t = 0; t < 4; t++) {
                 running.add(pool.submit(() -> {
                     for (int call = 0; call < 200; call++) {
+                        float[] y;
                         try {
-                            float[] y = conv.predict(x, 2, 500, 3);
-                            assertEquals(2 * 500 * 4, y.length);
+                            y = conv.predict(x, 2, 500, 3);
                         } catch (IllegalStateException e) {
                             assertTrue(e.getMessage().contains("closed"), e.getMessage());
-                            closedSeen.incrementAndGet();
                             return;
                         }
+                        int version = -1;
+                        for (int v = 0; v < versions && version < 0; v++) {
+                            version = java.util.Arrays.equals(expected[v], y) ? v : -1;
+                        }
+                        assertTrue(version >= 0, "a result that is none of the weight versions");
+                        matched.incrementAndGet();
                     }
                 }));
             }
-            for (int i = 0; i < 5; i++) {
-                conv.setWeights(new float[5 * 3 * 4], new float[] {i, i, i, i});
+            for (int v = 1; v < versions; v++) {
+                conv.setWeights(kernels[v], biases[v]);
             }
             conv.close();
             for (Future<?> f : running) {
@@ -100,5 +134,15 @@ class ConcurrencyTest {
             }
             pool.shutdown();
         }
+        assertTrue(matched.get() > 0, "no call finished before close");
+    }
+
+    /** Values in ±[0.25, 1]: never zero. */
+    private static float[] nonZero(java.util.SplittableRandom r, int count) {
+        float[] a = new float[count];
+        for (int i = 0; i < count; i++) {
+            a[i] = (float) ((r.nextBoolean() ? 1 : -1) * r.nextDouble(0.25, 1));
+        }
+        return a;
     }
 }

@@ -11,7 +11,9 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.conv4j.internal.Conv4jNative;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -49,13 +51,40 @@ class HardeningPropertiesTest {
         }
     }
 
+    @BeforeAll
+    static void fullTeam() {
+        NativePlan.extraFlags = Conv4jNative.FLAG_FULL_TEAM;
+        JavaConvolution.fullTeam = true; // threads 0 and 2 really run a team
+    }
+
+    /**
+     * Minimum share of the valid cases drawn for an algorithm that it must run rather than refuse (today:
+     * GEMM 62 of 62, Winograd 9 of 65, depthwise 15 of 84): a kernel that refused every shape would
+     * otherwise pass vacuously.
+     */
+    private static final Map<Algorithm, Integer> MIN_SHARE_DIVISOR = Map.of(Algorithm.DIRECT, 1, Algorithm.GEMM, 2,
+            Algorithm.WINOGRAD, 20, Algorithm.DEPTHWISE, 20);
+
     @AfterAll
     static void report() {
+        NativePlan.extraFlags = 0;
+        JavaConvolution.fullTeam = false;
         int invalid = INVALID.values().stream().mapToInt(AtomicInteger::get).sum();
         long kinds = INVALID.values().stream().filter(n -> n.get() > 0).count();
         System.out.println("properties: seed " + SEED + "; valid cases run per algorithm " + RAN
                 + ", refused by a forced algorithm " + REFUSED + "; invalid cases " + invalid + " over " + kinds
                 + " kinds of fault");
+        int valid = RAN.values().stream().mapToInt(AtomicInteger::get).sum()
+                + REFUSED.values().stream().mapToInt(AtomicInteger::get).sum();
+        if (valid < TRIES || !Conv4j.nativeAvailable()) {
+            return; // a filtered run (-Dtest=...#one) or no native library: the shares say nothing
+        }
+        for (Map.Entry<Algorithm, Integer> e : MIN_SHARE_DIVISOR.entrySet()) {
+            int ran = RAN.get(e.getKey()).get();
+            int drawn = ran + REFUSED.get(e.getKey()).get();
+            assertTrue(drawn > 0 && ran * e.getValue() >= drawn, e.getKey() + " ran " + ran + " of the " + drawn
+                    + " valid cases drawn for it, expected at least 1/" + e.getValue());
+        }
     }
 
     /** A valid case: {@link RandomCase} {@code index} of {@code caseSeed}, run forced to {@code algorithm}. */
@@ -83,8 +112,9 @@ class HardeningPropertiesTest {
             try (ConvLayer java = c.builder().backend(Backend.JAVA).threads(v.threads()).build()) {
                 // The Java backend need not be the reference loop itself (an optimized one sums in float).
                 java.setWeights(c.kernel, c.bias);
-                Tolerance.assertWithinBound(g, c.input, c.kernel, c.bias, expected, java.predict(c.input, c.inputShape),
-                        "java backend");
+                float[] javaResult = java.predict(c.input, c.inputShape);
+                Tolerance.assertWithinBound(g, c.input, c.kernel, c.bias, expected, javaResult, "java backend");
+                Tolerance.assertZeroWindowsExact(g, c.input, c.kernel, c.bias, javaResult, "java backend");
             }
             try (ConvLayer layer = c.builder().backend(Backend.NATIVE).algorithm(v.algorithm()).threads(v.threads())
                     .build()) {
@@ -100,7 +130,12 @@ class HardeningPropertiesTest {
                     REFUSED.get(v.algorithm()).incrementAndGet();
                     return;
                 }
-                Tolerance.assertWithinBound(g, c.input, c.kernel, c.bias, expected, actual, v.algorithm() + " " + g);
+                String chosen = layer.algorithm(c.inputShape);
+                Tolerance.assertWithinBoundOf(chosen, g, c.input, c.kernel, c.bias, expected, actual,
+                        v.algorithm() + " via " + chosen + " " + g);
+                if (!chosen.equals("winograd")) {
+                    Tolerance.assertZeroWindowsExact(g, c.input, c.kernel, c.bias, actual, v.algorithm() + " " + g);
+                }
                 RAN.get(v.algorithm()).incrementAndGet();
             }
         });

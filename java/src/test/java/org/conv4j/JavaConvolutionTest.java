@@ -13,6 +13,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -25,6 +27,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * accumulation bound of {@link Tolerance}.
  */
 class JavaConvolutionTest {
+    /** Small calls stay on the calling thread by default; here the workers must run them too. */
+    @BeforeAll
+    static void fullTeam() {
+        JavaConvolution.fullTeam = true;
+    }
+
+    @AfterAll
+    static void normalTeam() {
+        JavaConvolution.fullTeam = false;
+    }
     static Stream<MicroKernel> kernels() {
         List<MicroKernel> kernels = new ArrayList<>(List.of(new MicroKernel.Scalar(), new MicroKernel.Scalar(3)));
         if (!(JavaConvolution.KERNEL instanceof MicroKernel.Scalar)) {

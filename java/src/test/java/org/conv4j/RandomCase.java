@@ -3,8 +3,25 @@ package org.conv4j;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
-/** A random valid convolution: configuration, input shape, weights and input values in [-1, 1]. */
+/**
+ * A random valid convolution: configuration, input shape, weights and input values of a random {@link DataKind}
+ * (half dense in [-1, 1], the rest sparse, post-relu with all-zero regions, large-range or mixed-sign).
+ */
 final class RandomCase {
+    /** What the data looks like; the accuracy contract must hold on each (README, "Semantics"). */
+    enum DataKind {
+        /** Uniform in [-1, 1). */
+        DENSE,
+        /** Nine in ten values exactly 0. */
+        SPARSE,
+        /** Input max(x, 0) with one to three all-zero rectangles of whole pixels: what a second layer sees. */
+        POST_RELU,
+        /** Random sign, magnitude 10^[-3, 3]. */
+        LARGE_RANGE,
+        /** Input ~0.75, weights of alternating sign: outputs cancel. */
+        MIXED_SIGN
+    }
+
     final int rank;
     final int filters;
     final int[] kernelSize;
@@ -19,6 +36,7 @@ final class RandomCase {
     final float[] input;
     final float[] kernel;
     final float[] bias;
+    final DataKind dataKind;
 
     /** How many case families {@link #RandomCase(long, int)} cycles through (index modulo this). */
     static final int FAMILIES = 8;
@@ -155,9 +173,55 @@ final class RandomCase {
         for (int k : kernelSize) {
             kCount *= k;
         }
-        input = values(r, inCount);
-        kernel = values(r, kCount);
-        bias = useBias ? values(r, filters) : null;
+        DataKind[] kinds = DataKind.values();
+        dataKind = r.nextBoolean() ? DataKind.DENSE : kinds[1 + r.nextInt(kinds.length - 1)];
+        input = values(r, inCount, dataKind, true);
+        if (dataKind == DataKind.POST_RELU) {
+            zeroRectangles(r, input, inputShape, dataFormat);
+        }
+        kernel = values(r, kCount, dataKind, false);
+        bias = useBias ? values(r, filters, dataKind == DataKind.MIXED_SIGN ? DataKind.DENSE : dataKind, false) : null;
+    }
+
+    /** {@code count} values of a kind; {@code isInput} for the input tensor (post-relu and mixed-sign differ). */
+    static float[] values(SplittableRandom r, int count, DataKind kind, boolean isInput) {
+        float[] a = new float[count];
+        for (int i = 0; i < count; i++) {
+            float v = (float) (r.nextDouble() * 2 - 1);
+            a[i] = switch (kind) {
+                case DENSE -> v;
+                case SPARSE -> r.nextInt(10) == 0 ? v : 0f;
+                case POST_RELU -> isInput ? Math.max(v, 0f) : v;
+                case LARGE_RANGE -> (float) Math.copySign(Math.pow(10, r.nextDouble(-3, 3)), v);
+                case MIXED_SIGN -> isInput ? 0.75f + v / 64 : (i % 2 == 0 ? 1 : -1) * (0.5f + Math.abs(v) / 2);
+            };
+        }
+        return a;
+    }
+
+    /** Zeroes one to three rectangles of whole pixels (every channel), up to half of each spatial size. */
+    static void zeroRectangles(SplittableRandom r, float[] input, int[] shape, DataFormat format) {
+        boolean last = format == DataFormat.CHANNELS_LAST;
+        int rank = shape.length - 2;
+        int n = shape[0];
+        int c = shape[last ? rank + 1 : 1];
+        int h = rank == 2 ? shape[last ? 1 : 2] : 1;
+        int w = shape[last ? rank : rank + 1];
+        int rectangles = 1 + r.nextInt(3);
+        for (int k = 0; k < rectangles; k++) {
+            int b = r.nextInt(n);
+            int rh = 1 + r.nextInt((h + 1) / 2);
+            int rw = 1 + r.nextInt((w + 1) / 2);
+            int y0 = r.nextInt(h - rh + 1);
+            int x0 = r.nextInt(w - rw + 1);
+            for (int y = y0; y < y0 + rh; y++) {
+                for (int x = x0; x < x0 + rw; x++) {
+                    for (int ch = 0; ch < c; ch++) {
+                        input[last ? ((b * h + y) * w + x) * c + ch : ((b * c + ch) * h + y) * w + x] = 0;
+                    }
+                }
+            }
+        }
     }
 
     int inputChannels() {
@@ -223,6 +287,6 @@ final class RandomCase {
         return "rank=" + rank + " filters=" + filters + " kernel=" + Arrays.toString(kernelSize) + " strides="
                 + Arrays.toString(strides) + " dilation=" + Arrays.toString(dilation) + " padding=" + padding
                 + " groups=" + groups + " bias=" + useBias + " act=" + activation + " " + dataFormat + " input="
-                + Arrays.toString(inputShape);
+                + Arrays.toString(inputShape) + " data=" + dataKind;
     }
 }

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import org.conv4j.Activation;
+import org.conv4j.Algorithm;
 import org.conv4j.Backend;
 import org.conv4j.ConvLayer;
 import org.conv4j.DataFormat;
@@ -67,6 +68,12 @@ final class ConvCommand implements Callable<Integer> {
             description = "Default: native when its library loads, else java.")
     Backend backend;
 
+    @Option(names = "--algorithm", paramLabel = "auto|gemm|winograd|direct|depthwise|reference", defaultValue = "auto",
+            description = {"Native algorithm (default: ${DEFAULT-VALUE}, which never picks Winograd).",
+                "winograd forces it: faster on 3x3 stride-1 layers with >= 16 channels, with its own error bound",
+                "(README, Semantics); a forced algorithm that does not take the problem is an error."})
+    Algorithm algorithm;
+
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "Output .npy (float32, little-endian).")
     Path output;
 
@@ -96,6 +103,7 @@ final class ConvCommand implements Callable<Integer> {
                 .useBias(b != null)
                 .activation(activation)
                 .dataFormat(dataFormat)
+                .algorithm(algorithm)
                 .backend(backend) // null: the library's default
                 .build()) {
             layer.setWeights(k.data(), k.shape(), b == null ? null : b.data());

@@ -5,6 +5,7 @@ import java.util.concurrent.Callable;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.conv4j.Activation;
+import org.conv4j.Algorithm;
 import org.conv4j.Backend;
 import org.conv4j.Conv4j;
 import org.conv4j.DataFormat;
@@ -84,6 +85,7 @@ public final class Main implements Callable<Integer> {
         cl.registerConverter(Activation.class, text -> convert(() -> Activation.parse(text)));
         cl.registerConverter(DataFormat.class, text -> convert(() -> DataFormat.parse(text)));
         cl.registerConverter(Backend.class, text -> convert(() -> Backend.parse(text)));
+        cl.registerConverter(Algorithm.class, text -> convert(() -> Algorithm.parse(text)));
         cl.setParameterExceptionHandler((ex, args) -> {
             String hint = ex.getCommandLine().getCommandSpec().qualifiedName();
             ex.getCommandLine().getErr().println(ERROR_PREFIX + oneLine(ex.getMessage())

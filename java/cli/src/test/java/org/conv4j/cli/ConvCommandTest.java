@@ -170,6 +170,65 @@ class ConvCommandTest {
         assertArrayEquals(new float[] {51, 62, 73, 84, 95}, Npy.read(dilated).data());
     }
 
+    /**
+     * Issue 12's repro through the CLI: 3×3, 16 channels, no bias, post-ReLU input whose left half
+     * is zero. With the default algorithm every output whose window reads only zeros is exactly 0,
+     * as in Keras; {@code --algorithm winograd} forces Winograd and says so.
+     */
+    @Test
+    void defaultAlgorithmKeepsZeroWindowsExactAndWinogradIsOptIn() throws IOException {
+        int h = 24, w = 24, c = 16;
+        java.util.SplittableRandom r = new java.util.SplittableRandom(12);
+        float[] input = new float[h * w * c];
+        for (int i = 0; i < input.length; i++) {
+            int col = i / c % w;
+            input[i] = col < w / 2 ? 0 : Math.max(0, (float) r.nextDouble(-1, 1)); // post-ReLU, zero left half
+        }
+        float[] kernel = new float[9 * c * c];
+        for (int i = 0; i < kernel.length; i++) {
+            kernel[i] = (float) r.nextDouble(-1, 1);
+        }
+        Path x = npy("x.npy", input, 1, h, w, c);
+        Path k = npy("k.npy", kernel, 3, 3, c, c);
+        for (String backend : backends()) {
+            Path out = dir.resolve("y-" + backend + ".npy");
+            CliRun run = CliRun.of(conv(2, x, k, null, out, "--padding", "same", "--backend", backend));
+            assertEquals(0, run.exit(), run.err());
+            assertFalse(run.out().contains("winograd"), run.out());
+            float[] y = Npy.read(out).data();
+            int zeros = 0;
+            for (int row = 0; row < h; row++) {
+                for (int col = 0; col < w / 2 - 1; col++) { // the window of col reads cols col-1..col+1
+                    for (int o = 0; o < c; o++) {
+                        float v = y[(row * w + col) * c + o];
+                        assertEquals(0f, v, 0f, backend + " output (" + row + ", " + col + ", " + o
+                                + ") = " + v + ", Keras gives exactly 0");
+                        zeros++;
+                    }
+                }
+            }
+            assertEquals(h * (w / 2 - 1) * c, zeros);
+        }
+        if (Conv4j.nativeAvailable()) {
+            Path out = dir.resolve("y-winograd.npy");
+            CliRun run = CliRun.of(conv(2, x, k, null, out, "--padding", "same", "--algorithm", "winograd"));
+            assertEquals(0, run.exit(), run.err());
+            assertTrue(run.out().contains("(native, winograd)"), run.out());
+            Path gemm = dir.resolve("y-gemm.npy");
+            run = CliRun.of(conv(2, x, k, null, gemm, "--padding", "same", "--algorithm", "GEMM"));
+            assertEquals(0, run.exit(), run.err());
+            assertTrue(run.out().contains("(native, gemm)"), run.out());
+        }
+        // A 5×5 kernel is not Winograd's: forcing it is an error, not a silent fallback.
+        Path x5 = npy("x5.npy", filled(8 * 8 * 16, -1, 0.25f), 1, 8, 8, 16);
+        Path k5 = npy("k5.npy", filled(25 * 16 * 16, 0.5f, -0.125f), 5, 5, 16, 16);
+        Path out5 = dir.resolve("y5.npy");
+        CliRun refused = CliRun.of(conv(2, x5, k5, null, out5, "--algorithm", "winograd",
+                "--backend", Conv4j.nativeAvailable() ? "native" : "java"));
+        assertEquals(2, refused.exit(), refused.out());
+        assertFalse(Files.exists(out5));
+    }
+
     @Test
     void readsBigEndianInput() throws IOException {
         ByteBuffer data = ByteBuffer.allocate(12).putFloat(1).putFloat(2).putFloat(3);
@@ -252,7 +311,7 @@ class ConvCommandTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"--padding=full", "--activation=tanh", "--data-format=nhwc", "--backend=gpu",
+    @ValueSource(strings = {"--padding=full", "--activation=tanh", "--data-format=nhwc", "--backend=gpu", "--algorithm=fft",
         "--groups=x", "--bogus", "--strides"})
     void badOptionValuesAreUsageErrors(String option) throws IOException {
         assertRefused(files2d(2, 2, 2, 2), option.replaceFirst("=.*", ""), option);

@@ -132,7 +132,7 @@ public final class LayerSpec implements Serializable {
 
     /**
      * Parses {@link #toJson} output. Missing keys take Keras' defaults (strides and dilation 1,
-     * valid, groups 1, bias on, no activation, channels_last, algorithm auto, Winograd allowed); enum spellings go
+     * valid, groups 1, bias on, no activation, channels_last, algorithm auto, Winograd off as in the builder); enum spellings go
      * through the library's parsers, so their errors name the parameter.
      */
     public static List<LayerSpec> fromJson(String json) {
@@ -176,7 +176,7 @@ public final class LayerSpec implements Serializable {
                     Activation.parse(text(o, "activation", "none")),
                     DataFormat.parse(text(o, "data_format", "channels_last")),
                     Algorithm.parse(text(o, "algorithm", "auto")),
-                    o.path("winograd").asBoolean(true),
+                    o.path("winograd").asBoolean(false),
                     o.hasNonNull("backend") ? Backend.parse(o.get("backend").asText()) : null));
         }
         return specs;
