@@ -25,18 +25,19 @@
  * A panel with at most 16 columns left computes only 16 (half the work),
  * in both kernels.
  *
- * For the driver (tests/bench_gemm_x32.c, one Zen 5 core, 1 MB L2): call
- * the tile over the whole K and all N; do not split K. Even K = 4608 x
- * N = 512 (9 MB of packed B, streamed from L3) runs within noise of the
- * short-K shapes, while K blocks small enough to keep the B block in L2
- * (<= 512 rows at N = 512) lose 10-30% to the extra C passes, and any K
- * split would replace the single FMA chain per element by block sums, so
+ * For the driver (tests/bench_gemm_x32.c, one Zen 5 core, 1 MB L2; medians
+ * of 7 runs): call the tile over the whole K and all N; do not split K.
+ * K = 4608 x N = 512 (9 MB of packed B, streamed from L3) ran at 88% of the
+ * 512-bit peak unsplit; K blocks of 512 / 256 / 128 rows (B block 1 MB /
+ * 512 KB / 256 KB) ran 7% / 14% / 23% slower for the extra C passes, and a
+ * K split replaces the single FMA chain per element by block sums, so the
  * results would depend on the block size. Running the panels (N blocks of
  * 32 columns, one panel = K x 128 bytes) outside the row tiles keeps one
- * panel in L2 with the same summation order; it measured 0-7% faster on
- * the long-K shapes, so it is optional. The _avx512 kernel exists only when
- * CONV4J_HAVE_AVX512_KERNELS is defined and may run only on a CPU with
- * AVX-512 F/VL/BW/DQ and an OS that saves ZMM and opmask state.
+ * panel in L2 with the same summation order: -2% to +4%, optional.
+ *
+ * The _avx512 kernel exists only when CONV4J_HAVE_AVX512_KERNELS is defined
+ * and may run only on a CPU with AVX-512 F/VL/BW/DQ and an OS that saves ZMM
+ * and opmask state.
  */
 #ifndef CONV4J_F32_IGEMM_X32_H
 #define CONV4J_F32_IGEMM_X32_H
