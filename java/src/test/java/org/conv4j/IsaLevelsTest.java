@@ -56,19 +56,9 @@ class IsaLevelsTest {
         assertNotNull(active, "unknown active ISA " + Conv4j.activeIsa());
         assertEquals(requested.isaName(), System.getenv("CONV4J_MAX_ISA"));
         assertTrue(requested.code() <= cpu.code(), "the parent runs only levels the CPU has");
-        if (requested.code() <= NativeIsa.AVX2.code()) {
-            // Every x86-64 build has scalar and avx2 kernel configs.
-            assertEquals(requested, active, "CONV4J_MAX_ISA=" + requested.isaName() + " on a " + cpu.isaName()
-                    + " cpu");
-        } else {
-            // TODO(lead): assert active == requested once the avx512 kernel config is in the build;
-            // until then the widest config at or below the cap runs.
-            assertTrue(active.code() <= requested.code(), "active " + active + " above the cap " + requested);
-            if (active != requested) {
-                System.out.println("ISA LEVEL " + requested.isaName() + " REQUESTED, " + active.isaName()
-                        + " RAN: this build has no " + requested.isaName() + " kernel config");
-            }
-        }
+        // Every x86-64 build has a kernel config for each level: the cap is the level that runs.
+        assertEquals(requested, active, "CONV4J_MAX_ISA=" + requested.isaName() + " on a " + cpu.isaName()
+                + " cpu");
         System.out.println("ISA RAN " + active.isaName() + " (cap " + requested.isaName() + ", cpu " + cpu.isaName()
                 + ")");
         long seed = Long.getLong("conv4j.test.seed", RandomConfigurationTest.SEED);
