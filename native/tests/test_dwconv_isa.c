@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "test_bound.h"
+#include "test_guarded.h"
 
 #include "depthwise/f32_dwconv.h"
 #include "layout/transpose.h"
@@ -32,48 +33,6 @@
 #if (defined(__x86_64__) || defined(__amd64__)) && (defined(__GNUC__) || defined(__clang__))
 #define TEST_X86_64 1
 #endif
-
-/* ------------------------------------------------------------------ guarded buffers */
-
-typedef struct guarded {
-    void *mapping;
-    size_t mapping_bytes;
-    float *data;
-} guarded;
-
-/* count floats (at least 1) in their own mapping; at_end: the last float touches the
- * inaccessible page after it, else the first float starts right after one. */
-static float *guarded_alloc(guarded *g, int64_t count, int at_end)
-{
-    memset(g, 0, sizeof *g);
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    const size_t bytes = (size_t)(count > 0 ? count : 1) * sizeof(float);
-    const size_t data_pages = (bytes + page - 1) / page;
-    g->mapping_bytes = (data_pages + 1) * page;
-    void *mapping = mmap(NULL, g->mapping_bytes, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mapping == MAP_FAILED) {
-        fprintf(stderr, "mmap failed\n");
-        exit(1);
-    }
-    g->mapping = mapping;
-    char *base = mapping;
-    char *guard = at_end ? base + data_pages * page : base;
-    if (mprotect(guard, page, PROT_NONE) != 0) {
-        fprintf(stderr, "mprotect failed\n");
-        exit(1);
-    }
-    g->data = (float *)(at_end ? guard - bytes : base + page);
-    return g->data;
-}
-
-static void guarded_free(guarded *g)
-{
-    if (g->mapping != NULL) {
-        munmap(g->mapping, g->mapping_bytes);
-    }
-    memset(g, 0, sizeof *g);
-}
 
 /* ------------------------------------------------------------------ ISAs */
 
@@ -242,12 +201,12 @@ static int depthwise_case(test_rng *rng, long index)
     const int64_t kernel_count = test_kernel_count(&d);
     const int64_t packed_count = (int64_t)conv4j_dwconv_packed_kernel_count(&p);
     guarded input_g, kernel_g, packed_g, bias_g, output_g, avx2_g;
-    float *input = guarded_alloc(&input_g, in_count, at_end);
-    float *kernel = guarded_alloc(&kernel_g, kernel_count, at_end);
-    float *packed = guarded_alloc(&packed_g, packed_count, at_end);
-    float *bias = guarded_alloc(&bias_g, d.out_channels, at_end);
-    float *output = guarded_alloc(&output_g, out_count, at_end);
-    float *avx2_output = guarded_alloc(&avx2_g, out_count, at_end);
+    float *input = guarded_alloc_at(&input_g, in_count, at_end);
+    float *kernel = guarded_alloc_at(&kernel_g, kernel_count, at_end);
+    float *packed = guarded_alloc_at(&packed_g, packed_count, at_end);
+    float *bias = guarded_alloc_at(&bias_g, d.out_channels, at_end);
+    float *output = guarded_alloc_at(&output_g, out_count, at_end);
+    float *avx2_output = guarded_alloc_at(&avx2_g, out_count, at_end);
     test_fill_random(rng, input, in_count);
     test_fill_random(rng, kernel, kernel_count);
     test_fill_random(rng, bias, d.out_channels);
@@ -325,8 +284,8 @@ static void transpose_case(test_rng *rng, long index)
     }
     const int at_end = (int)(index % 2 == 0);
     guarded src_g, dst_g;
-    float *src = guarded_alloc(&src_g, rows * cols, at_end);
-    float *dst = guarded_alloc(&dst_g, rows * cols, at_end);
+    float *src = guarded_alloc_at(&src_g, rows * cols, at_end);
+    float *dst = guarded_alloc_at(&dst_g, rows * cols, at_end);
     test_fill_random(rng, src, rows * cols);
     for (int isa = 0; isa < ISA_COUNT; ++isa) {
         if (variants[isa].transpose == NULL) {

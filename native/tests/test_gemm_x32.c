@@ -33,13 +33,9 @@
 
 #include "cpu/peak_avx512.h"
 #include "gemm/f32_igemm_x32.h"
+#include "test_guarded.h"
 #include "test_util.h"
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/mman.h>
-#include <unistd.h>
-#define HAVE_GUARD_PAGES 1
-#endif
 
 #define MR CONV4J_F32_IGEMM_X32_MR
 _Static_assert(MR <= CONV4J_F32_GEMM_MAX_MR, "callers size pointer arrays by MAX_MR");
@@ -47,47 +43,6 @@ _Static_assert(MR <= CONV4J_F32_GEMM_MAX_MR, "callers size pointer arrays by MAX
 #define SENTINEL 12345.0f
 #define MAX_SEGMENTS 8
 
-typedef struct guarded {
-    void *base;
-    size_t length;
-    float *data; /* ends exactly where the unmapped page starts */
-} guarded;
-
-static float *guarded_alloc(guarded *g, size_t count)
-{
-#ifdef HAVE_GUARD_PAGES
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    const size_t bytes = count * sizeof(float);
-    const size_t data_pages = (bytes + page - 1) / page;
-    g->length = (data_pages + 1) * page;
-    g->base = mmap(NULL, g->length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g->base == MAP_FAILED) {
-        g->base = NULL;
-        return NULL;
-    }
-    char *guard = (char *)g->base + data_pages * page;
-    if (mprotect(guard, page, PROT_NONE) != 0) {
-        return NULL;
-    }
-    g->data = (float *)(guard - bytes);
-#else
-    g->base = malloc(count * sizeof(float));
-    g->data = g->base;
-#endif
-    return g->data;
-}
-
-static void guarded_free(guarded *g)
-{
-#ifdef HAVE_GUARD_PAGES
-    if (g->base != NULL) {
-        munmap(g->base, g->length);
-    }
-#else
-    free(g->base);
-#endif
-    g->base = NULL;
-}
 
 typedef struct x32_kernel {
     const char *name;
