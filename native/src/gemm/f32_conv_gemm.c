@@ -40,6 +40,9 @@
 /* Work chunks per thread of the team, for dynamic scheduling. */
 #define CHUNKS_PER_THREAD 8
 
+/* Benchmarks only (f32_conv_gemm.h): bits that switch changes off. */
+int conv4j_gemm_variant = 0;
+
 typedef enum segment_mode { MODE_WIDE, MODE_TAP, MODE_PACKED } segment_mode;
 
 typedef struct gemm_layout {
