@@ -12,6 +12,10 @@
  * Also the 10th percentile: on a loaded machine other processes only add
  * time, so the fast tail tracks the code better than the median does.
  *
+ * Last column: median process CPU time per call divided by the thread
+ * count (run with OMP_WAIT_POLICY=passive): the work, without the time the
+ * scheduler gave to other processes.
+ *
  * Built, never run by ctest. Usage:
  *   bench_conv_gemm [variant values, comma-separated, default 0]
  *                   [seconds per cell, default 0.4]
@@ -50,6 +54,16 @@ static double now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* CPU seconds of the whole process: what the call cost in work, whatever
+ * the scheduler took from it (run with OMP_WAIT_POLICY=passive so that
+ * waiting threads sleep instead of adding spin time). */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -106,9 +120,10 @@ int main(int argc, char **argv)
     const double peak = conv4j_measure_peak_gflops(1, 0.5);
     printf("isa %s, peak %.1f GFLOP/s per thread, %d variant(s)\n",
            conv4j_isa_name(conv4j_active_isa()), peak, variants);
-    printf("%-14s %2s %3s %9s %8s %7s %9s %8s %7s\n", "shape", "t", "var", "median_ms", "GFLOP/s",
-           "%peak", "p10_ms", "GFLOP/s", "%peak");
+    printf("%-14s %2s %3s %9s %8s %7s %9s %8s %7s %9s\n", "shape", "t", "var", "median_ms", "GFLOP/s",
+           "%peak", "p10_ms", "GFLOP/s", "%peak", "cpu_ms/t");
     static double samples[MAX_VARIANTS][MAX_SAMPLES];
+    static double cpu_samples[MAX_VARIANTS][MAX_SAMPLES];
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; ++si) {
         const shape *s = &shapes[si];
         if (filter != NULL && strstr(s->name, filter) == NULL) {
@@ -188,9 +203,11 @@ int main(int argc, char **argv)
                 for (int v = 0; v < variants; ++v) {
                     conv4j_gemm_variant = variant_of[v];
                     for (int r = 0; r < per_round && taken + r < calls; ++r) {
+                        const double c = cpu_now();
                         const double a = now();
                         conv4j_plan_execute(plan, input, output, ws, ws_size, threads);
                         samples[v][taken + r] = now() - a;
+                        cpu_samples[v][taken + r] = cpu_now() - c;
                     }
                 }
                 taken += per_round;
@@ -200,13 +217,16 @@ int main(int argc, char **argv)
             }
             for (int v = 0; v < variants; ++v) {
                 qsort(samples[v], (size_t)taken, sizeof(double), compare);
+                qsort(cpu_samples[v], (size_t)taken, sizeof(double), compare);
+                const double cpu = cpu_samples[v][taken / 2];
                 const double median = samples[v][taken / 2];
                 const double low = samples[v][taken / 10];
                 const double gflops = flops / median * 1e-9;
                 const double low_gflops = flops / low * 1e-9;
-                printf("%-14s %2d %3d %9.4f %8.1f %6.1f%% %9.4f %8.1f %6.1f%%\n", s->name, threads,
-                       variant_of[v], median * 1e3, gflops, 100.0 * gflops / (peak * threads),
-                       low * 1e3, low_gflops, 100.0 * low_gflops / (peak * threads));
+                printf("%-14s %2d %3d %9.4f %8.1f %6.1f%% %9.4f %8.1f %6.1f%% %9.4f\n", s->name,
+                       threads, variant_of[v], median * 1e3, gflops,
+                       100.0 * gflops / (peak * threads), low * 1e3, low_gflops,
+                       100.0 * low_gflops / (peak * threads), cpu * 1e3 / threads);
             }
             fflush(stdout);
         }
