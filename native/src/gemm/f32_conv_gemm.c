@@ -9,11 +9,18 @@
  *          channels_last (a Conv1D with KH = 1 is then a plain GEMM with a
  *          row stride of stride_w * Cin). A window cut by the left or right
  *          padding is copied into the thread's slice with zeros;
- *   tap    one segment of Cin/g floats per tap (kh, kw);
+ *   tap    one segment of Cin/g floats per tap (kh, kw); also taken by deep
+ *          (Cin >= TAP_MIN_CIN), narrow (Wout <= TAP_MAX_WIDTH) inputs with
+ *          left/right padding, whose wide windows would be copied per tile;
  *   packed segments shorter than MIN_SEGMENT floats would spend more time on
  *          pointers than on FMAs: the whole row of K floats is copied per
  *          tile instead (tiny Cin with dilation or groups).
- * A segment wholly in the padding points at a shared row of zeros.
+ * A segment wholly in the padding points at a shared row of zeros. Leading
+ * and trailing segments that are zero in every row of a tile (a tile of
+ * the top or bottom output row: 1/3 of its products at 3x3 pad 1) are left
+ * out of the kernel call; the chain over the others is the same sum, bit
+ * for bit. A 1x1 stride-1 unpadded problem points its rows a pixel apart
+ * without the general window arithmetic.
  *
  * Work items are (group, block of output channels, tile of MR pixels), tiles
  * fastest, cut into contiguous chunks that threads take on demand: a thread
