@@ -15,6 +15,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config/isa_config.h"
 #include "test_bound.h"
@@ -373,6 +374,45 @@ int main(int argc, char **argv)
         const conv4j_conv_desc d = random_desc(&rng, i);
         check_case(&rng, &d);
     }
+    /* Fixed shapes for the GEMM driver's special paths at every config's
+     * tile (14 and 6 rows): tiles of one output row at the top or bottom
+     * that leave their padding segments out (wide windows and taps, one and
+     * two padded kernel rows, several panels with a tail, so per-panel
+     * calls), deep padded inputs that go by taps, and 1x1 rows pointed a
+     * stride apart with a short last tile. */
+    static const int32_t fixed[][9] = {
+        /* batch, H, W, Cin, Cout, K, pad, relu, dilation */
+        {1, 7, 7, 128, 80, 3, 1, 1, 1},
+        {2, 14, 14, 24, 40, 3, 1, 0, 1},
+        {1, 14, 14, 128, 48, 3, 1, 1, 1},
+        {1, 6, 6, 16, 20, 3, 1, 0, 1},
+        {1, 6, 6, 16, 36, 5, 2, 1, 1},
+        {1, 14, 14, 20, 70, 5, 2, 0, 1},
+        {2, 7, 14, 9, 17, 3, 2, 0, 2},
+        {2, 9, 9, 16, 33, 1, 0, 1, 1},
+        {3, 5, 7, 130, 64, 1, 0, 0, 1},
+    };
+    for (size_t f = 0; f < sizeof fixed / sizeof fixed[0]; ++f) {
+        conv4j_conv_desc d;
+        memset(&d, 0, sizeof d);
+        d.rank = 2;
+        d.batch = fixed[f][0];
+        d.in_size[0] = fixed[f][1];
+        d.in_size[1] = fixed[f][2];
+        d.in_channels = fixed[f][3];
+        d.out_channels = fixed[f][4];
+        d.groups = 1;
+        d.layout = CONV4J_LAYOUT_CHANNELS_LAST;
+        d.activation = fixed[f][7] ? CONV4J_ACTIVATION_RELU : CONV4J_ACTIVATION_NONE;
+        for (int axis = 0; axis < 2; ++axis) {
+            d.kernel[axis] = fixed[f][5];
+            d.stride[axis] = 1;
+            d.dilation[axis] = fixed[f][8];
+            d.pad_before[axis] = d.pad_after[axis] = fixed[f][6];
+        }
+        check_case(&rng, &d);
+    }
+
     /* A specialized algorithm that refuses everything would pass the
      * comparisons vacuously: each must take a fair share of the cases. */
     for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {

@@ -9,11 +9,18 @@
  *          channels_last (a Conv1D with KH = 1 is then a plain GEMM with a
  *          row stride of stride_w * Cin). A window cut by the left or right
  *          padding is copied into the thread's slice with zeros;
- *   tap    one segment of Cin/g floats per tap (kh, kw);
+ *   tap    one segment of Cin/g floats per tap (kh, kw); also taken by deep
+ *          (Cin >= TAP_MIN_CIN), narrow (Wout <= TAP_MAX_WIDTH) inputs with
+ *          left/right padding, whose wide windows would be copied per tile;
  *   packed segments shorter than MIN_SEGMENT floats would spend more time on
  *          pointers than on FMAs: the whole row of K floats is copied per
  *          tile instead (tiny Cin with dilation or groups).
- * A segment wholly in the padding points at a shared row of zeros.
+ * A segment wholly in the padding points at a shared row of zeros. Leading
+ * and trailing segments that are zero in every row of a tile (a tile of
+ * the top or bottom output row: 1/3 of its products at 3x3 pad 1) are left
+ * out of the kernel call; the chain over the others is the same sum, bit
+ * for bit. A 1x1 stride-1 unpadded problem points its rows a pixel apart
+ * without the general window arithmetic.
  *
  * Work items are (group, block of output channels, tile of MR pixels), tiles
  * fastest, cut into contiguous chunks that threads take on demand: a thread
@@ -34,17 +41,30 @@
 
 /* Shorter segments go through the packed row. */
 #define MIN_SEGMENT 8
+/* Inputs this deep with left/right padding use tap segments (layout_of). */
+#define TAP_MIN_CIN 128
+#define TAP_MAX_WIDTH 32
 /* The weight block a thread streams tiles against: about half of L2. */
-#define WEIGHT_BLOCK_BYTES (256 * 1024)
+#define WEIGHT_BLOCK_BYTES (512 * 1024)
+#define OLD_WEIGHT_BLOCK_BYTES (256 * 1024)
 #define SLICE_ALIGN 64
 /* Work chunks per thread of the team, for dynamic scheduling. */
 #define CHUNKS_PER_THREAD 8
+
+int conv4j_gemm_variant = 0;
+/* Bits of conv4j_gemm_variant: the change each one switches off. */
+#define VARIANT_NO_SKIP 1        /* padding segments of whole tiles are multiplied */
+#define VARIANT_OLD_BLOCK 2      /* WEIGHT_BLOCK_BYTES as tuned for a 512 KB L2 */
+#define VARIANT_OLD_POINTERS 4   /* 1x1 rows pointed through the general path */
+#define VARIANT_NO_TAP 8         /* deep padded inputs go by wide windows */
+#define VARIANT_TAP_512 16       /* ... only from 512 channels */
 
 typedef enum segment_mode { MODE_WIDE, MODE_TAP, MODE_PACKED } segment_mode;
 
 typedef struct gemm_layout {
     int64_t mr, nr;          /* the config's tile */
     segment_mode mode;
+    int pointwise;           /* row i of a tile at q0 is input pixel q0 + i */
     int64_t k;               /* KH * KW * Cin/g */
     int64_t segments;        /* per row of A */
     int64_t segment_length;  /* floats per segment */
@@ -71,7 +91,17 @@ static gemm_layout layout_of(const conv4j_problem *p, const conv4j_isa_config *c
     const int64_t cin = p->in_channels_per_group;
     const int64_t cout = p->out_channels_per_group;
     l.k = p->kernel_h * p->kernel_w * cin;
-    if (p->groups == 1 && p->dilation_w == 1) {
+    /* Deep, narrow inputs with left or right padding go by taps: a wide
+     * window cut by the padding would be copied for every tile and weight
+     * block (at 7x7, 2 of 7 columns: 6 % slower on r50_3x3_7, 4 % on
+     * r50_3x3_14), while a tap segment of Cin floats is long enough to keep
+     * the kernel's per-segment cost small. Wide rows (tcn1d: 2 border
+     * pixels of 4096) keep the one long segment, 3 % faster there. */
+    const int tap_cin = (conv4j_gemm_variant & VARIANT_TAP_512) ? 512 : TAP_MIN_CIN;
+    const int deep_padded = cin >= tap_cin && p->kernel_w > 1 && p->out_w <= TAP_MAX_WIDTH &&
+                            (p->pad_left != 0 || p->pad_right != 0) &&
+                            !(conv4j_gemm_variant & VARIANT_NO_TAP);
+    if (p->groups == 1 && p->dilation_w == 1 && !deep_padded) {
         l.mode = MODE_WIDE;
         l.segments = p->kernel_h;
         l.segment_length = p->kernel_w * cin;
@@ -85,7 +115,15 @@ static gemm_layout layout_of(const conv4j_problem *p, const conv4j_isa_config *c
         l.segments = 1;
         l.segment_length = l.k;
     }
-    int64_t columns = WEIGHT_BLOCK_BYTES / (l.k * (int64_t)sizeof(float)) / nr * nr;
+    /* 1x1, stride 1, unpadded, over a dense channels_last input: the rows
+     * of A are the input pixels, a constant stride apart. */
+    l.pointwise = l.mode == MODE_WIDE && p->kernel_h == 1 && p->kernel_w == 1 &&
+                  p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
+                  p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0 &&
+                  p->in.h == p->in_w * p->in.w && p->in.n == p->in_h * p->in.h;
+    const int64_t block_bytes =
+        (conv4j_gemm_variant & VARIANT_OLD_BLOCK) ? OLD_WEIGHT_BLOCK_BYTES : WEIGHT_BLOCK_BYTES;
+    int64_t columns = block_bytes / (l.k * (int64_t)sizeof(float)) / nr * nr;
     const int64_t padded = (cout + nr - 1) / nr * nr;
     columns = columns < nr ? nr : columns;
     l.block_columns = columns < padded ? columns : padded;
@@ -262,6 +300,14 @@ static void point_tile(const conv4j_problem *p, const gemm_layout *l, const floa
                        float *rows)
 {
     const int64_t mr = l->mr;
+    if (l->pointwise && !(conv4j_gemm_variant & VARIANT_OLD_POINTERS)) {
+        /* Output pixel q reads input pixel q: one stride apart. */
+        const float *row = input + q0 * p->in.w + g * p->in_channels_per_group;
+        for (int64_t i = 0; i < mr; ++i) {
+            a[i] = row + (i < height ? i : height - 1) * p->in.w;
+        }
+        return;
+    }
     pixel at;
     at.ow = q0 % p->out_w;
     at.oh = (q0 / p->out_w) % p->out_h;
@@ -294,6 +340,47 @@ typedef struct gemm_call {
     const float *zero;
 } gemm_call;
 
+/* Segments [*first, *last) of the tile's `height` rows hold every segment
+ * that points off the zero row in some row: the leading and trailing
+ * segments in the padding for the whole tile (a tile of one output row at
+ * the top or bottom of the image) are left out. Products with the zero row
+ * add exact zeros to the chain, so the chain over the rest, started from
+ * zero in the same order, is the same sum bit for bit. */
+static void live_segments(const gemm_layout *l, const float *const *a, const float *zero,
+                          int64_t height, int64_t *first, int64_t *last)
+{
+    const int64_t mr = l->mr;
+    int64_t begin = 0, end = l->segments;
+    while (begin < end) {
+        int64_t i = 0;
+        while (i < height && a[begin * mr + i] == zero) {
+            ++i;
+        }
+        if (i < height) {
+            break;
+        }
+        ++begin;
+    }
+    if (begin == end) {
+        /* All padding: keep the chain whole (a sum of zeros). */
+        *first = 0;
+        *last = l->segments;
+        return;
+    }
+    while (end > begin) {
+        int64_t i = 0;
+        while (i < height && a[(end - 1) * mr + i] == zero) {
+            ++i;
+        }
+        if (i < height) {
+            break;
+        }
+        --end;
+    }
+    *first = begin;
+    *last = end;
+}
+
 /* Items [begin, end) with the slice of one thread. */
 static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *slice)
 {
@@ -307,6 +394,9 @@ static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *s
     const int64_t pixels = p->batch * p->out_h * p->out_w;
     const int64_t cout = p->out_channels_per_group;
     conv4j_f32_gemm_epilogue epilogue = {NULL, p->activation == CONV4J_ACTIVATION_RELU, 0};
+    const int padded = p->pad_top != 0 || p->pad_left != 0 || p->pad_bottom != 0 ||
+                       p->pad_right != 0;
+    const int skip = padded && l->segments > 1 && !(conv4j_gemm_variant & VARIANT_NO_SKIP);
 
     for (int64_t item = begin; item < end; ++item) {
         const int64_t tile = item % l->tiles;
@@ -319,10 +409,27 @@ static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *s
         const int64_t width = cout - column < l->block_columns ? cout - column : l->block_columns;
         const float *weights = call->packed_kernel + (size_t)g * l->packed_per_group +
                                (size_t)(column / nr * l->k * nr);
-        epilogue.bias = call->bias == NULL ? NULL : call->bias + g * cout + column;
-        call->tile(height, width, l->segments, l->segment_length, a, weights,
-                   call->output + q0 * p->out_channels + g * cout + column, p->out_channels,
-                   &epilogue);
+        const float *bias = call->bias == NULL ? NULL : call->bias + g * cout + column;
+        float *c = call->output + q0 * p->out_channels + g * cout + column;
+        int64_t first = 0, last = l->segments;
+        if (skip) {
+            live_segments(l, a, call->zero, height, &first, &last);
+        }
+        if (first == 0 && last == l->segments) {
+            epilogue.bias = bias;
+            call->tile(height, width, l->segments, l->segment_length, a, weights, c,
+                       p->out_channels, &epilogue);
+            continue;
+        }
+        /* Fewer segments: the kernel finds panel j at j * k' * nr for its
+         * own k', so each panel of the block is its own call. */
+        const int64_t skipped = first * l->segment_length * nr;
+        for (int64_t at = 0; at < width; at += nr) {
+            epilogue.bias = bias == NULL ? NULL : bias + at;
+            call->tile(height, width - at < nr ? width - at : nr, last - first,
+                       l->segment_length, a + first * mr, weights + at * l->k + skipped, c + at,
+                       p->out_channels, &epilogue);
+        }
     }
 }
 
