@@ -5,10 +5,6 @@
  * count, the median ms of many calls, GFLOP/s (2 N Ho Wo Cout KH KW Cin/g)
  * and % of conv4j_measure_peak_gflops(1, 0.5) (times the thread count).
  *
- * The machine is shared and noisy, so driver variants are interleaved in one
- * run: conv4j_gemm_variant (f32_conv_gemm.h) selects one before each round
- * of calls; every variant's median comes from rounds spread over the run.
- *
  * Also the 10th percentile: on a loaded machine other processes only add
  * time, so the fast tail tracks the code better than the median does.
  *
@@ -17,9 +13,7 @@
  * scheduler gave to other processes.
  *
  * Built, never run by ctest. Usage:
- *   bench_conv_gemm [variant values, comma-separated, default 0]
- *                   [seconds per cell, default 0.4]
- *                   [shape name filter]
+ *   bench_conv_gemm [seconds per cell, default 0.4] [shape name filter]
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -102,21 +96,11 @@ static float *random_floats(size_t count)
 
 int main(int argc, char **argv)
 {
-    int variant_of[MAX_VARIANTS] = {0};
-    int variants = 0;
-    for (const char *v = argc > 1 ? argv[1] : "0"; *v != '\0' && variants < MAX_VARIANTS;) {
-        char *next;
-        variant_of[variants++] = (int)strtol(v, &next, 0);
-        v = *next == ',' ? next + 1 : next;
-        if (next == v && *v != '\0') {
-            break;
-        }
-    }
-    const double seconds = argc > 2 ? atof(argv[2]) : 0.4;
-    const char *filter = argc > 3 ? argv[3] : NULL;
-    if (variants < 1 || variants > MAX_VARIANTS) {
-        return 2;
-    }
+    /* One variant: the driver as built (the rows below once compared several). */
+    const int variant_of[MAX_VARIANTS] = {0};
+    const int variants = 1;
+    const double seconds = argc > 1 ? atof(argv[1]) : 0.4;
+    const char *filter = argc > 2 ? argv[2] : NULL;
     const double peak = conv4j_measure_peak_gflops(1, 0.5);
     printf("isa %s, peak %.1f GFLOP/s per thread, %d variant(s)\n",
            conv4j_isa_name(conv4j_active_isa()), peak, variants);
@@ -165,15 +149,8 @@ int main(int argc, char **argv)
         float *kernel = random_floats(kernel_count);
         float *bias = random_floats((size_t)s->cout);
         float *output = malloc(out_count * sizeof(float));
-        /* The plan's workspace is sized for the variant with every change
-         * switched off that was asked for: the old paths need the most. */
         conv4j_plan *plan = NULL;
-        conv4j_gemm_variant = 0;
-        for (int v = 0; v < variants; ++v) {
-            conv4j_gemm_variant |= variant_of[v];
-        }
         const conv4j_status created = conv4j_plan_create(&d, kernel, bias, &plan);
-        conv4j_gemm_variant = 0;
         if (created != CONV4J_OK) {
             printf("%-14s plan failed\n", s->name);
             continue;
@@ -188,7 +165,6 @@ int main(int argc, char **argv)
             int warm = 0;
             while (now() - t0 < 0.05 || warm < 3) {
                 for (int v = 0; v < variants; ++v) {
-                    conv4j_gemm_variant = variant_of[v];
                     conv4j_plan_execute(plan, input, output, ws, ws_size, threads);
                 }
                 ++warm;
@@ -201,7 +177,6 @@ int main(int argc, char **argv)
             int taken = 0;
             while (taken < calls) {
                 for (int v = 0; v < variants; ++v) {
-                    conv4j_gemm_variant = variant_of[v];
                     for (int r = 0; r < per_round && taken + r < calls; ++r) {
                         const double c = cpu_now();
                         const double a = now();
@@ -230,7 +205,6 @@ int main(int argc, char **argv)
             }
             fflush(stdout);
         }
-        conv4j_gemm_variant = 0;
         free(ws);
         conv4j_plan_destroy(plan);
         free(input);

@@ -46,18 +46,9 @@
 #define TAP_MAX_WIDTH 32
 /* The weight block a thread streams tiles against: about half of L2. */
 #define WEIGHT_BLOCK_BYTES (512 * 1024)
-#define OLD_WEIGHT_BLOCK_BYTES (256 * 1024)
 #define SLICE_ALIGN 64
 /* Work chunks per thread of the team, for dynamic scheduling. */
 #define CHUNKS_PER_THREAD 8
-
-int conv4j_gemm_variant = 0;
-/* Bits of conv4j_gemm_variant: the change each one switches off. */
-#define VARIANT_NO_SKIP 1        /* padding segments of whole tiles are multiplied */
-#define VARIANT_OLD_BLOCK 2      /* WEIGHT_BLOCK_BYTES as tuned for a 512 KB L2 */
-#define VARIANT_OLD_POINTERS 4   /* 1x1 rows pointed through the general path */
-#define VARIANT_NO_TAP 8         /* deep padded inputs go by wide windows */
-#define VARIANT_TAP_512 16       /* ... only from 512 channels */
 
 typedef enum segment_mode { MODE_WIDE, MODE_TAP, MODE_PACKED } segment_mode;
 
@@ -97,10 +88,8 @@ static gemm_layout layout_of(const conv4j_problem *p, const conv4j_isa_config *c
      * r50_3x3_14), while a tap segment of Cin floats is long enough to keep
      * the kernel's per-segment cost small. Wide rows (tcn1d: 2 border
      * pixels of 4096) keep the one long segment, 3 % faster there. */
-    const int tap_cin = (conv4j_gemm_variant & VARIANT_TAP_512) ? 512 : TAP_MIN_CIN;
-    const int deep_padded = cin >= tap_cin && p->kernel_w > 1 && p->out_w <= TAP_MAX_WIDTH &&
-                            (p->pad_left != 0 || p->pad_right != 0) &&
-                            !(conv4j_gemm_variant & VARIANT_NO_TAP);
+    const int deep_padded = cin >= TAP_MIN_CIN && p->kernel_w > 1 && p->out_w <= TAP_MAX_WIDTH &&
+                            (p->pad_left != 0 || p->pad_right != 0);
     if (p->groups == 1 && p->dilation_w == 1 && !deep_padded) {
         l.mode = MODE_WIDE;
         l.segments = p->kernel_h;
@@ -121,9 +110,7 @@ static gemm_layout layout_of(const conv4j_problem *p, const conv4j_isa_config *c
                   p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
                   p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0 &&
                   p->in.h == p->in_w * p->in.w && p->in.n == p->in_h * p->in.h;
-    const int64_t block_bytes =
-        (conv4j_gemm_variant & VARIANT_OLD_BLOCK) ? OLD_WEIGHT_BLOCK_BYTES : WEIGHT_BLOCK_BYTES;
-    int64_t columns = block_bytes / (l.k * (int64_t)sizeof(float)) / nr * nr;
+    int64_t columns = WEIGHT_BLOCK_BYTES / (l.k * (int64_t)sizeof(float)) / nr * nr;
     const int64_t padded = (cout + nr - 1) / nr * nr;
     columns = columns < nr ? nr : columns;
     l.block_columns = columns < padded ? columns : padded;
@@ -300,7 +287,7 @@ static void point_tile(const conv4j_problem *p, const gemm_layout *l, const floa
                        float *rows)
 {
     const int64_t mr = l->mr;
-    if (l->pointwise && !(conv4j_gemm_variant & VARIANT_OLD_POINTERS)) {
+    if (l->pointwise) {
         /* Output pixel q reads input pixel q: one stride apart. */
         const float *row = input + q0 * p->in.w + g * p->in_channels_per_group;
         for (int64_t i = 0; i < mr; ++i) {
@@ -396,7 +383,7 @@ static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *s
     conv4j_f32_gemm_epilogue epilogue = {NULL, p->activation == CONV4J_ACTIVATION_RELU, 0};
     const int padded = p->pad_top != 0 || p->pad_left != 0 || p->pad_bottom != 0 ||
                        p->pad_right != 0;
-    const int skip = padded && l->segments > 1 && !(conv4j_gemm_variant & VARIANT_NO_SKIP);
+    const int skip = padded && l->segments > 1;
 
     for (int64_t item = begin; item < end; ++item) {
         const int64_t tile = item % l->tiles;

@@ -24,10 +24,6 @@ void conv4j_gemm_pack(const conv4j_problem *problem, const conv4j_isa_config *co
                       const float *kernel, float *packed_kernel);
 size_t conv4j_gemm_workspace_size(const conv4j_problem *problem, const conv4j_isa_config *config,
                                   int32_t slices);
-/* Benchmarks only (tests/bench_conv_gemm.c): 0 runs the driver as shipped;
- * other values switch single changes off, to compare variants in one run.
- * Results stay within the direct-sum bound in every variant. */
-extern int conv4j_gemm_variant;
 
 void conv4j_gemm_run(const conv4j_problem *problem, const conv4j_isa_config *config,
                      const float *packed_kernel, const float *bias, const float *input,
