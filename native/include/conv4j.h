@@ -84,7 +84,8 @@ typedef enum conv4j_algorithm {
 typedef enum conv4j_isa {
     CONV4J_ISA_SCALAR = 0,
     CONV4J_ISA_AVX2 = 1,                /* AVX2 + FMA with OS-enabled YMM state */
-    CONV4J_ISA_AVX512 = 2               /* AVX-512 F/VL/BW/DQ with OS-enabled ZMM and opmask state */
+    CONV4J_ISA_AVX512 = 2,              /* AVX-512 F/VL/BW/DQ with OS-enabled ZMM and opmask state */
+    CONV4J_ISA_NEON = 3                 /* AArch64 Advanced SIMD (asimd), 128-bit vectors */
 } conv4j_isa;
 
 /* Bits of conv4j_conv_desc.flags; 0 keeps every default. */
@@ -195,18 +196,20 @@ CONV4J_API conv4j_status conv4j_reference_conv(const conv4j_conv_desc *desc, con
                                                const float *kernel, const float *bias, float *output);
 
 /* The widest ISA level this CPU and OS support, and the one in use: the
- * widest level that CONV4J_MAX_ISA (scalar | avx2 | avx512) leaves on and
+ * widest level that CONV4J_MAX_ISA (scalar | avx2 | avx512 on x86-64,
+ * scalar | neon on arm64) leaves on and
  * this build has kernels for. Both are read once. */
 CONV4J_API conv4j_isa conv4j_cpu_isa(void);
 CONV4J_API conv4j_isa conv4j_active_isa(void);
-/* Space-separated CPU features found, e.g. "sse2 avx fma avx2 osxsave-ymm". */
+/* Space-separated CPU features found, e.g. "sse2 avx fma avx2 osxsave-ymm", or on
+ * arm64 "asimd asimddp fphp bf16 i8mm sve". */
 CONV4J_API const char *conv4j_cpu_features(void);
 /* Threads an execute with threads = 0 uses. */
 CONV4J_API int32_t conv4j_max_threads(void);
 
 /* The CPU's fp32 multiply-add throughput in GFLOP/s: 12 independent FMA
  * chains per thread at the active ISA's vector width (256-bit for avx2,
- * 512-bit for avx512) for `seconds`
+ * 512-bit for avx512, 128-bit for neon) for `seconds`
  * (0 < seconds <= 60) after a warm-up of a fifth of that, on `threads`
  * threads (0 = all OpenMP threads). The benchmarks' measure of peak; returns
  * a negative value for invalid arguments. */

@@ -83,6 +83,8 @@ const char *conv4j_isa_name(conv4j_isa isa)
         return "avx2";
     case CONV4J_ISA_AVX512:
         return "avx512";
+    case CONV4J_ISA_NEON:
+        return "neon";
     }
     return "unknown";
 }

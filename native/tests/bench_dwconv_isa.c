@@ -139,7 +139,7 @@ static void bench_transpose(const char *label, int64_t rows, int64_t cols, const
 int main(int argc, char **argv)
 {
     const int reps = argc > 1 && atoi(argv[1]) > 0 ? atoi(argv[1]) : 51;
-    pair pairs[3];
+    pair pairs[4];
     int count = 0;
     pairs[count++] = (pair){"scalar", conv4j_dwconv_row__scalar, conv4j_dwconv_plane__scalar,
                             conv4j_transpose_tile__scalar};
@@ -159,6 +159,12 @@ int main(int argc, char **argv)
         printf("avx512: this CPU lacks avx512, not timed\n");
     }
 #endif
+#ifdef CONV4J_HAVE_NEON_KERNELS
+    /* Advanced SIMD is baseline on AArch64. */
+    pairs[count++] = (pair){"neon", conv4j_dwconv_row__neon, conv4j_dwconv_plane__neon,
+                            conv4j_transpose_tile__neon};
+#endif
+    (void)cpu_runs;
     printf("1 thread, median of %d runs\n", reps);
     bench("mbv2_dw_112", 112, 32, 1, CONV4J_LAYOUT_CHANNELS_LAST, pairs, count, reps);
     bench("mbv2_dw_112_s2", 112, 96, 2, CONV4J_LAYOUT_CHANNELS_LAST, pairs, count, reps);

@@ -1,6 +1,6 @@
 /*
  * Running a test under one ISA config: ctest sets CONV4J_TEST_CONFIG to a
- * config name (scalar, avx2, avx512, avx512-twin, ...; config/isa_config.h)
+ * config name (scalar, avx2, avx512, avx512-twin, neon, neon-twin; config/isa_config.h)
  * and the test makes every plan with it. A config this machine cannot run
  * is a loud skip (exit TEST_SKIPPED, which ctest reports as Skipped), never a
  * quiet pass; .ci/run then checks that every level the CPU offers was tested.

@@ -26,7 +26,7 @@ int main(int argc, char **argv)
            (int)conv4j_max_threads());
 
     CHECK(detected == CONV4J_ISA_SCALAR || detected == CONV4J_ISA_AVX2 ||
-              detected == CONV4J_ISA_AVX512,
+              detected == CONV4J_ISA_AVX512 || detected == CONV4J_ISA_NEON,
           "detected %d", (int)detected);
     /* Levels are flag sets: the active ones are a subset of the detected. */
     const unsigned detected_levels = conv4j_isa_levels_detected();
@@ -66,13 +66,28 @@ int main(int argc, char **argv)
                   needed[i], features);
         }
     }
+    if (cap != NULL && strcmp(cap, "neon") == 0) {
+        CHECK(!(active_levels & (CONV4J_ISA_BIT(CONV4J_ISA_AVX2) | CONV4J_ISA_BIT(CONV4J_ISA_AVX512))),
+              "neon cap left an x86 level on");
+    }
+    if (detected_levels & CONV4J_ISA_BIT(CONV4J_ISA_NEON)) {
+        CHECK(strstr(features, "asimd") != NULL, "neon level without asimd in \"%s\"", features);
+        CHECK(!(detected_levels & (CONV4J_ISA_BIT(CONV4J_ISA_AVX2) | CONV4J_ISA_BIT(CONV4J_ISA_AVX512))),
+              "neon and an x86 level both detected: %#x", detected_levels);
+    }
 #if defined(__x86_64__)
     CHECK(strstr(features, "sse2") != NULL, "x86-64 always has sse2: \"%s\"", features);
+    CHECK(!(detected_levels & CONV4J_ISA_BIT(CONV4J_ISA_NEON)), "neon detected on x86-64");
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+    /* Advanced SIMD is part of every AArch64 CPU (qemu's included). */
+    CHECK(detected == CONV4J_ISA_NEON, "aarch64 without the neon level: \"%s\"", features);
 #endif
 
     CHECK(strcmp(conv4j_isa_name(CONV4J_ISA_SCALAR), "scalar") == 0, "scalar name");
     CHECK(strcmp(conv4j_isa_name(CONV4J_ISA_AVX2), "avx2") == 0, "avx2 name");
     CHECK(strcmp(conv4j_isa_name(CONV4J_ISA_AVX512), "avx512") == 0, "avx512 name");
+    CHECK(strcmp(conv4j_isa_name(CONV4J_ISA_NEON), "neon") == 0, "neon name");
     CHECK(conv4j_isa_name((conv4j_isa)9) != NULL, "unknown isa name");
     CHECK(conv4j_max_threads() >= 1, "max threads %d", (int)conv4j_max_threads());
     return test_summary("test_cpu_features");

@@ -66,7 +66,7 @@ typedef struct isa_variant {
     conv4j_transpose_tile_fn transpose;
 } isa_variant;
 
-enum { ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_COUNT };
+enum { ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_NEON, ISA_COUNT };
 
 static isa_variant variants[ISA_COUNT];
 static long dw_runs[ISA_COUNT];
@@ -95,6 +95,13 @@ static void choose_variants(void)
                                              conv4j_transpose_tile__avx512};
         avx512 = 1;
     }
+#endif
+#ifdef CONV4J_HAVE_NEON_KERNELS
+    /* Advanced SIMD is part of every AArch64 CPU: the neon pair always runs there. */
+    variants[ISA_NEON] = (isa_variant){"neon", conv4j_dwconv_row__neon, conv4j_dwconv_plane__neon,
+                                       conv4j_transpose_tile__neon};
+#else
+    printf("NEON KERNELS NOT TESTED: this build is not for aarch64\n");
 #endif
     if (!avx2) {
         printf("AVX2 KERNELS NOT TESTED: %s\n",
@@ -332,5 +339,8 @@ int main(void)
                transpose_runs[isa]);
     }
     CHECK(dw_runs[ISA_SCALAR] > 0, "the scalar pair never ran");
+#ifdef CONV4J_HAVE_NEON_KERNELS
+    CHECK(dw_runs[ISA_NEON] > 0 && transpose_runs[ISA_NEON] > 0, "the neon kernels never ran");
+#endif
     return test_summary("test_dwconv_isa");
 }

@@ -10,6 +10,7 @@
 #include "cpu/cpu_features.h"
 #include "cpu/peak.h"
 #include "cpu/peak_avx512.h"
+#include "gemm/f32_igemm_8x12.h"
 #include "gemm/f32_igemm_x32.h"
 
 static const conv4j_isa_config configs[] = {
@@ -53,6 +54,27 @@ static const conv4j_isa_config configs[] = {
         .peak_chunk = conv4j_peak_chunk_avx2,
     },
 #endif
+#ifdef CONV4J_HAVE_NEON_KERNELS
+    /* AArch64 Advanced SIMD: 8x12 fills 24 of the 32 q registers with
+     * accumulators (gemm/f32_igemm_8x12.h); 4-lane Winograd transforms and
+     * depthwise vectors; 4x4 register transposes. */
+    {
+        .name = "neon",
+        .isa = CONV4J_ISA_NEON,
+        .twin_of = NULL,
+        .gemm_mr = CONV4J_F32_IGEMM_8X12_MR,
+        .gemm_nr = CONV4J_F32_IGEMM_8X12_NR,
+        .igemm = conv4j_f32_igemm_8x12__neon,
+        .winograd_lanes = 4,
+        .winograd_input = conv4j_winograd_input_block4__neon,
+        .winograd_output = conv4j_winograd_output_block4__neon,
+        .dwconv_row = conv4j_dwconv_row__neon,
+        .dwconv_plane = conv4j_dwconv_plane__neon,
+        .direct_run = conv4j_direct_run__neon,
+        .transpose_tile = conv4j_transpose_tile__neon,
+        .peak_chunk = conv4j_peak_chunk_neon,
+    },
+#endif
     /* The portable config, and the avx2 config's twin: the same 6x16 tile,
      * packing and loop order in plain C. */
     {
@@ -84,6 +106,25 @@ static const conv4j_isa_config configs[] = {
         .winograd_lanes = 16,
         .winograd_input = conv4j_winograd_input_block16__scalar,
         .winograd_output = conv4j_winograd_output_block16__scalar,
+        .dwconv_row = conv4j_dwconv_row__scalar,
+        .dwconv_plane = conv4j_dwconv_plane__scalar,
+        .direct_run = conv4j_direct_run__scalar,
+        .transpose_tile = conv4j_transpose_tile__scalar,
+        .peak_chunk = conv4j_peak_chunk_scalar,
+    },
+    /* The neon config's twin: its 8x12 tile and 12-column packing, its
+     * 4-lane Winograd transforms, in portable C, so x86 CI tests them too.
+     * The depthwise rows sum in the order every pair shares. */
+    {
+        .name = "neon-twin",
+        .isa = CONV4J_ISA_SCALAR,
+        .twin_of = "neon",
+        .gemm_mr = CONV4J_F32_IGEMM_8X12_MR,
+        .gemm_nr = CONV4J_F32_IGEMM_8X12_NR,
+        .igemm = conv4j_f32_igemm_8x12__scalar,
+        .winograd_lanes = 4,
+        .winograd_input = conv4j_winograd_input_block4__scalar,
+        .winograd_output = conv4j_winograd_output_block4__scalar,
         .dwconv_row = conv4j_dwconv_row__scalar,
         .dwconv_plane = conv4j_dwconv_plane__scalar,
         .direct_run = conv4j_direct_run__scalar,

@@ -30,7 +30,7 @@
 #include "winograd/f32_winograd_transform.h"
 
 typedef struct conv4j_isa_config {
-    const char *name;   /* "scalar", "avx2", "avx512"; a twin: "avx512-twin" */
+    const char *name;   /* "scalar", "avx2", "avx512", "neon"; twins: "avx512-twin", "neon-twin" */
     conv4j_isa isa;     /* the level its kernels need (scalar for twins) */
     const char *twin_of; /* NULL, or the config whose packing and loops this one copies */
 

@@ -8,8 +8,16 @@
  *   avx2    AVX2 + FMA, XCR0 SSE and YMM state
  *   avx512  AVX-512 F/VL/BW/DQ (the kernels use all four), XCR0 YMM, opmask
  *           and both ZMM halves
+ * On Linux aarch64 the kernel reports features in the auxiliary vector
+ * (getauxval AT_HWCAP / AT_HWCAP2), and it only reports what it also saves:
+ *   neon    asimd (Advanced SIMD; architecturally present on every AArch64
+ *           CPU, checked anyway)
+ * asimddp, fphp, bf16, i8mm and sve are listed for `info`; no kernel needs
+ * them yet.
  * The cap keeps the levels a named level includes (scalar < avx2 < avx512 as
- * sets, since every avx512 CPU here also has avx2).
+ * sets, since every avx512 CPU here also has avx2; scalar < neon on arm64).
+ * The sets of the two families are disjoint but for scalar, so a cap from the
+ * other family (avx2 on arm64) leaves scalar.
  */
 #include "cpu/cpu_features.h"
 
@@ -21,6 +29,30 @@
 #if (defined(__x86_64__) || defined(__amd64__)) && (defined(__GNUC__) || defined(__clang__))
 #define CONV4J_CPU_X86_64 1
 #include <cpuid.h>
+#endif
+
+#if defined(__aarch64__) && defined(__linux__)
+#define CONV4J_CPU_AARCH64_LINUX 1
+#include <sys/auxv.h>
+/* The bits of arch/arm64/include/uapi/asm/hwcap.h, for older headers. */
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1UL << 1)
+#endif
+#ifndef HWCAP_FPHP
+#define HWCAP_FPHP (1UL << 9)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)
+#endif
+#ifndef HWCAP_SVE
+#define HWCAP_SVE (1UL << 22)
+#endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1UL << 13)
+#endif
+#ifndef HWCAP2_BF16
+#define HWCAP2_BF16 (1UL << 14)
+#endif
 #endif
 
 typedef struct cpu_info {
@@ -104,6 +136,30 @@ static unsigned detect_x86_64(char *features, size_t capacity)
 }
 #endif
 
+#ifdef CONV4J_CPU_AARCH64_LINUX
+static unsigned detect_aarch64(char *features, size_t capacity)
+{
+    const unsigned long hwcap = getauxval(AT_HWCAP);
+    const unsigned long hwcap2 = getauxval(AT_HWCAP2);
+    unsigned levels = CONV4J_ISA_BIT(CONV4J_ISA_SCALAR);
+    const struct {
+        int present;
+        const char *name;
+    } found[] = {{(hwcap & HWCAP_ASIMD) != 0, "asimd"},  {(hwcap & HWCAP_ASIMDDP) != 0, "asimddp"},
+                 {(hwcap & HWCAP_FPHP) != 0, "fphp"},    {(hwcap2 & HWCAP2_BF16) != 0, "bf16"},
+                 {(hwcap2 & HWCAP2_I8MM) != 0, "i8mm"},  {(hwcap & HWCAP_SVE) != 0, "sve"}};
+    for (size_t i = 0; i < sizeof found / sizeof found[0]; ++i) {
+        if (found[i].present) {
+            append_feature(features, capacity, found[i].name);
+        }
+    }
+    if (hwcap & HWCAP_ASIMD) {
+        levels |= CONV4J_ISA_BIT(CONV4J_ISA_NEON);
+    }
+    return levels;
+}
+#endif
+
 static int equals_ignoring_case(const char *a, const char *b)
 {
     for (; *a != '\0' && *b != '\0'; ++a, ++b) {
@@ -131,6 +187,7 @@ static unsigned isa_cap(void)
         {"avx2", CONV4J_ISA_BIT(CONV4J_ISA_SCALAR) | CONV4J_ISA_BIT(CONV4J_ISA_AVX2)},
         {"avx512", CONV4J_ISA_BIT(CONV4J_ISA_SCALAR) | CONV4J_ISA_BIT(CONV4J_ISA_AVX2) |
                        CONV4J_ISA_BIT(CONV4J_ISA_AVX512)},
+        {"neon", CONV4J_ISA_BIT(CONV4J_ISA_SCALAR) | CONV4J_ISA_BIT(CONV4J_ISA_NEON)},
     };
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; ++i) {
         if (equals_ignoring_case(value, caps[i].name)) {
@@ -139,7 +196,7 @@ static unsigned isa_cap(void)
     }
     /* Runs once per process, so this warns once. */
     fprintf(stderr,
-            "conv4j: ignoring unknown CONV4J_MAX_ISA value \"%s\" (use scalar, avx2 or avx512)\n",
+            "conv4j: ignoring unknown CONV4J_MAX_ISA value \"%s\" (use scalar, avx2, avx512 or neon)\n",
             value);
     return ~0u;
 }
@@ -150,6 +207,9 @@ static void detect_cpu(void)
     cpu.detected = CONV4J_ISA_BIT(CONV4J_ISA_SCALAR);
 #ifdef CONV4J_CPU_X86_64
     cpu.detected = detect_x86_64(cpu.features, sizeof cpu.features);
+#endif
+#ifdef CONV4J_CPU_AARCH64_LINUX
+    cpu.detected = detect_aarch64(cpu.features, sizeof cpu.features);
 #endif
     if (cpu.features[0] == '\0') {
         append_feature(cpu.features, sizeof cpu.features, "none");
@@ -181,6 +241,9 @@ static conv4j_isa widest(unsigned levels)
     }
     if (levels & CONV4J_ISA_BIT(CONV4J_ISA_AVX2)) {
         return CONV4J_ISA_AVX2;
+    }
+    if (levels & CONV4J_ISA_BIT(CONV4J_ISA_NEON)) {
+        return CONV4J_ISA_NEON;
     }
     return CONV4J_ISA_SCALAR;
 }

@@ -11,5 +11,8 @@ int64_t conv4j_peak_chunk_scalar(int64_t iterations, float *sink);
 #ifdef CONV4J_HAVE_AVX2_KERNELS
 int64_t conv4j_peak_chunk_avx2(int64_t iterations, float *sink);
 #endif
+#ifdef CONV4J_HAVE_NEON_KERNELS
+int64_t conv4j_peak_chunk_neon(int64_t iterations, float *sink);
+#endif
 
 #endif /* CONV4J_PEAK_H */

@@ -79,5 +79,9 @@ void conv4j_dwconv_plane__avx2(const conv4j_dwconv_args *args, int64_t n, int64_
 void conv4j_dwconv_row__avx512(const conv4j_dwconv_args *args, int64_t n, int64_t oh);
 void conv4j_dwconv_plane__avx512(const conv4j_dwconv_args *args, int64_t n, int64_t c);
 #endif
+#ifdef CONV4J_HAVE_NEON_KERNELS
+void conv4j_dwconv_row__neon(const conv4j_dwconv_args *args, int64_t n, int64_t oh);
+void conv4j_dwconv_plane__neon(const conv4j_dwconv_args *args, int64_t n, int64_t c);
+#endif
 
 #endif /* CONV4J_F32_DWCONV_H */

@@ -29,5 +29,10 @@ void conv4j_direct_run__avx512(const conv4j_problem *problem, const float *packe
                                const float *bias, const float *input, float *output,
                                int32_t threads);
 #endif
+#ifdef CONV4J_HAVE_NEON_KERNELS
+void conv4j_direct_run__neon(const conv4j_problem *problem, const float *packed_kernel,
+                             const float *bias, const float *input, float *output,
+                             int32_t threads);
+#endif
 
 #endif /* CONV4J_F32_CONV_DIRECT_H */

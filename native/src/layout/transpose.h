@@ -20,5 +20,9 @@ void conv4j_transpose_tile__avx2(const float *src, float *dst, int64_t rows, int
 void conv4j_transpose_tile__avx512(const float *src, float *dst, int64_t rows, int64_t cols,
                                    int64_t r0, int64_t c0, int64_t r1, int64_t c1);
 #endif
+#ifdef CONV4J_HAVE_NEON_KERNELS
+void conv4j_transpose_tile__neon(const float *src, float *dst, int64_t rows, int64_t cols,
+                                 int64_t r0, int64_t c0, int64_t r1, int64_t c1);
+#endif
 
 #endif /* CONV4J_TRANSPOSE_H */

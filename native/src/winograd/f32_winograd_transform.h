@@ -48,6 +48,7 @@ typedef void (*conv4j_winograd_output_block_fn)(const conv4j_problem *p,
         int64_t m_stride, const float *bias, float *output, int64_t first_tile, int64_t tiles,  \
         int64_t co_begin, int64_t co_end);
 
+CONV4J_DECLARE_WINOGRAD_TRANSFORMS(4, scalar)
 CONV4J_DECLARE_WINOGRAD_TRANSFORMS(8, scalar)
 CONV4J_DECLARE_WINOGRAD_TRANSFORMS(16, scalar)
 #ifdef CONV4J_HAVE_AVX2_KERNELS
@@ -55,6 +56,9 @@ CONV4J_DECLARE_WINOGRAD_TRANSFORMS(8, avx2)
 #endif
 #ifdef CONV4J_HAVE_AVX512_KERNELS
 CONV4J_DECLARE_WINOGRAD_TRANSFORMS(16, avx512)
+#endif
+#ifdef CONV4J_HAVE_NEON_KERNELS
+CONV4J_DECLARE_WINOGRAD_TRANSFORMS(4, neon)
 #endif
 
 #endif /* CONV4J_F32_WINOGRAD_TRANSFORM_H */

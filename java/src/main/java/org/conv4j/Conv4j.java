@@ -113,7 +113,7 @@ public final class Conv4j {
     }
 
     /**
-     * The widest ISA level the CPU and OS support: {@code scalar}, {@code avx2} or {@code avx512};
+     * The widest ISA level the CPU and OS support: {@code scalar}, {@code avx2}, {@code avx512} or {@code neon};
      * "unavailable" without native.
      */
     public static String cpuIsa() {
@@ -121,7 +121,7 @@ public final class Conv4j {
     }
 
     /**
-     * The ISA level of the kernels in use ({@code scalar}, {@code avx2} or {@code avx512}): the widest
+     * The ISA level of the kernels in use ({@code scalar}, {@code avx2}, {@code avx512} or {@code neon}): the widest
      * level the CPU has, the environment variable {@code CONV4J_MAX_ISA} leaves on, and this build
      * has kernels for. "unavailable" without native.
      */
@@ -144,7 +144,7 @@ public final class Conv4j {
 
     /**
      * Measures the CPU's fp32 multiply-add throughput in GFLOP/s with 12 independent FMA chains per
-     * thread (at the vector width of {@link #activeIsa()}: 256-bit for avx2, 512-bit for avx512) on {@code threads} threads (0 = all cores) for {@code seconds}
+     * thread (at the vector width of {@link #activeIsa()}: 256-bit for avx2, 512-bit for avx512, 128-bit for neon) on {@code threads} threads (0 = all cores) for {@code seconds}
      * (after an untimed fifth of that). Blocks the caller for that long; thread-safe, but
      * concurrent calls share the cores and each measures less. Needs the native backend.
      */

@@ -12,7 +12,9 @@ public enum NativeIsa {
     /** AVX2 + FMA with OS-enabled YMM state. */
     AVX2(1),
     /** AVX-512 F/VL/BW/DQ with OS-enabled ZMM and opmask state. */
-    AVX512(2);
+    AVX512(2),
+    /** AArch64 Advanced SIMD (asimd), 128-bit vectors. */
+    NEON(3);
 
     private final int code;
 
@@ -30,7 +32,20 @@ public enum NativeIsa {
         return "CONV4J_ISA_" + name();
     }
 
-    /** The lower-case name: {@code scalar}, {@code avx2}, {@code avx512}. */
+    /**
+     * Whether a CPU whose widest level is {@code cpu} has this level. Levels are feature sets, not an order:
+     * x86-64 has scalar &lt; avx2 &lt; avx512, arm64 scalar &lt; neon, and the two families share only scalar.
+     */
+    public boolean availableOn(NativeIsa cpu) {
+        if (this == SCALAR || this == cpu) {
+            return true;
+        }
+        boolean x86 = this == AVX2 || this == AVX512;
+        boolean cpuX86 = cpu == AVX2 || cpu == AVX512;
+        return x86 && cpuX86 && code <= cpu.code;
+    }
+
+    /** The lower-case name: {@code scalar}, {@code avx2}, {@code avx512}, {@code neon}. */
     public String isaName() {
         return name().toLowerCase(Locale.ROOT);
     }
