@@ -18,11 +18,10 @@
  * The input, packed kernel, bias and output (the source and destination of a transpose) each
  * end at an inaccessible page, or in every other case start right after one, so any read or
  * write past either end faults. An ISA this CPU lacks is skipped with one loud line.
- * POSIX only (mmap).
+ * POSIX mmap or Windows VirtualAlloc (test_pages.h).
  */
 #define _DEFAULT_SOURCE
-#include <sys/mman.h>
-#include <unistd.h>
+#include "test_pages.h"
 
 #include "test_bound.h"
 
@@ -46,20 +45,19 @@ typedef struct guarded {
 static float *guarded_alloc(guarded *g, int64_t count, int at_end)
 {
     memset(g, 0, sizeof *g);
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t page = test_page_size();
     const size_t bytes = (size_t)(count > 0 ? count : 1) * sizeof(float);
     const size_t data_pages = (bytes + page - 1) / page;
     g->mapping_bytes = (data_pages + 1) * page;
-    void *mapping = mmap(NULL, g->mapping_bytes, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mapping == MAP_FAILED) {
+    void *mapping = test_pages_map(g->mapping_bytes);
+    if (mapping == NULL) {
         fprintf(stderr, "mmap failed\n");
         exit(1);
     }
     g->mapping = mapping;
     char *base = mapping;
     char *guard = at_end ? base + data_pages * page : base;
-    if (mprotect(guard, page, PROT_NONE) != 0) {
+    if (test_pages_forbid(guard, page) != 0) {
         fprintf(stderr, "mprotect failed\n");
         exit(1);
     }
@@ -70,7 +68,7 @@ static float *guarded_alloc(guarded *g, int64_t count, int at_end)
 static void guarded_free(guarded *g)
 {
     if (g->mapping != NULL) {
-        munmap(g->mapping, g->mapping_bytes);
+        test_pages_unmap(g->mapping, g->mapping_bytes);
     }
     memset(g, 0, sizeof *g);
 }

@@ -35,9 +35,8 @@
 #include "gemm/f32_igemm_x32.h"
 #include "test_util.h"
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/mman.h>
-#include <unistd.h>
+#if defined(__unix__) || defined(__APPLE__) || defined(_WIN32)
+#include "test_pages.h"
 #define HAVE_GUARD_PAGES 1
 #endif
 
@@ -56,17 +55,16 @@ typedef struct guarded {
 static float *guarded_alloc(guarded *g, size_t count)
 {
 #ifdef HAVE_GUARD_PAGES
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t page = test_page_size();
     const size_t bytes = count * sizeof(float);
     const size_t data_pages = (bytes + page - 1) / page;
     g->length = (data_pages + 1) * page;
-    g->base = mmap(NULL, g->length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g->base == MAP_FAILED) {
-        g->base = NULL;
+    g->base = test_pages_map(g->length);
+    if (g->base == NULL) {
         return NULL;
     }
     char *guard = (char *)g->base + data_pages * page;
-    if (mprotect(guard, page, PROT_NONE) != 0) {
+    if (test_pages_forbid(guard, page) != 0) {
         return NULL;
     }
     g->data = (float *)(guard - bytes);
@@ -81,7 +79,7 @@ static void guarded_free(guarded *g)
 {
 #ifdef HAVE_GUARD_PAGES
     if (g->base != NULL) {
-        munmap(g->base, g->length);
+        test_pages_unmap(g->base, g->length);
     }
 #else
     free(g->base);
