@@ -131,7 +131,7 @@ static void check_valid(fuzz_input *in, const conv4j_conv_desc *d, uint8_t flags
         const size_t workspace_size = conv4j_plan_workspace_size(plan);
         void *workspace = NULL;
         if ((flags & 0x20) && workspace_size > 0) {
-            workspace = aligned_alloc(64, (workspace_size + 63) / 64 * 64);
+            workspace = test_aligned_alloc(workspace_size);
             FUZZ_REQUIRE(workspace != NULL, "out of memory");
             FUZZ_REQUIRE(conv4j_plan_execute(plan, input, output, workspace, workspace_size - 1,
                                              threads) == CONV4J_ERR_WORKSPACE_TOO_SMALL,
@@ -148,7 +148,7 @@ static void check_valid(fuzz_input *in, const conv4j_conv_desc *d, uint8_t flags
                  (int)threads);
         FUZZ_REQUIRE(test_oracle_mismatches(&oracle, output, what) == 0, "%s: %s", what,
                      conv4j_plan_explain(plan));
-        free(workspace);
+        test_aligned_free(workspace);
         conv4j_plan_destroy(plan);
     }
     test_oracle_free(&oracle);

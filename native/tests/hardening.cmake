@@ -1,9 +1,7 @@
 # Hardening tests (README "Reliability"), registered from native/CMakeLists.txt so that
 # tests/CMakeLists.txt stays as the kernel work left it.
-set(CONV4J_HARDENING_TESTS test_special_values)
-if(UNIX)
-  list(APPEND CONV4J_HARDENING_TESTS test_guard_pages) # mmap + mprotect
-endif()
+# test_guard_pages: mmap + mprotect, or VirtualAlloc + VirtualProtect (tests/test_pages.h).
+set(CONV4J_HARDENING_TESTS test_special_values test_guard_pages)
 
 foreach(test_name IN LISTS CONV4J_HARDENING_TESTS)
   add_executable(${test_name} tests/${test_name}.c)

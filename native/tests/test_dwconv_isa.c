@@ -18,11 +18,10 @@
  * The input, packed kernel, bias and output (the source and destination of a transpose) each
  * end at an inaccessible page, or in every other case start right after one, so any read or
  * write past either end faults. An ISA this CPU lacks is skipped with one loud line.
- * POSIX only (mmap).
+ * POSIX mmap or Windows VirtualAlloc (test_pages.h).
  */
 #define _DEFAULT_SOURCE
-#include <sys/mman.h>
-#include <unistd.h>
+#include "test_pages.h"
 
 #include "test_bound.h"
 #include "test_guarded.h"

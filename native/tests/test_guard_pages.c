@@ -10,11 +10,10 @@
  * channels, causal dilated Conv1D, channels_first). Every forced algorithm code 1..5 runs with threads 1 and 2; an algorithm
  * that answers CONV4J_ERR_UNSUPPORTED for a shape is skipped there. Results are checked against
  * the reference with the bound of test_bound.h. Prints how many runs each algorithm made.
- * POSIX only (mmap).
+ * POSIX mmap or Windows VirtualAlloc (test_pages.h).
  */
 #define _DEFAULT_SOURCE
-#include <sys/mman.h>
-#include <unistd.h>
+#include "test_pages.h"
 
 #include "test_bound.h"
 #include "test_config.h"
@@ -29,25 +28,23 @@ typedef struct guarded {
  * else the first float starts a page right after a guard page. */
 static int guarded_alloc(guarded *g, int64_t count, int at_end)
 {
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t page = test_page_size();
     const size_t bytes = (size_t)count * sizeof(float);
     const size_t data_pages = (bytes + page - 1) / page;
     g->mapping_bytes = (data_pages + 1) * page;
-    g->mapping = mmap(NULL, g->mapping_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
-    if (g->mapping == MAP_FAILED) {
-        g->mapping = NULL;
+    g->mapping = test_pages_map(g->mapping_bytes);
+    if (g->mapping == NULL) {
         return -1;
     }
     char *base = g->mapping;
     if (at_end) {
         char *guard = base + data_pages * page;
-        if (mprotect(guard, page, PROT_NONE) != 0) {
+        if (test_pages_forbid(guard, page) != 0) {
             return -1;
         }
         g->data = (float *)(guard - bytes);
     } else {
-        if (mprotect(base, page, PROT_NONE) != 0) {
+        if (test_pages_forbid(base, page) != 0) {
             return -1;
         }
         g->data = (float *)(base + page);
@@ -58,7 +55,7 @@ static int guarded_alloc(guarded *g, int64_t count, int at_end)
 static void guarded_free(guarded *g)
 {
     if (g->mapping != NULL) {
-        munmap(g->mapping, g->mapping_bytes);
+        test_pages_unmap(g->mapping, g->mapping_bytes);
     }
     memset(g, 0, sizeof *g);
 }

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <malloc.h>
+#endif
 
 #include "conv4j.h"
 
@@ -42,6 +45,26 @@ static inline int test_summary(const char *name)
     printf("%s: %d checks, %d failures -> %s\n", name, test_check_count,
            test_failure_count, test_failure_count == 0 ? "PASS" : "FAIL");
     return test_failure_count == 0 ? 0 : 1;
+}
+
+/* 64-byte aligned memory for a caller workspace, freed with test_aligned_free. Windows' C
+ * runtime has neither aligned_alloc nor posix_memalign, only _aligned_malloc. */
+static inline void *test_aligned_alloc(size_t size)
+{
+#ifdef _WIN32
+    return _aligned_malloc(size, 64);
+#else
+    return aligned_alloc(64, (size + 63) / 64 * 64); /* C11: a multiple of the alignment */
+#endif
+}
+
+static inline void test_aligned_free(void *memory)
+{
+#ifdef _WIN32
+    _aligned_free(memory);
+#else
+    free(memory);
+#endif
 }
 
 /* xorshift64*: small, fixed-seed reproducible on every platform. */

@@ -60,12 +60,13 @@ static void check_case(test_rng *rng, const conv4j_conv_desc *d, int with_bias)
         const size_t workspace_size = conv4j_plan_workspace_size(plan);
         void *workspace = NULL;
         if (workspace_size > 0) {
-            CHECK(posix_memalign(&workspace, 64, workspace_size) == 0, "posix_memalign");
+            workspace = test_aligned_alloc(workspace_size);
+            CHECK(workspace != NULL, "test_aligned_alloc");
         }
         CHECK_STATUS(conv4j_plan_execute(plan, input, output, workspace, workspace_size, 1),
                      CONV4J_OK);
         CHECK_STATUS(conv4j_plan_execute(plan, input, output2, NULL, 0, 2), CONV4J_OK);
-        free(workspace);
+        test_aligned_free(workspace);
 
         for (int64_t i = 0; i < out_count; ++i) {
             const double ratio = fabs((double)output[i] - oracle.reference[i]) /
