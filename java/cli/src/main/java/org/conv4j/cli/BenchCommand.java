@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Time each shape of a CSV file (format of ../shared/bench-shapes.csv; bias on, random weights)",
+            "Time each shape of a CSV file (format of bench/shapes.csv, the repository's standard layers; bias on,",
+            "random weights)",
             "through the layer API: a warm-up, then the median of the repeated runs and its GFLOP/s",
             "(2·N·Hout·Wout·Cout·KH·KW·Cin/groups per run).",
             "csv output: name,threads,backend,median_ms,gflops,algorithm; algorithm is what ran (native:",
@@ -44,7 +45,7 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--shapes", required = true, paramLabel = "FILE", description = "Shapes CSV.")
+    @Option(names = "--shapes", required = true, paramLabel = "FILE", description = "Shapes CSV, e.g. bench/shapes.csv from the repository root.")
     Path shapes;
 
     @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
