@@ -211,6 +211,9 @@ final class ImageDemo {
      * A cell is as wide as its tile or its longest caption, whichever is wider.
      */
     static BufferedImage sheet(BufferedImage input, List<BufferedImage> maps, List<String> labels) {
+        if (labels == null) {
+            return uncaptioned(input, maps);
+        }
         if (labels.size() != maps.size() + 1) {
             throw new IllegalArgumentException(labels.size() + " labels for " + (maps.size() + 1) + " tiles");
         }
@@ -247,6 +250,28 @@ final class ImageDemo {
             String text = labels.get(t);
             g.drawString(text, cellX + (cellW - metrics.stringWidth(text)) / 2,
                     cellY + input.getHeight() + 4 + metrics.getAscent());
+        }
+        g.dispose();
+        return sheet;
+    }
+
+    /** The grid of {@link #sheet} without captions, for a JRE that has no font. */
+    private static BufferedImage uncaptioned(BufferedImage input, List<BufferedImage> maps) {
+        int gap = 8;
+        int cols = 4;
+        int tiles = maps.size() + 1;
+        int rows = (tiles + cols - 1) / cols;
+        int cellW = input.getWidth();
+        int cellH = input.getHeight();
+        BufferedImage sheet = new BufferedImage(cols * cellW + (cols + 1) * gap, rows * cellH + (rows + 1) * gap,
+                BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = sheet.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, sheet.getWidth(), sheet.getHeight());
+        for (int t = 0; t < tiles; t++) {
+            BufferedImage tile = t == 0 ? input : maps.get(t - 1);
+            g.drawImage(tile, gap + (t % cols) * (cellW + gap) + (cellW - tile.getWidth()) / 2,
+                    gap + (t / cols) * (cellH + gap) + (cellH - tile.getHeight()) / 2, null);
         }
         g.dispose();
         return sheet;
@@ -293,7 +318,19 @@ final class ImageDemo {
         List<String> labels = new ArrayList<>();
         labels.add(label("input"));
         maps.forEach(m -> labels.add(label(m.name())));
-        files.put(outDir.resolve("sheet.png"), sheet(image, mapImages, labels));
+        BufferedImage sheet;
+        try {
+            sheet = sheet(image, mapImages, labels);
+        } catch (RuntimeException | Error e) {
+            if (e instanceof VirtualMachineError && !(e instanceof InternalError)) {
+                throw e;
+            }
+            // A JRE without any font (no fontconfig fonts): the maps still, uncaptioned.
+            out.println("sheet.png: no font to caption the maps (" + Main.oneLine(String.valueOf(e)) + "); install"
+                    + " a font package such as fonts-dejavu-core for captions");
+            sheet = sheet(image, mapImages, null);
+        }
+        files.put(outDir.resolve("sheet.png"), sheet);
         for (Map.Entry<Path, BufferedImage> f : files.entrySet()) {
             AtomicFiles.write(f.getKey(), channel -> {
                 // Not closed here: AtomicFiles forces and closes the channel.

@@ -148,6 +148,9 @@ class DemoTutorialTest {
         }
         assertTrue(text, "caption pixels differ from the white background");
         assertThrows(IllegalArgumentException.class, () -> ImageDemo.sheet(tile, List.of(tile), List.of("input")));
+        BufferedImage plain = ImageDemo.sheet(tile, List.of(tile), null); // a JRE without fonts: no captions
+        assertEquals(30 + 2 * 8, plain.getHeight());
+        assertEquals(4 * 40 + 5 * 8, plain.getWidth());
     }
 
     @Test
