@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole benchmark suite in one command, sized to finish in about 5 minutes on the 2-core
 # machine: builds bench/target/benchmarks.jar when sources changed, runs the interleaved suite
-# (org.conv4j.bench.Suite) over every shape of ../shared/bench-shapes.csv at 1 and 2 threads, then
+# (org.conv4j.bench.Suite) over every shape of bench/shapes.csv at 1 and 2 threads, then
 # regenerates the results section of bench/README.md and bench/chart.png (org.conv4j.bench.Report;
 # it also measures the FMA peak at the ISA in use).
 #
@@ -12,7 +12,8 @@
 #   ORT_VERSION=1.20.0 bench/run.sh   # rebuild against ONNX Runtime 1.20.0 instead of 1.29.0
 #
 # Environment: SHAPES (comma-separated subset), IMPLS (subset of
-# conv4j,winograd,java,naive,ort,onednn), CONV4J_BENCH_SHAPES (the CSV), ORT_VERSION,
+# conv4j,winograd,java,naive,ort,onednn), CONV4J_BENCH_SHAPES (the CSV; default bench/shapes.csv,
+# the standard layer set, the same rows as the shared ../shared/bench-shapes.csv), ORT_VERSION,
 # JAVA (java binary), JAVA_OPTS (more JVM options), BENCH_NOTE (a line added to the report).
 # oneDNN's OpenMP runtime reads OMP_NUM_THREADS once per process, so each shape and thread count
 # runs in its own JVM with OMP_NUM_THREADS set.
@@ -22,7 +23,7 @@ root=$(pwd)
 java_bin=${JAVA:-java}
 jar=bench/target/benchmarks.jar
 out=bench/target/results
-shapes_file=$(realpath "${CONV4J_BENCH_SHAPES:-$root/../shared/bench-shapes.csv}")
+shapes_file=$(realpath "${CONV4J_BENCH_SHAPES:-$root/bench/shapes.csv}")
 [ -f "$shapes_file" ] || { echo "run.sh: no shapes file at $shapes_file (set CONV4J_BENCH_SHAPES)" >&2; exit 2; }
 
 # Per shape and thread count, one JVM (org.conv4j.bench.Suite) sets up every implementation side

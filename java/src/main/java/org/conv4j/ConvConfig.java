@@ -20,10 +20,18 @@ public final class ConvConfig {
     private final DataFormat dataFormat;
     private final Algorithm algorithm;
     private final boolean winograd;
+    private final int inputChannels;
 
     ConvConfig(int rank, int filters, int[] kernelSize, int[] strides, int[] dilationRate, Padding padding,
                int groups, boolean useBias, Activation activation, DataFormat dataFormat, Algorithm algorithm,
                boolean winograd) {
+        this(rank, filters, kernelSize, strides, dilationRate, padding, groups, useBias, activation, dataFormat,
+                algorithm, winograd, 0);
+    }
+
+    ConvConfig(int rank, int filters, int[] kernelSize, int[] strides, int[] dilationRate, Padding padding,
+               int groups, boolean useBias, Activation activation, DataFormat dataFormat, Algorithm algorithm,
+               boolean winograd, int inputChannels) {
         if (rank != 1 && rank != 2) {
             throw new IllegalArgumentException("rank must be 1 (Conv1D) or 2 (Conv2D), got " + rank);
         }
@@ -39,6 +47,10 @@ public final class ConvConfig {
         this.dataFormat = Objects.requireNonNull(dataFormat, "data_format must not be null");
         this.algorithm = Objects.requireNonNull(algorithm, "algorithm must not be null");
         this.winograd = winograd;
+        if (inputChannels < 0) {
+            throw new IllegalArgumentException("input channels must be positive (or not set), got " + inputChannels);
+        }
+        this.inputChannels = inputChannels;
         if (Arrays.stream(strides).anyMatch(s -> s > 1) && Arrays.stream(dilationRate).anyMatch(d -> d > 1)) {
             throw new IllegalArgumentException("strides " + Arrays.toString(strides) + " with dilation_rate "
                     + Arrays.toString(dilationRate) + ": Keras refuses strides > 1 together with dilation_rate > 1");
@@ -48,6 +60,10 @@ public final class ConvConfig {
         }
         if (filters % groups != 0) {
             throw new IllegalArgumentException("filters (" + filters + ") must be divisible by groups (" + groups + ")");
+        }
+        if (inputChannels > 0 && inputChannels % groups != 0) {
+            throw new IllegalArgumentException("input channels (" + inputChannels + ") must be divisible by groups ("
+                    + groups + ")");
         }
     }
 
@@ -93,6 +109,11 @@ public final class ConvConfig {
      * {@link Algorithm#WINOGRAD} runs it whatever this says.
      */
     public boolean winograd() { return winograd; }
+    /**
+     * The input channels Cin the layer was declared with ({@code inputChannels(c)} on its builder,
+     * Keras' {@code input_shape[-1]}), or 0 when not declared (then the kernel decides).
+     */
+    public int inputChannels() { return inputChannels; }
 
     /** This configuration with the Winograd switch set (what {@code Sequential.Builder.winograd} applies). */
     ConvConfig withWinograd(boolean allow) {
@@ -100,7 +121,7 @@ public final class ConvConfig {
             return this;
         }
         return new ConvConfig(rank, filters, kernelSize, strides, dilationRate, padding, groups, useBias, activation,
-                dataFormat, algorithm, allow);
+                dataFormat, algorithm, allow, inputChannels);
     }
 
     int kernelSize(int i) { return kernelSize[i]; }
@@ -131,6 +152,7 @@ public final class ConvConfig {
                 + ", strides=" + Arrays.toString(strides) + ", padding=" + padding.kerasName()
                 + ", dilation_rate=" + Arrays.toString(dilationRate) + ", groups=" + groups
                 + ", use_bias=" + useBias + ", activation=" + activation.kerasName()
-                + ", data_format=" + dataFormat.kerasName() + (winograd ? ", winograd=true" : "") + ")";
+                + ", data_format=" + dataFormat.kerasName() + (inputChannels > 0 ? ", input_channels=" + inputChannels : "")
+                + (winograd ? ", winograd=true" : "") + ")";
     }
 }

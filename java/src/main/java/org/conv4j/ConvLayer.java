@@ -149,6 +149,11 @@ public abstract class ConvLayer implements AutoCloseable {
             throw new IllegalArgumentException("kernel Cin/groups " + inChannelsPerGroup + " × groups "
                     + config.groups() + " overflows a 32-bit int");
         }
+        if (config.inputChannels() > 0 && inChannels != config.inputChannels()) {
+            throw new IllegalArgumentException("kernel shape " + Arrays.toString(kernelShape) + " is for " + inChannels
+                    + " input channels (Cin/groups " + inChannelsPerGroup + " × groups " + config.groups()
+                    + "), but the layer was built with inputChannels(" + config.inputChannels() + ")");
+        }
         if (config.useBias()) {
             if (bias == null || bias.length != config.filters()) {
                 throw new IllegalArgumentException("bias must have " + config.filters() + " values (filters; use_bias"
@@ -543,6 +548,7 @@ public abstract class ConvLayer implements AutoCloseable {
         DataFormat dataFormat = DataFormat.CHANNELS_LAST;
         Algorithm algorithm = Algorithm.AUTO;
         boolean winograd = false;
+        int inputChannels; // 0: not declared, the kernel decides
         Backend backend;
         int threads;
 
@@ -564,6 +570,19 @@ public abstract class ConvLayer implements AutoCloseable {
                 throw new IllegalArgumentException(name + " must not be null");
             }
             return values.length == 1 && rank == 2 ? new int[] {values[0], values[0]} : values.clone();
+        }
+
+        /**
+         * Declares the input channels Cin (Keras' {@code input_shape[-1]}; optional). A kernel whose
+         * Cin/groups × groups differs is then refused by {@code setWeights}, naming both numbers,
+         * instead of failing at the first {@code predict}; so is an input with other channels.
+         */
+        public B inputChannels(int inputChannels) {
+            if (inputChannels < 1) {
+                throw new IllegalArgumentException("input channels must be positive, got " + inputChannels);
+            }
+            this.inputChannels = inputChannels;
+            return (B) this;
         }
 
         /** Number of output channels (Keras {@code filters}). */
@@ -651,7 +670,7 @@ public abstract class ConvLayer implements AutoCloseable {
                 throw new IllegalArgumentException("kernel_size must be set");
             }
             return new ConvConfig(rank, filters, kernelSize, strides, dilationRate, padding, groups, useBias,
-                    activation, dataFormat, algorithm, winograd);
+                    activation, dataFormat, algorithm, winograd, inputChannels);
         }
     }
 

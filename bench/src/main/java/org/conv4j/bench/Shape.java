@@ -21,23 +21,27 @@ import org.conv4j.Padding;
 public record Shape(String name, int dims, int n, int h, int w, int cin, int cout, int kh, int kw,
                     int sh, int sw, int dh, int dw, int groups, Padding padding) {
 
-    /** System property naming the shapes file; default {@code ../shared/bench-shapes.csv} from the repository root. */
+    /** System property naming the shapes file; default the repository's {@code bench/shapes.csv}. */
     public static final String SHAPES_PROPERTY = "conv4j.bench.shapes";
 
-    /** The shapes file: the property, else {@code ../shared/bench-shapes.csv} from the repository root or from bench/. */
+    /**
+     * The shapes file: the property, else the repository's {@code bench/shapes.csv} (the standard
+     * layer set, the same rows as the shared {@code ../shared/bench-shapes.csv}), found from the
+     * repository root or from bench/.
+     */
     public static Path shapesFile() {
         String configured = System.getProperty(SHAPES_PROPERTY);
         if (configured != null && !configured.isBlank()) {
             return Paths.get(configured);
         }
-        for (String candidate : new String[] {"../shared/bench-shapes.csv", "../../shared/bench-shapes.csv"}) {
+        for (String candidate : new String[] {"bench/shapes.csv", "shapes.csv"}) {
             Path p = Paths.get(candidate);
             if (Files.isRegularFile(p)) {
                 return p;
             }
         }
-        throw new IllegalStateException("bench-shapes.csv not found from " + Paths.get("").toAbsolutePath()
-                + ": run from the repository root (beside ../shared) or set -D" + SHAPES_PROPERTY + "=FILE");
+        throw new IllegalStateException("bench/shapes.csv not found from " + Paths.get("").toAbsolutePath()
+                + ": run from the repository root or bench/, or set -D" + SHAPES_PROPERTY + "=FILE");
     }
 
     public static List<Shape> load() {

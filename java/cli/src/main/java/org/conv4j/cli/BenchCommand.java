@@ -25,8 +25,10 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Time each shape of a CSV file (format of ../shared/bench-shapes.csv; bias on, random weights)",
+            "Time each shape of a CSV file (format of bench/shapes.csv, the repository's standard layers; bias on,",
+            "random weights)",
             "through the layer API: a warm-up, then the median of the repeated runs and its GFLOP/s",
+            "(a run lasts at least 10 ms: a shorter call is repeated and the mean per call counted)",
             "(2·N·Hout·Wout·Cout·KH·KW·Cin/groups per run).",
             "csv output: name,threads,backend,median_ms,gflops,algorithm; algorithm is what ran (native:",
             "gemm, winograd, direct, depthwise, reference; java backend: java), or 'unsupported' with empty",
@@ -40,11 +42,17 @@ final class BenchCommand implements Callable<Integer> {
     /** Warm-up: at least this many calls and this long, so the JIT and the plans are settled. */
     private static final int WARMUP_CALLS = 5;
     private static final long WARMUP_NANOS = 500_000_000L;
+    /**
+     * A timed run lasts at least this long: a call shorter than that is repeated within the run and
+     * the run's time divided by the calls, so a sub-microsecond call's spread measures the calls,
+     * not the clock's resolution or one preempted call (a single-call spread reached 6000 %).
+     */
+    static final long MIN_RUN_NANOS = 10_000_000L;
 
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--shapes", required = true, paramLabel = "FILE", description = "Shapes CSV.")
+    @Option(names = "--shapes", required = true, paramLabel = "FILE", description = "Shapes CSV, e.g. bench/shapes.csv from the repository root.")
     Path shapes;
 
     @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
@@ -175,18 +183,31 @@ final class BenchCommand implements Callable<Integer> {
         float[] input = values(new SplittableRandom(1), g.inputCount());
         float[] output = new float[g.outputCount()];
         long start = System.nanoTime();
-        for (int i = 0; i < WARMUP_CALLS || System.nanoTime() - start < WARMUP_NANOS; i++) {
+        long warmupCalls = 0;
+        while (warmupCalls < WARMUP_CALLS || System.nanoTime() - start < WARMUP_NANOS) {
             layer.predict(input, shape, output);
+            warmupCalls++;
         }
+        int calls = callsPerRun((double) (System.nanoTime() - start) / warmupCalls);
         double[] ms = new double[repeats];
         for (int i = 0; i < repeats; i++) {
             long t0 = System.nanoTime();
-            layer.predict(input, shape, output);
-            ms[i] = (System.nanoTime() - t0) / 1e6;
+            for (int c = 0; c < calls; c++) {
+                layer.predict(input, shape, output);
+            }
+            ms[i] = (System.nanoTime() - t0) / 1e6 / calls;
         }
         Arrays.sort(ms);
         double median = repeats % 2 == 1 ? ms[repeats / 2] : (ms[repeats / 2 - 1] + ms[repeats / 2]) / 2;
         return new Result(s, ran, g, median, ms[0], ms[repeats - 1]);
+    }
+
+    /** Calls per timed run so that a run lasts at least {@link #MIN_RUN_NANOS}: 1 for calls that long or longer. */
+    static int callsPerRun(double nanosPerCall) {
+        if (!(nanosPerCall > 0)) {
+            return 1;
+        }
+        return (int) Math.max(1, Math.min(1_000_000, Math.ceil(MIN_RUN_NANOS / nanosPerCall)));
     }
 
     /** The thread count a call really uses: 0 resolved; the Java backend is capped at the cores. */
@@ -222,7 +243,9 @@ final class BenchCommand implements Callable<Integer> {
                     r.gflops(), 100 * r.gflops() / best,
                     100 * (r.maxMs() - r.minMs()) / r.medianMs()));
         }
-        out.println("spread: (slowest - fastest) / median of the timed runs; GFLOP/s counts a multiply-add as 2.");
+        out.println("spread: (slowest - fastest) / median of the timed runs; a run repeats a call shorter than"
+                + " 10 ms until it lasts 10 ms and");
+        out.println("counts the mean per call. GFLOP/s counts a multiply-add as 2.");
         if (effective) {
             out.println("winograd rows: effective GFLOP/s (the direct formula's count over Winograd's time;"
                     + " Winograd is less accurate than a direct sum).");

@@ -11,7 +11,8 @@ import java.util.List;
 import org.conv4j.Padding;
 
 /**
- * The benchmark shape list shared by every peer ({@code ../shared/bench-shapes.csv}): {@code #}
+ * A benchmark shape list such as the repository's {@code bench/shapes.csv} (the standard layer set,
+ * the same rows as the shared {@code ../shared/bench-shapes.csv}): {@code #}
  * comments, one header line naming the columns, then one shape per line in Keras / NHWC notation;
  * 1-D shapes have dims=1 with H, KH, SH and DH 1. Every error names the file and line.
  */

@@ -1,6 +1,8 @@
 package org.conv4j.cli;
 
 import java.awt.Color;
+import java.awt.Font;
+import java.awt.FontMetrics;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
@@ -183,8 +185,78 @@ final class ImageDemo {
         return img;
     }
 
-    /** The input and the maps in a grid, input first, 4 columns, 8 px gaps on white. */
-    static BufferedImage sheet(BufferedImage input, List<BufferedImage> maps) {
+    /** What the sheet writes under each map, as a figure in the tutorial would caption it. */
+    static String label(String mapName) {
+        return switch (mapName) {
+            case "input" -> "input";
+            case "vertical" -> "vertical lines";
+            case "horizontal" -> "horizontal lines";
+            case "lines" -> "all lines";
+            case "sobel_x" -> "Sobel x";
+            case "sobel_y" -> "Sobel y";
+            case "edges" -> "edge magnitude";
+            case "rgb_vertical" -> "RGB vertical";
+            default -> mapName;
+        };
+    }
+
+    /** Caption font size for tiles of this height: 11 to 16 px. */
+    static int labelSize(int tileHeight) {
+        return Math.max(11, Math.min(16, tileHeight / 8));
+    }
+
+    /**
+     * The input and the maps in a grid, input first, 4 columns, 8 px gaps on white, each tile
+     * captioned below with its {@link #label} (dark gray, java.awt's sans-serif font, headless).
+     * A cell is as wide as its tile or its longest caption, whichever is wider.
+     */
+    static BufferedImage sheet(BufferedImage input, List<BufferedImage> maps, List<String> labels) {
+        if (labels == null) {
+            return uncaptioned(input, maps);
+        }
+        if (labels.size() != maps.size() + 1) {
+            throw new IllegalArgumentException(labels.size() + " labels for " + (maps.size() + 1) + " tiles");
+        }
+        int gap = 8;
+        int cols = 4;
+        int tiles = maps.size() + 1;
+        int rows = (tiles + cols - 1) / cols;
+        Font font = new Font(Font.SANS_SERIF, Font.PLAIN, labelSize(input.getHeight()));
+        BufferedImage scratch = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        Graphics2D measure = scratch.createGraphics();
+        FontMetrics metrics = measure.getFontMetrics(font);
+        int labelW = 0;
+        for (String l : labels) {
+            labelW = Math.max(labelW, metrics.stringWidth(l));
+        }
+        measure.dispose();
+        int band = metrics.getHeight() + 4; // the caption's line plus 4 px between tile and text
+        int cellW = Math.max(input.getWidth(), labelW);
+        int cellH = input.getHeight() + band;
+        BufferedImage sheet = new BufferedImage(cols * cellW + (cols + 1) * gap, rows * cellH + (rows + 1) * gap,
+                BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = sheet.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, sheet.getWidth(), sheet.getHeight());
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setFont(font);
+        g.setColor(new Color(0x30, 0x30, 0x30));
+        for (int t = 0; t < tiles; t++) {
+            BufferedImage tile = t == 0 ? input : maps.get(t - 1);
+            int cellX = gap + (t % cols) * (cellW + gap);
+            int cellY = gap + (t / cols) * (cellH + gap);
+            int tileTop = cellY + (input.getHeight() - tile.getHeight()) / 2;
+            g.drawImage(tile, cellX + (cellW - tile.getWidth()) / 2, tileTop, null);
+            String text = labels.get(t);
+            g.drawString(text, cellX + (cellW - metrics.stringWidth(text)) / 2,
+                    cellY + input.getHeight() + 4 + metrics.getAscent());
+        }
+        g.dispose();
+        return sheet;
+    }
+
+    /** The grid of {@link #sheet} without captions, for a JRE that has no font. */
+    private static BufferedImage uncaptioned(BufferedImage input, List<BufferedImage> maps) {
         int gap = 8;
         int cols = 4;
         int tiles = maps.size() + 1;
@@ -198,9 +270,8 @@ final class ImageDemo {
         g.fillRect(0, 0, sheet.getWidth(), sheet.getHeight());
         for (int t = 0; t < tiles; t++) {
             BufferedImage tile = t == 0 ? input : maps.get(t - 1);
-            int x = gap + (t % cols) * (cellW + gap) + (cellW - tile.getWidth()) / 2;
-            int y = gap + (t / cols) * (cellH + gap) + (cellH - tile.getHeight()) / 2;
-            g.drawImage(tile, x, y, null);
+            g.drawImage(tile, gap + (t % cols) * (cellW + gap) + (cellW - tile.getWidth()) / 2,
+                    gap + (t / cols) * (cellH + gap) + (cellH - tile.getHeight()) / 2, null);
         }
         g.dispose();
         return sheet;
@@ -211,6 +282,9 @@ final class ImageDemo {
             throws IOException {
         if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
             throw new CliException("--out " + outDir + " exists and is not a directory");
+        }
+        if (System.getProperty("java.awt.headless") == null) {
+            System.setProperty("java.awt.headless", "true"); // the sheet's captions need fonts, not a display
         }
         BufferedImage original = read(imageFile);
         BufferedImage image = fit(original, maxSize);
@@ -241,7 +315,22 @@ final class ImageDemo {
             }
             out.printf("  %-13s %dx%d  min %.4g  max %.4g%n", m.name(), m.width(), m.height(), min, max);
         }
-        files.put(outDir.resolve("sheet.png"), sheet(image, mapImages));
+        List<String> labels = new ArrayList<>();
+        labels.add(label("input"));
+        maps.forEach(m -> labels.add(label(m.name())));
+        BufferedImage sheet;
+        try {
+            sheet = sheet(image, mapImages, labels);
+        } catch (RuntimeException | Error e) {
+            if (e instanceof VirtualMachineError && !(e instanceof InternalError)) {
+                throw e;
+            }
+            // A JRE without any font (no fontconfig fonts): the maps still, uncaptioned.
+            out.println("sheet.png: no font to caption the maps (" + Main.oneLine(String.valueOf(e)) + "); install"
+                    + " a font package such as fonts-dejavu-core for captions");
+            sheet = sheet(image, mapImages, null);
+        }
+        files.put(outDir.resolve("sheet.png"), sheet);
         for (Map.Entry<Path, BufferedImage> f : files.entrySet()) {
             AtomicFiles.write(f.getKey(), channel -> {
                 // Not closed here: AtomicFiles forces and closes the channel.
@@ -251,7 +340,7 @@ final class ImageDemo {
             });
         }
         out.println("wrote " + files.size() + " PNG files to " + outDir + " (maps scaled min->0, max->255; sheet: "
-                + "input, " + String.join(", ", maps.stream().map(FeatureMap::name).toList()) + ")");
+                + "input, " + String.join(", ", maps.stream().map(FeatureMap::name).toList()) + ", each captioned)");
         return new ArrayList<>(files.keySet());
     }
 }

@@ -37,6 +37,25 @@ class BenchCommandTest {
     private static final String HEADER = "name,dims,N,H,W,Cin,Cout,KH,KW,SH,SW,DH,DW,groups,padding";
 
     @Test
+    void theRepositorysShapesFileIsWhatTheReadmeNames() {
+        List<BenchShapes.Shape> shapes = BenchShapes.read(Path.of("../../bench/shapes.csv"));
+        assertEquals(13, shapes.size());
+        assertEquals("seed1d", shapes.get(0).name());
+        assertEquals("r50_conv1", shapes.get(2).name());
+    }
+
+    @Test
+    void shortCallsAreRepeatedWithinARunSoSpreadsMeasureCallsNotTheClock() {
+        assertEquals(1, BenchCommand.callsPerRun(25e6), "a 25 ms call is one call per run");
+        assertEquals(1, BenchCommand.callsPerRun(10e6));
+        assertEquals(20, BenchCommand.callsPerRun(0.5e6));
+        assertEquals(33_334, BenchCommand.callsPerRun(300), "a 0.3 µs call: enough calls for 10 ms");
+        assertEquals(1_000_000, BenchCommand.callsPerRun(1), "capped");
+        assertEquals(1, BenchCommand.callsPerRun(0));
+        assertEquals(1, BenchCommand.callsPerRun(Double.NaN));
+    }
+
+    @Test
     void parsesCommentsHeaderAndRows() throws Exception {
         List<BenchShapes.Shape> shapes = BenchShapes.read(fixture());
         assertEquals(NAMES, shapes.stream().map(BenchShapes.Shape::name).toList());
@@ -209,6 +228,7 @@ class BenchCommandTest {
         assertTrue(out.startsWith("conv4j bench: java, " + Conv4j.javaKernel() + " micro-kernel, 2 threads"), out);
         assertTrue(out.contains("GFLOP/s") && (out.contains(" ms ") || out.contains(" µs ")) && out.contains("%"), out);
         assertTrue(out.matches("(?s).*\\nseed1d .* µs .*"), "a tiny shape in µs, not 0.000 ms: " + out);
+        assertTrue(out.contains("a run repeats a call shorter than 10 ms"), out);
         for (String name : NAMES) {
             assertTrue(out.contains("\n" + name + " "), name + " missing in\n" + out);
         }

@@ -3,6 +3,7 @@ package org.conv4j.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
@@ -91,8 +92,7 @@ class DemoTutorialTest {
         for (String n : names) {
             BufferedImage img = ImageIO.read(out.resolve(n + ".png").toFile());
             if (n.equals("sheet")) {
-                assertEquals(4 * 21 + 5 * 8, img.getWidth());
-                assertEquals(2 * 15 + 3 * 8, img.getHeight()); // input + 7 maps in 2 rows of 4
+                assertSheetIsCaptioned(img, 21, 15);
             } else if (n.equals("input_gray")) {
                 assertEquals(21, img.getWidth());
             } else {
@@ -101,6 +101,56 @@ class DemoTutorialTest {
             }
         }
         assertTrue(r.out().contains("wrote 9 PNG files"), r.out());
+    }
+
+    /**
+     * The sheet: input + 7 maps in 2 rows of 4 cells, each cell a tile and a caption band below it
+     * (so taller than the tiles alone), the caption drawn in dark pixels on the white band, and
+     * cells at least as wide as the tiles.
+     */
+    private static void assertSheetIsCaptioned(BufferedImage sheet, int tileW, int tileH) {
+        int gap = 8;
+        assertTrue(sheet.getWidth() >= 4 * tileW + 5 * gap, "width " + sheet.getWidth());
+        int cellH = (sheet.getHeight() - 3 * gap) / 2;
+        assertEquals(sheet.getHeight(), 2 * cellH + 3 * gap, "two rows of equal cells");
+        int band = cellH - tileH;
+        assertTrue(band >= 11, "a caption band of at least one line of text below each tile, got " + band + " px");
+        for (int row = 0; row < 2; row++) {
+            int top = gap + row * (cellH + gap) + tileH;
+            int dark = 0;
+            for (int y = top; y < top + band; y++) {
+                for (int x = 0; x < sheet.getWidth(); x++) {
+                    int rgb = sheet.getRGB(x, y) & 0xffffff;
+                    if ((rgb & 0xff) < 128) {
+                        dark++;
+                    }
+                }
+            }
+            assertTrue(dark > 4 * 20, "row " + row + ": caption text drawn in the band (" + dark + " dark pixels)");
+        }
+    }
+
+    @Test
+    void sheetLabelsEveryMap() {
+        assertEquals("input", ImageDemo.label("input"));
+        assertEquals("vertical lines", ImageDemo.label("vertical"));
+        assertEquals("horizontal lines", ImageDemo.label("horizontal"));
+        assertEquals("edge magnitude", ImageDemo.label("edges"));
+        BufferedImage tile = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB); // black tiles
+        BufferedImage sheet = ImageDemo.sheet(tile, List.of(tile), List.of("input", "vertical lines"));
+        assertTrue(sheet.getHeight() > 30 + 2 * 8, "taller than the tiles: a caption band");
+        int captionTop = 8 + 30;
+        boolean text = false;
+        for (int y = captionTop; y < sheet.getHeight() - 8 && !text; y++) {
+            for (int x = 0; x < sheet.getWidth(); x++) {
+                text |= (sheet.getRGB(x, y) & 0xff) < 128;
+            }
+        }
+        assertTrue(text, "caption pixels differ from the white background");
+        assertThrows(IllegalArgumentException.class, () -> ImageDemo.sheet(tile, List.of(tile), List.of("input")));
+        BufferedImage plain = ImageDemo.sheet(tile, List.of(tile), null); // a JRE without fonts: no captions
+        assertEquals(30 + 2 * 8, plain.getHeight());
+        assertEquals(4 * 40 + 5 * 8, plain.getWidth());
     }
 
     @Test
