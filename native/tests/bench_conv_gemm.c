@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "conv4j.h"
+#include "test_util.h"
 #include "gemm/f32_conv_gemm.h"
 
 typedef struct shape {
@@ -156,7 +157,7 @@ int main(int argc, char **argv)
             continue;
         }
         const size_t ws_size = conv4j_plan_workspace_size(plan);
-        void *ws = ws_size ? aligned_alloc(64, (ws_size + 63) / 64 * 64) : NULL;
+        void *ws = ws_size ? test_aligned_alloc(ws_size) : NULL;
         const double flops = 2.0 * s->n * oh * ow * s->cout * s->kh * s->kw *
                              (double)(s->cin / s->groups);
         for (int threads = 1; threads <= 2; ++threads) {
@@ -205,7 +206,7 @@ int main(int argc, char **argv)
             }
             fflush(stdout);
         }
-        free(ws);
+        test_aligned_free(ws);
         conv4j_plan_destroy(plan);
         free(input);
         free(kernel);
