@@ -2,6 +2,8 @@ package org.conv4j;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.util.function.IntToDoubleFunction;
+
 /**
  * The float32 accuracy bounds used to compare a result with the reference (README, "Semantics").
  *
@@ -39,7 +41,15 @@ final class Tolerance {
     static void assertWithinBound(ConvGeometry g, float[] input, float[] kernel, float[] bias, float[] expected,
                                   float[] actual, String what) {
         float[] magnitude = ReferenceConvolution.compute(g, abs(input), abs(kernel), bias == null ? null : abs(bias));
-        double m = g.fanIn() + 1.0;
+        assertElementsWithin(g.fanIn() + 1.0, i -> magnitude[i], "", g, expected, actual, what);
+    }
+
+    /**
+     * Every element within 2·gamma(m)·magnitude(i) + u·|expected| + FLT_MIN of the expected value, non-finite
+     * values in the same class; {@code boundName} names the bound in the failure message.
+     */
+    private static void assertElementsWithin(double m, IntToDoubleFunction magnitude, String boundName,
+                                             ConvGeometry g, float[] expected, float[] actual, String what) {
         double gamma = m * U / (1 - m * U);
         if (expected.length != actual.length) {
             fail(what + ": length " + actual.length + ", expected " + expected.length);
@@ -50,10 +60,11 @@ final class Tolerance {
             if (!sameClass(e, a, what, i)) {
                 continue;
             }
-            double bound = 2 * gamma * magnitude[i] + U * Math.abs(e) + Float.MIN_NORMAL;
+            double bound = 2 * gamma * magnitude.applyAsDouble(i) + U * Math.abs(e) + Float.MIN_NORMAL;
             if (!(Math.abs((double) a - e) <= bound)) {
-                fail(what + ": element " + i + " is " + a + ", expected " + e + " within " + bound + " of it ("
-                        + g + ")");
+                fail(what + ": element " + i + " is " + a + ", expected " + e
+                        + (boundName.isEmpty() ? " within " + bound + " of it (" : " within the " + boundName
+                        + " bound " + bound + " (") + g + ")");
             }
         }
     }
@@ -77,24 +88,9 @@ final class Tolerance {
     static void assertWithinWinogradBound(ConvGeometry g, float[] input, float[] kernel, float[] bias,
                                           float[] expected, float[] actual, String what) {
         double[] t = winogradMagnitude(g, input, kernel);
-        double m = g.inChannels() + WINOGRAD_ROUNDINGS;
-        double gamma = m * U / (1 - m * U);
-        if (expected.length != actual.length) {
-            fail(what + ": length " + actual.length + ", expected " + expected.length);
-        }
-        for (int i = 0; i < expected.length; i++) {
-            float e = expected[i];
-            float a = actual[i];
-            if (!sameClass(e, a, what, i)) {
-                continue;
-            }
-            double b = bias == null ? 0 : Math.abs(bias[outputChannel(g, i)]);
-            double bound = 2 * gamma * (t[i] + b) + U * Math.abs(e) + Float.MIN_NORMAL;
-            if (!(Math.abs((double) a - e) <= bound)) {
-                fail(what + ": element " + i + " is " + a + ", expected " + e + " within the Winograd bound " + bound
-                        + " (" + g + ")");
-            }
-        }
+        assertElementsWithin(g.inChannels() + WINOGRAD_ROUNDINGS,
+                i -> t[i] + (bias == null ? 0 : Math.abs(bias[outputChannel(g, i)])), "Winograd", g, expected,
+                actual, what);
     }
 
     /** Output channel of output element i. */
