@@ -162,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_input in = {data, size, 0};
     const uint8_t flags = fuzz_byte(&in);
     const conv4j_conv_desc d = decode(&in, flags);
-    int32_t out_size[2] = {-1, -1};
+    int32_t out_size[3] = {-1, -1, -1};
     const conv4j_status status = conv4j_output_size(&d, out_size);
     if (status != CONV4J_OK) {
         check_invalid(&d, status);

@@ -39,6 +39,9 @@ static int fields_valid(const conv4j_conv_desc *d)
         return 0;
     }
 #endif
+    if (d->propagation != CONV4J_PROPAGATION_FORWARD) { /* the only one built so far */
+        return 0;
+    }
     if (d->batch < 1 || d->in_channels < 1 || d->out_channels < 1 || d->groups < 1 ||
         d->in_channels % d->groups != 0 || d->out_channels % d->groups != 0) {
         return 0;
@@ -118,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(&d, fields, sizeof d);
     }
 
-    int32_t out_size[2] = {-7, -7};
+    int32_t out_size[3] = {-7, -7, -7};
     const conv4j_status status = conv4j_output_size(&d, out_size);
     FUZZ_REQUIRE(status == CONV4J_OK || fuzz_known_error(status), "status %d", (int)status);
     FUZZ_REQUIRE(conv4j_output_size(&d, NULL) == status, "output_size(NULL) differs");

@@ -16,6 +16,14 @@
  *   bias    [Cout], or NULL for no bias
  * Rank 1 uses only index 0 of the spatial arrays (L, K, stride, ...); its
  * tensors are [N, L, Cin] / [N, Cin, L] and its kernel [K, Cin/groups, Cout].
+ * Rank 3 uses indices 0, 1, 2 as D, H, W: [N, D, H, W, Cin] and kernel
+ * [KD, KH, KW, Cin/groups, Cout]. Entries past the rank are ignored.
+ *
+ * A descriptor always describes the forward convolution; its propagation
+ * field says which of the three passes of that convolution a plan runs
+ * (see conv4j_propagation). A transposed convolution layer is the
+ * backward-data pass of the forward convolution whose input has the
+ * transposed layer's output shape.
  * Padding is explicit (pads before and after each spatial dimension): the
  * caller turns Keras "same" / "causal" into numbers.
  */
@@ -41,7 +49,7 @@ extern "C" {
 typedef enum conv4j_status {
     CONV4J_OK = 0,
     CONV4J_ERR_NULL_POINTER = 1,        /* a required pointer is NULL */
-    CONV4J_ERR_INVALID_RANK = 2,        /* rank is not 1 or 2 */
+    CONV4J_ERR_INVALID_RANK = 2,        /* rank is not 1, 2 or 3 */
     CONV4J_ERR_INVALID_SIZE = 3,        /* batch, a spatial size or a channel count < 1 */
     CONV4J_ERR_INVALID_KERNEL = 4,      /* a kernel size < 1 */
     CONV4J_ERR_INVALID_STRIDE = 5,      /* a stride < 1 */
@@ -81,6 +89,20 @@ typedef enum conv4j_algorithm {
     CONV4J_ALGORITHM_DEPTHWISE = 5      /* one input channel per group */
 } conv4j_algorithm;
 
+/* Which pass of the described (forward) convolution a plan runs. */
+typedef enum conv4j_propagation {
+    /* conv4j_plan_execute(plan, input, output): y = act(conv(x, w) + b). */
+    CONV4J_PROPAGATION_FORWARD = 0,
+    /* conv4j_plan_execute(plan, output_gradient, input_gradient):
+     * dx = act(conv_transpose(dy, w) + b), with the bias over in_channels.
+     * With bias NULL and activation NONE it is the input gradient; with them
+     * it is a transposed convolution layer. */
+    CONV4J_PROPAGATION_BACKWARD_DATA = 1,
+    /* conv4j_plan_execute_backward_weights: dw (Keras kernel layout) and
+     * db (over out_channels) from x and dy; the plan needs no kernel. */
+    CONV4J_PROPAGATION_BACKWARD_WEIGHTS = 2
+} conv4j_propagation;
+
 typedef enum conv4j_isa {
     CONV4J_ISA_SCALAR = 0,
     CONV4J_ISA_AVX2 = 1,                /* AVX2 + FMA with OS-enabled YMM state */
@@ -104,21 +126,22 @@ typedef enum conv4j_isa {
 #define CONV4J_FLAGS_ALL (CONV4J_FLAG_NO_WINOGRAD | CONV4J_FLAG_ALLOW_WINOGRAD | CONV4J_FLAG_FULL_TEAM)
 
 typedef struct conv4j_conv_desc {
-    int32_t rank;            /* 1 or 2 */
+    int32_t rank;            /* 1, 2 or 3 */
     int32_t batch;           /* N */
-    int32_t in_size[2];      /* H, W (rank 1: L) */
+    int32_t in_size[3];      /* H, W (rank 1: L; rank 3: D, H, W) */
     int32_t in_channels;     /* Cin */
     int32_t out_channels;    /* Cout (Keras "filters") */
-    int32_t kernel[2];       /* KH, KW (rank 1: K) */
-    int32_t stride[2];
-    int32_t dilation[2];
-    int32_t pad_before[2];
-    int32_t pad_after[2];
+    int32_t kernel[3];       /* KH, KW (rank 1: K; rank 3: KD, KH, KW) */
+    int32_t stride[3];
+    int32_t dilation[3];
+    int32_t pad_before[3];
+    int32_t pad_after[3];
     int32_t groups;          /* depthwise when groups == Cin */
     int32_t layout;          /* conv4j_layout */
     int32_t activation;      /* conv4j_activation, fused into the output write */
     int32_t algorithm;       /* conv4j_algorithm; AUTO lets the plan choose */
     int32_t flags;           /* CONV4J_FLAG_ bits, 0 for the defaults */
+    int32_t propagation;     /* conv4j_propagation; 0 (forward) by default */
 } conv4j_conv_desc;
 
 typedef struct conv4j_plan conv4j_plan;
@@ -129,9 +152,10 @@ CONV4J_API const char *conv4j_status_string(conv4j_status status);
 CONV4J_API const char *conv4j_algorithm_name(conv4j_algorithm algorithm);
 CONV4J_API const char *conv4j_isa_name(conv4j_isa isa);
 
-/* Validates the descriptor; on CONV4J_OK writes the output spatial sizes
- * (rank 1: out_size[1] = 1). out_size may be NULL to validate only. */
-CONV4J_API conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[2]);
+/* Validates the descriptor; on CONV4J_OK writes the forward output's
+ * spatial sizes in the descriptor's order, 1 past the rank (rank 1:
+ * {Lo, 1, 1}). out_size may be NULL to validate only. */
+CONV4J_API conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[3]);
 
 /* Validates, chooses an algorithm (desc->algorithm, or the first that accepts
  * when AUTO), copies and packs the weights. The caller's buffers are not
@@ -187,6 +211,16 @@ CONV4J_API const char *conv4j_plan_explain(const conv4j_plan *plan);
  * calling thread, n = at most n. Safe to call concurrently on one plan. */
 CONV4J_API conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, float *output,
                                              void *workspace, size_t workspace_size, int32_t threads);
+
+/* Runs a CONV4J_PROPAGATION_BACKWARD_WEIGHTS plan: input is the forward
+ * input x, output_gradient dy has the forward output's shape; writes
+ * kernel_gradient (Keras kernel layout) and, when not NULL, bias_gradient
+ * [out_channels]. Results do not depend on the thread count. Workspace and
+ * threads as for conv4j_plan_execute. */
+CONV4J_API conv4j_status conv4j_plan_execute_backward_weights(
+    const conv4j_plan *plan, const float *input, const float *output_gradient,
+    float *kernel_gradient, float *bias_gradient, void *workspace, size_t workspace_size,
+    int32_t threads);
 
 /* Frees the plan; NULL is ignored. */
 CONV4J_API void conv4j_plan_destroy(conv4j_plan *plan);

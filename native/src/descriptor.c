@@ -98,6 +98,9 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
     if ((desc->flags & ~CONV4J_FLAGS_ALL) != 0) {
         return CONV4J_ERR_INVALID_FLAGS;
     }
+    if (desc->propagation != CONV4J_PROPAGATION_FORWARD) {
+        return CONV4J_ERR_UNSUPPORTED; /* the backward passes are not built yet */
+    }
 
     const spatial_pair in = spatial(desc->in_size, rank, 1);
     if (desc->batch < 1 || desc->in_channels < 1 || desc->out_channels < 1 ||

@@ -170,7 +170,7 @@ static const conv4j_algorithm_entry *choose_algorithm(const conv4j_problem *p,
     return chosen;
 }
 
-conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[2])
+conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[3])
 {
     conv4j_problem p;
     const conv4j_status status = conv4j_problem_init(desc, &p);
@@ -181,6 +181,7 @@ conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[
         /* Rank 1 keeps its length at index 0, like the descriptor. */
         out_size[0] = (int32_t)(p.rank == 1 ? p.out_w : p.out_h);
         out_size[1] = (int32_t)(p.rank == 1 ? 1 : p.out_w);
+        out_size[2] = 1;
     }
     return CONV4J_OK;
 }
@@ -370,6 +371,26 @@ conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, f
         conv4j_workspace_give(plan->pool, lent);
     }
     return CONV4J_OK;
+}
+
+/* Backward weights are not built yet: no plan has that propagation, so
+ * every call is refused after the argument checks. */
+conv4j_status conv4j_plan_execute_backward_weights(const conv4j_plan *plan, const float *input,
+                                                   const float *output_gradient,
+                                                   float *kernel_gradient, float *bias_gradient,
+                                                   void *workspace, size_t workspace_size,
+                                                   int32_t threads)
+{
+    (void)bias_gradient;
+    (void)workspace;
+    (void)workspace_size;
+    if (plan == NULL || input == NULL || output_gradient == NULL || kernel_gradient == NULL) {
+        return CONV4J_ERR_NULL_POINTER;
+    }
+    if (threads < 0) {
+        return CONV4J_ERR_INVALID_THREADS;
+    }
+    return CONV4J_ERR_UNSUPPORTED;
 }
 
 void conv4j_plan_destroy(conv4j_plan *plan)

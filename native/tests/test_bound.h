@@ -188,7 +188,7 @@ static inline int64_t test_tensor_index(const conv4j_conv_desc *d, int32_t chann
 static inline int test_winograd_magnitude(const conv4j_conv_desc *d, const float *input, const float *kernel,
                                           double *t_out)
 {
-    int32_t out[2];
+    int32_t out[3];
     if (d->rank != 2 || d->kernel[0] != 3 || d->kernel[1] != 3 || conv4j_output_size(d, out) != CONV4J_OK) {
         return -1;
     }
@@ -284,7 +284,7 @@ static inline int test_winograd_magnitude(const conv4j_conv_desc *d, const float
 /* The output channel of output element i. */
 static inline int64_t test_output_channel(const conv4j_conv_desc *d, int64_t i)
 {
-    int32_t out[2];
+    int32_t out[3];
     conv4j_output_size(d, out);
     return d->layout == CONV4J_LAYOUT_CHANNELS_LAST ? i % d->out_channels
                                                     : i / test_spatial(d, out) % d->out_channels;

@@ -168,7 +168,7 @@ static inline int64_t test_kernel_count(const conv4j_conv_desc *d)
 /* Output element count, or -1 when the descriptor is invalid. */
 static inline int64_t test_output_count(const conv4j_conv_desc *d)
 {
-    int32_t out[2];
+    int32_t out[3];
     if (conv4j_output_size(d, out) != CONV4J_OK) {
         return -1;
     }

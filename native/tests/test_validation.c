@@ -21,7 +21,7 @@ static conv4j_conv_desc valid_2d(void)
 /* The same descriptor fault must give the same status everywhere. */
 static void expect(const char *name, const conv4j_conv_desc *desc, conv4j_status expected)
 {
-    int32_t out[2] = {-7, -7};
+    int32_t out[3] = {-7, -7, -7};
     const conv4j_status size_status = conv4j_output_size(desc, out);
     CHECK(size_status == expected, "%s: conv4j_output_size gave %s, expected %s", name,
           conv4j_status_string(size_status), conv4j_status_string(expected));
@@ -153,7 +153,7 @@ static void descriptor_faults(void)
     d.pad_before[1] = -3;
     d.pad_after[1] = -3;
     expect("rank 1 ignores index 1", &d, CONV4J_OK);
-    int32_t out[2] = {0, 0};
+    int32_t out[3] = {0, 0, 0};
     CHECK_STATUS(conv4j_output_size(&d, out), CONV4J_OK);
     CHECK(out[0] == 2 && out[1] == 1, "rank 1 output size %d,%d", out[0], out[1]);
 
@@ -192,7 +192,7 @@ static void output_extents(void)
     d.kernel[0] = INT32_MAX;
     expect("dilated extent beyond int32", &d, CONV4J_ERR_EMPTY_OUTPUT);
 
-    int32_t out[2];
+    int32_t out[3];
     d = test_desc_2d(1, 7, 9, 1, 3, 2, 1);
     d.stride[0] = 2;
     d.stride[1] = 3;

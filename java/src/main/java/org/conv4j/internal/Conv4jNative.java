@@ -59,6 +59,7 @@ public final class Conv4jNative {
         public native int activation(); public native ConvDesc activation(int value);
         public native int algorithm(); public native ConvDesc algorithm(int value);
         public native int flags(); public native ConvDesc flags(int value);
+        public native int propagation(); public native ConvDesc propagation(int value);
     }
 
     // The #define constants of conv4j.h; HeaderConstantsTest checks them against the header.
@@ -75,6 +76,11 @@ public final class Conv4jNative {
     /** {@code conv4j_layout} values. */
     public static final int LAYOUT_CHANNELS_LAST = 0;
     public static final int LAYOUT_CHANNELS_FIRST = 1;
+
+    /** {@code conv4j_propagation} values. */
+    public static final int PROPAGATION_FORWARD = 0;
+    public static final int PROPAGATION_BACKWARD_DATA = 1;
+    public static final int PROPAGATION_BACKWARD_WEIGHTS = 2;
 
     /** {@code conv4j_activation} values. */
     public static final int ACTIVATION_NONE = 0;

@@ -150,6 +150,12 @@ class HeaderConstantsTest {
     }
 
     @Test
+    void propagationsMatch() throws IllegalAccessException {
+        assertEquals(cEnum(header, "conv4j_propagation"), javaFields("PROPAGATION_"),
+                "conv4j_propagation (C) vs Conv4jNative.PROPAGATION_");
+    }
+
+    @Test
     void activationsMatch() throws IllegalAccessException {
         Map<String, Integer> c = cEnum(header, "conv4j_activation");
         assertEquals(c, javaFields("ACTIVATION_"), "conv4j_activation (C) vs Conv4jNative.ACTIVATION_");
