@@ -150,9 +150,29 @@ static inline conv4j_conv_desc test_desc_2d(int32_t batch, int32_t height, int32
     return d;
 }
 
-static inline int64_t test_spatial(const conv4j_conv_desc *d, const int32_t sizes[2])
+/* Rank 3: D, H, W at indices 0, 1, 2 (test_desc_2d plus a leading depth axis). */
+static inline conv4j_conv_desc test_desc_3d(int32_t batch, int32_t depth, int32_t height,
+                                            int32_t width, int32_t in_channels, int32_t kernel_d,
+                                            int32_t kernel_h, int32_t kernel_w,
+                                            int32_t out_channels)
 {
-    return d->rank == 1 ? (int64_t)sizes[0] : (int64_t)sizes[0] * sizes[1];
+    conv4j_conv_desc d = test_desc_2d(batch, depth, height, in_channels, kernel_d, kernel_h,
+                                      out_channels);
+    d.rank = 3;
+    d.in_size[2] = width;
+    d.kernel[2] = kernel_w;
+    d.stride[2] = 1;
+    d.dilation[2] = 1;
+    return d;
+}
+
+static inline int64_t test_spatial(const conv4j_conv_desc *d, const int32_t sizes[3])
+{
+    int64_t product = 1;
+    for (int i = 0; i < d->rank && i < 3; ++i) {
+        product *= sizes[i];
+    }
+    return product;
 }
 
 static inline int64_t test_input_count(const conv4j_conv_desc *d)
@@ -283,8 +303,9 @@ static inline void test_fill_input_kind(test_rng *rng, const conv4j_conv_desc *d
     if (kind != TEST_DATA_POST_RELU) {
         return;
     }
-    const int32_t h = d->rank == 1 ? 1 : d->in_size[0];
-    const int32_t w = d->rank == 1 ? d->in_size[0] : d->in_size[1];
+    /* Rank 3 merges D and H, which are adjacent in both layouts. */
+    const int32_t h = d->rank == 1 ? 1 : d->rank == 2 ? d->in_size[0] : d->in_size[0] * d->in_size[1];
+    const int32_t w = d->in_size[d->rank - 1];
     const int32_t c = d->in_channels;
     const int rectangles = test_rng_int(rng, 1, 3);
     for (int r = 0; r < rectangles; ++r) {
@@ -314,12 +335,22 @@ static inline conv4j_algorithm test_algorithm(int index)
 }
 #define TEST_THREAD_COUNTS 3 /* threads = index: 0 (all), 1, 2 */
 
-/* AUTO, DIRECT and REFERENCE take every valid problem; the specialized
- * algorithms may refuse one with CONV4J_ERR_UNSUPPORTED when forced. */
+/* AUTO, DIRECT and REFERENCE take every valid problem of rank 1 and 2 (AUTO
+ * and REFERENCE every rank-3 one too); the specialized algorithms may refuse
+ * one with CONV4J_ERR_UNSUPPORTED when forced. */
 static inline int test_algorithm_accepts_all(conv4j_algorithm algorithm)
 {
     return algorithm == CONV4J_ALGORITHM_AUTO || algorithm == CONV4J_ALGORITHM_DIRECT ||
            algorithm == CONV4J_ALGORITHM_REFERENCE;
+}
+
+static inline int test_algorithm_accepts(const conv4j_conv_desc *desc)
+{
+    const conv4j_algorithm algorithm = (conv4j_algorithm)desc->algorithm;
+    if (desc->rank == 3) {
+        return algorithm == CONV4J_ALGORITHM_AUTO || algorithm == CONV4J_ALGORITHM_REFERENCE;
+    }
+    return test_algorithm_accepts_all(algorithm);
 }
 
 /* Creates a plan forcing desc->algorithm. Returns NULL, after checking that
@@ -331,7 +362,7 @@ static inline conv4j_plan *test_plan_or_refusal(const conv4j_conv_desc *desc, co
     conv4j_plan *plan = NULL;
     const conv4j_status status = conv4j_plan_create(desc, kernel, bias, &plan);
     const conv4j_algorithm algorithm = (conv4j_algorithm)desc->algorithm;
-    if (test_algorithm_accepts_all(algorithm)) {
+    if (test_algorithm_accepts(desc)) {
         CHECK_STATUS(status, CONV4J_OK);
     } else {
         CHECK(status == CONV4J_OK || status == CONV4J_ERR_UNSUPPORTED,

@@ -18,6 +18,9 @@ const char *conv4j_dwconv_reject(const conv4j_problem *p)
     if (p->out_channels != p->in_channels) {
         return "channel multiplier > 1";
     }
+    if (!conv4j_problem_is_flat(p)) {
+        return "rank 3";
+    }
     if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST && p->stride_w != 1) {
         /* The plan's layout adapter still runs it here, in channels_last. */
         return "channels_first needs horizontal stride 1";

@@ -4,7 +4,7 @@
  * (and so is the input in channels_last), float accumulation, bias and
  * activation applied in the output write, OpenMP over output rows (n, oh).
  *
- * This file holds what every ISA shares (it accepts everything, packs, needs
+ * This file holds what every ISA shares (it accepts every flat problem, packs, needs
  * no workspace); the loop is f32_conv_direct_body.h, compiled per ISA by
  * f32_conv_direct__<isa>.c and reached through the ISA config.
  */
@@ -12,8 +12,8 @@
 
 const char *conv4j_direct_reject(const conv4j_problem *problem)
 {
-    (void)problem;
-    return NULL;
+    /* Its rows are (n, oh) of one depth slice. */
+    return conv4j_problem_is_flat(problem) ? NULL : "rank 3";
 }
 
 size_t conv4j_direct_packed_kernel_count(const conv4j_problem *problem)
