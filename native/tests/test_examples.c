@@ -558,6 +558,38 @@ static void conv3d(void)
     }
 }
 
+/* DepthwiseConv1D with depth_multiplier 3: output channel c * 3 + m reads
+ * input channel c alone, with weight kernel[k][0][c * 3 + m]. */
+static void depth_multiplier(void)
+{
+    enum { L = 5, C = 2, M = 3, K = 2, LO = L - K + 1 };
+    float input[L * C];
+    float kernel[K * C * M];
+    float expected[LO * C * M];
+    for (int l = 0; l < L; ++l) {
+        for (int c = 0; c < C; ++c) {
+            input[l * C + c] = (float)(l + 10 * c);
+        }
+    }
+    for (int c = 0; c < C; ++c) {
+        for (int m = 0; m < M; ++m) {
+            kernel[0 * C * M + c * M + m] = (float)(m + 1);
+            kernel[1 * C * M + c * M + m] = -(float)(c + 1);
+        }
+    }
+    for (int l = 0; l < LO; ++l) {
+        for (int c = 0; c < C; ++c) {
+            for (int m = 0; m < M; ++m) {
+                expected[l * C * M + c * M + m] =
+                    (float)(l + 10 * c) * (float)(m + 1) - (float)(c + 1) * (float)(l + 1 + 10 * c);
+            }
+        }
+    }
+    conv4j_conv_desc d = test_desc_1d(1, L, C, K, C * M);
+    d.groups = C;
+    run_case("depth multiplier 3", d, input, kernel, NULL, expected, COUNT(expected));
+}
+
 int main(void)
 {
     if (!test_use_config()) {
@@ -580,6 +612,7 @@ int main(void)
     dense_3x3(17, 15, 1);
     dense_3x3(3, 17, 3);
     conv3d();
+    depth_multiplier();
     for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
         printf("%s accepted %d examples\n", conv4j_algorithm_name(test_algorithm(a)), accepted[a]);
         CHECK(accepted[a] > 0, "%s accepted none of the examples",

@@ -334,7 +334,10 @@ static void check_case(test_rng *rng, const conv4j_conv_desc *base)
     }
     char text[256];
     test_describe(&d, text, sizeof text);
-    const int multiplier = d.groups == d.in_channels && d.out_channels > d.in_channels;
+    /* The depthwise kernel's share: 2-D depthwise with a multiplier > 1
+     * (one input channel is a dense convolution, GEMM's). */
+    const int multiplier = d.rank < 3 && d.in_channels > 1 && d.groups == d.in_channels &&
+                           d.out_channels > d.in_channels;
     rank3_cases += d.rank == 3;
     multiplier_cases += multiplier;
 
@@ -444,6 +447,12 @@ static void check_rank3_explain(void)
         CHECK_STATUS(conv4j_plan_create(&d, kernel, NULL, &plan), CONV4J_ERR_UNSUPPORTED);
         CHECK(plan == NULL, "refused plan not NULL");
     }
+    /* DepthwiseConv2D with depth_multiplier 3: AUTO runs the depthwise kernel. */
+    d = test_desc_2d(1, 9, 9, 8, 3, 3, 24);
+    d.groups = 8;
+    CHECK_STATUS(conv4j_explain(&d, line, sizeof line), CONV4J_OK);
+    printf("multiplier 3 auto: %s\n", line);
+    CHECK(has_text(line, "-> dwconv_"), "multiplier 3 AUTO: %s", line);
 }
 
 int main(int argc, char **argv)
@@ -522,11 +531,15 @@ int main(int argc, char **argv)
     }
     /* The fast paths of issue 13: GEMM takes every channels_last rank-3
      * case (the adapter the channels_first ones), the depthwise kernel every
-     * multiplier case. */
+     * 2-D case with a multiplier. */
     CHECK(rank3_cases >= cases / FAMILY_COUNT && multiplier_cases >= cases / FAMILY_COUNT,
           "%d rank-3 and %d multiplier cases of %d", rank3_cases, multiplier_cases, cases);
     CHECK(accepted_rank3[CONV4J_ALGORITHM_GEMM] == rank3_cases, "GEMM accepted %d of %d rank-3 cases",
           accepted_rank3[CONV4J_ALGORITHM_GEMM], rank3_cases);
+    CHECK(accepted_multiplier[CONV4J_ALGORITHM_DEPTHWISE] == multiplier_cases &&
+              accepted_multiplier[CONV4J_ALGORITHM_AUTO] == multiplier_cases,
+          "depthwise accepted %d of %d 2-D cases with a multiplier",
+          accepted_multiplier[CONV4J_ALGORITHM_DEPTHWISE], multiplier_cases);
     return test_summary(expect_scalar ? "test_plan_vs_reference (isa capped to scalar)"
                                       : "test_plan_vs_reference");
 }

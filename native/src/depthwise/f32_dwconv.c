@@ -1,7 +1,7 @@
 /*
  * Depthwise convolution: the ISA-neutral parts (acceptance, packing, the
- * row and plane schedulers, the one-pixel helper, the driver). The ISA pairs
- * live in f32_dwconv__<isa>.c.
+ * row and plane schedulers, the one-pixel helper, the driver, the channel
+ * multiplier's input expansion). The ISA pairs live in f32_dwconv__<isa>.c.
  */
 #include "depthwise/f32_dwconv.h"
 
@@ -15,11 +15,14 @@ const char *conv4j_dwconv_reject(const conv4j_problem *p)
     if (p->groups == 1) {
         return "a single channel (groups == 1): a dense convolution";
     }
-    if (p->out_channels != p->in_channels) {
-        return "channel multiplier > 1";
-    }
     if (!conv4j_problem_is_flat(p)) {
         return "rank 3";
+    }
+    /* A multiplier runs on its input expanded to Cout channels, which must
+     * stay an int32-sized tensor like every other. */
+    if (p->out_channels != p->in_channels &&
+        p->batch * p->in_h * p->in_w > INT32_MAX / p->out_channels) {
+        return "input expanded by the channel multiplier exceeds 2^31 elements";
     }
     if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST && p->stride_w != 1) {
         /* The plan's layout adapter still runs it here, in channels_last. */
@@ -33,10 +36,12 @@ size_t conv4j_dwconv_packed_kernel_count(const conv4j_problem *p)
     return (size_t)(p->kernel_h * p->kernel_w * conv4j_dwconv_padded_channels(p));
 }
 
-/* Keras [KH][KW][1][C] is already [tap][C]: copy each tap row and zero the pad. */
+/* Keras [KH][KW][1][Cout] is already [tap][Cout] (with a multiplier M,
+ * output channel c * M + m of input channel c, Keras' DepthwiseConv order):
+ * copy each tap row and zero the pad. */
 void conv4j_dwconv_pack(const conv4j_problem *p, const float *kernel, float *packed_kernel)
 {
-    const int64_t channels = p->in_channels;
+    const int64_t channels = p->out_channels;
     const int64_t padded = conv4j_dwconv_padded_channels(p);
     for (int64_t tap = 0; tap < p->kernel_h * p->kernel_w; ++tap) {
         memcpy(packed_kernel + tap * padded, kernel + tap * channels,
@@ -46,10 +51,12 @@ void conv4j_dwconv_pack(const conv4j_problem *p, const float *kernel, float *pac
     }
 }
 
-size_t conv4j_dwconv_workspace_size(const conv4j_problem *problem)
+size_t conv4j_dwconv_workspace_size(const conv4j_problem *p)
 {
-    (void)problem;
-    return 0;
+    if (p->out_channels == p->in_channels) {
+        return 0;
+    }
+    return (size_t)(p->batch * p->in_h * p->in_w * p->out_channels) * sizeof(float);
 }
 
 /* Calls body(args, i / inner, i % inner) for i in [0, outer * inner). */
@@ -124,4 +131,77 @@ void conv4j_dwconv_run_with(const conv4j_problem *p, conv4j_dwconv_row_fn row,
     } else {
         conv4j_dwconv_for_each_plane(&args, plane, threads);
     }
+}
+
+/* Input channel c copied to channels c * M .. c * M + M - 1 for unit i of
+ * the input: a pixel (channels_last) or a channel plane (channels_first). */
+static void expand_unit(const conv4j_problem *p, const float *input, float *expanded, int64_t i)
+{
+    const int64_t multiplier = p->out_channels / p->in_channels;
+    const int64_t pixels = p->in_h * p->in_w;
+    if (p->layout == CONV4J_LAYOUT_CHANNELS_LAST) {
+        const int64_t channels = p->in_channels;
+        const float *x = input + i * channels;
+        float *y = expanded + i * channels * multiplier;
+        for (int64_t c = 0; c < channels; ++c) {
+            for (int64_t m = 0; m < multiplier; ++m) {
+                y[c * multiplier + m] = x[c];
+            }
+        }
+        return;
+    }
+    for (int64_t m = 0; m < multiplier; ++m) {
+        memcpy(expanded + (i * multiplier + m) * pixels, input + i * pixels,
+               (size_t)pixels * sizeof(float));
+    }
+}
+
+static void expand_input(const conv4j_problem *p, const float *input, float *expanded,
+                         int32_t threads)
+{
+    const int64_t count = p->batch * (p->layout == CONV4J_LAYOUT_CHANNELS_LAST
+                                          ? p->in_h * p->in_w
+                                          : p->in_channels);
+#ifdef _OPENMP
+    if (threads > 1 && count > 1) {
+        const int team = (int)(threads < count ? threads : count);
+#pragma omp parallel for num_threads(team) schedule(static)
+        for (int64_t i = 0; i < count; ++i) {
+            expand_unit(p, input, expanded, i);
+        }
+        return;
+    }
+#else
+    (void)threads;
+#endif
+    for (int64_t i = 0; i < count; ++i) {
+        expand_unit(p, input, expanded, i);
+    }
+}
+
+void conv4j_dwconv_run(const conv4j_problem *p, conv4j_dwconv_row_fn row,
+                       conv4j_dwconv_row_fn plane, const float *packed_kernel, const float *bias,
+                       const float *input, float *output, void *workspace, int32_t threads)
+{
+    if (p->out_channels == p->in_channels) {
+        conv4j_dwconv_run_with(p, row, plane, packed_kernel, bias, input, output, threads);
+        return;
+    }
+    /* Multiplier M: the same convolution of the expanded input, whose
+     * Cout channels each feed one output channel, is multiplier 1. */
+    float *expanded = workspace;
+    expand_input(p, input, expanded, threads);
+    conv4j_problem e = *p;
+    e.in_channels = p->out_channels;
+    e.groups = p->out_channels;
+    e.out_channels_per_group = 1;
+    if (p->layout == CONV4J_LAYOUT_CHANNELS_LAST) {
+        e.in.w = e.in_channels;
+        e.in.h = p->in_w * e.in.w;
+        e.in.d = p->in_h * e.in.h;
+        e.in.n = e.in.d; /* one depth slice: dwconv takes flat problems only */
+    } else {
+        e.in.n = e.in_channels * e.in.c;
+    }
+    conv4j_dwconv_run_with(&e, row, plane, packed_kernel, bias, expanded, output, threads);
 }
