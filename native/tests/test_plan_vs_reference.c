@@ -311,6 +311,8 @@ static int accepted[TEST_ALGORITHM_COUNT];
 static int accepted_rank3[TEST_ALGORITHM_COUNT];
 static int accepted_multiplier[TEST_ALGORITHM_COUNT];
 static int rank3_cases;
+static int rank3_depthwise_cases; /* groups == Cin > 1 */
+static int accepted_rank3_depthwise[TEST_ALGORITHM_COUNT];
 static int multiplier_cases;
 
 static void check_case(test_rng *rng, const conv4j_conv_desc *base)
@@ -334,11 +336,13 @@ static void check_case(test_rng *rng, const conv4j_conv_desc *base)
     }
     char text[256];
     test_describe(&d, text, sizeof text);
-    /* The depthwise kernel's share: 2-D depthwise with a multiplier > 1
-     * (one input channel is a dense convolution, GEMM's). */
-    const int multiplier = d.rank < 3 && d.in_channels > 1 && d.groups == d.in_channels &&
-                           d.out_channels > d.in_channels;
+    /* The depthwise kernel's share: depthwise with a multiplier > 1 (one
+     * input channel is a dense convolution, GEMM's). */
+    const int multiplier =
+        d.in_channels > 1 && d.groups == d.in_channels && d.out_channels > d.in_channels;
     rank3_cases += d.rank == 3;
+    const int rank3_depthwise = d.rank == 3 && d.in_channels > 1 && d.groups == d.in_channels;
+    rank3_depthwise_cases += rank3_depthwise;
     multiplier_cases += multiplier;
 
     for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
@@ -349,6 +353,7 @@ static void check_case(test_rng *rng, const conv4j_conv_desc *base)
         }
         ++accepted[a];
         accepted_rank3[a] += d.rank == 3;
+        accepted_rank3_depthwise[a] += rank3_depthwise;
         accepted_multiplier[a] += multiplier;
         for (int32_t threads = 0; threads < TEST_THREAD_COUNTS; ++threads) {
             float *target = threads == 0 ? first_output : b.output;
@@ -531,15 +536,19 @@ int main(int argc, char **argv)
     }
     /* The fast paths of issue 13: GEMM takes every channels_last rank-3
      * case (the adapter the channels_first ones), the depthwise kernel every
-     * 2-D case with a multiplier. */
+     * case with a multiplier and every rank-3 depthwise one, AUTO too. */
     CHECK(rank3_cases >= cases / FAMILY_COUNT && multiplier_cases >= cases / FAMILY_COUNT,
           "%d rank-3 and %d multiplier cases of %d", rank3_cases, multiplier_cases, cases);
     CHECK(accepted_rank3[CONV4J_ALGORITHM_GEMM] == rank3_cases, "GEMM accepted %d of %d rank-3 cases",
           accepted_rank3[CONV4J_ALGORITHM_GEMM], rank3_cases);
     CHECK(accepted_multiplier[CONV4J_ALGORITHM_DEPTHWISE] == multiplier_cases &&
               accepted_multiplier[CONV4J_ALGORITHM_AUTO] == multiplier_cases,
-          "depthwise accepted %d of %d 2-D cases with a multiplier",
+          "depthwise accepted %d of %d cases with a multiplier",
           accepted_multiplier[CONV4J_ALGORITHM_DEPTHWISE], multiplier_cases);
+    CHECK(rank3_depthwise_cases >= cases / (4 * FAMILY_COUNT) &&
+              accepted_rank3_depthwise[CONV4J_ALGORITHM_DEPTHWISE] == rank3_depthwise_cases,
+          "depthwise accepted %d of %d rank-3 depthwise cases",
+          accepted_rank3_depthwise[CONV4J_ALGORITHM_DEPTHWISE], rank3_depthwise_cases);
     return test_summary(expect_scalar ? "test_plan_vs_reference (isa capped to scalar)"
                                       : "test_plan_vs_reference");
 }

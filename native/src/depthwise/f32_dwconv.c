@@ -15,13 +15,14 @@ const char *conv4j_dwconv_reject(const conv4j_problem *p)
     if (p->groups == 1) {
         return "a single channel (groups == 1): a dense convolution";
     }
-    if (!conv4j_problem_is_flat(p)) {
-        return "rank 3";
+    if (!conv4j_problem_is_flat(p) && p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
+        /* The plan's layout adapter still runs it here, in channels_last. */
+        return "rank 3 needs channels_last";
     }
     /* A multiplier runs on its input expanded to Cout channels, which must
      * stay an int32-sized tensor like every other. */
     if (p->out_channels != p->in_channels &&
-        p->batch * p->in_h * p->in_w > INT32_MAX / p->out_channels) {
+        p->batch * p->in_d * p->in_h * p->in_w > INT32_MAX / p->out_channels) {
         return "input expanded by the channel multiplier exceeds 2^31 elements";
     }
     if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST && p->stride_w != 1) {
@@ -33,17 +34,17 @@ const char *conv4j_dwconv_reject(const conv4j_problem *p)
 
 size_t conv4j_dwconv_packed_kernel_count(const conv4j_problem *p)
 {
-    return (size_t)(p->kernel_h * p->kernel_w * conv4j_dwconv_padded_channels(p));
+    return (size_t)(p->kernel_d * p->kernel_h * p->kernel_w * conv4j_dwconv_padded_channels(p));
 }
 
-/* Keras [KH][KW][1][Cout] is already [tap][Cout] (with a multiplier M,
+/* Keras [KD][KH][KW][1][Cout] is already [tap][Cout] (with a multiplier M,
  * output channel c * M + m of input channel c, Keras' DepthwiseConv order):
  * copy each tap row and zero the pad. */
 void conv4j_dwconv_pack(const conv4j_problem *p, const float *kernel, float *packed_kernel)
 {
     const int64_t channels = p->out_channels;
     const int64_t padded = conv4j_dwconv_padded_channels(p);
-    for (int64_t tap = 0; tap < p->kernel_h * p->kernel_w; ++tap) {
+    for (int64_t tap = 0; tap < p->kernel_d * p->kernel_h * p->kernel_w; ++tap) {
         memcpy(packed_kernel + tap * padded, kernel + tap * channels,
                (size_t)channels * sizeof(float));
         memset(packed_kernel + tap * padded + channels, 0,
@@ -56,7 +57,7 @@ size_t conv4j_dwconv_workspace_size(const conv4j_problem *p)
     if (p->out_channels == p->in_channels) {
         return 0;
     }
-    return (size_t)(p->batch * p->in_h * p->in_w * p->out_channels) * sizeof(float);
+    return (size_t)(p->batch * p->in_d * p->in_h * p->in_w * p->out_channels) * sizeof(float);
 }
 
 /* Calls body(args, i / inner, i % inner) for i in [0, outer * inner). */
@@ -120,12 +121,69 @@ float conv4j_dwconv_pixel(const conv4j_dwconv_args *a, const float *plane, int64
     return conv4j_activate(sum, p->activation);
 }
 
+/*
+ * Output row (n, od, oh) of a channels_last problem with a depth axis, all
+ * channels: the scalar pair's loop with the depth taps added, in the same
+ * sum order (from 0, the taps inside the input in (kd, kh, kw) order, then
+ * the bias, then the activation). ISA-neutral: the contiguous channel loop
+ * is left to the compiler's baseline vectors.
+ */
+static void volume_row(const conv4j_dwconv_args *a, int64_t n, int64_t row)
+{
+    const conv4j_problem *p = a->problem;
+    const int64_t channels = p->in_channels;
+    const int64_t padded = conv4j_dwconv_padded_channels(p);
+    const int64_t od = row / p->out_h;
+    const int64_t oh = row % p->out_h;
+    int64_t kd_begin, kd_end, kh_begin, kh_end;
+    conv4j_tap_range(od, p->stride_d, p->pad_front, p->dilation_d, p->kernel_d, p->in_d, &kd_begin,
+                     &kd_end);
+    conv4j_tap_range(oh, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &kh_begin,
+                     &kh_end);
+    const float *image = a->input + n * p->in.n;
+    const int64_t id0 = od * p->stride_d - p->pad_front;
+    const int64_t ih0 = oh * p->stride_h - p->pad_top;
+    float *out_row = a->output + n * p->out.n + od * p->out.d + oh * p->out.h;
+    for (int64_t ow = 0; ow < p->out_w; ++ow) {
+        int64_t kw_begin, kw_end;
+        conv4j_tap_range(ow, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w,
+                         &kw_begin, &kw_end);
+        const int64_t iw0 = ow * p->stride_w - p->pad_left;
+        float *restrict out = out_row + ow * p->out.w;
+        for (int64_t c = 0; c < channels; ++c) {
+            out[c] = 0.0f;
+        }
+        for (int64_t kd = kd_begin; kd < kd_end; ++kd) {
+            const float *slice = image + (id0 + kd * p->dilation_d) * p->in.d;
+            for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
+                const float *line = slice + (ih0 + kh * p->dilation_h) * p->in.h;
+                for (int64_t kw = kw_begin; kw < kw_end; ++kw) {
+                    const float *restrict x = line + (iw0 + kw * p->dilation_w) * p->in.w;
+                    const float *restrict w =
+                        a->packed_kernel + ((kd * p->kernel_h + kh) * p->kernel_w + kw) * padded;
+                    for (int64_t c = 0; c < channels; ++c) {
+                        out[c] += x[c] * w[c];
+                    }
+                }
+            }
+        }
+        for (int64_t c = 0; c < channels; ++c) {
+            const float sum = a->bias != NULL ? out[c] + a->bias[c] : out[c];
+            out[c] = conv4j_activate(sum, p->activation);
+        }
+    }
+}
+
 void conv4j_dwconv_run_with(const conv4j_problem *p, conv4j_dwconv_row_fn row,
                             conv4j_dwconv_row_fn plane, const float *packed_kernel,
                             const float *bias, const float *input, float *output,
                             int32_t threads)
 {
     const conv4j_dwconv_args args = {p, packed_kernel, bias, input, output};
+    if (!conv4j_problem_is_flat(p)) { /* rank 3, channels_last (reject) */
+        for_each_pair(&args, volume_row, p->batch, p->out_d * p->out_h, threads);
+        return;
+    }
     if (p->layout == CONV4J_LAYOUT_CHANNELS_LAST) {
         conv4j_dwconv_for_each_row(&args, row, threads);
     } else {
@@ -138,7 +196,7 @@ void conv4j_dwconv_run_with(const conv4j_problem *p, conv4j_dwconv_row_fn row,
 static void expand_unit(const conv4j_problem *p, const float *input, float *expanded, int64_t i)
 {
     const int64_t multiplier = p->out_channels / p->in_channels;
-    const int64_t pixels = p->in_h * p->in_w;
+    const int64_t pixels = p->in_d * p->in_h * p->in_w;
     if (p->layout == CONV4J_LAYOUT_CHANNELS_LAST) {
         const int64_t channels = p->in_channels;
         const float *x = input + i * channels;
@@ -160,7 +218,7 @@ static void expand_input(const conv4j_problem *p, const float *input, float *exp
                          int32_t threads)
 {
     const int64_t count = p->batch * (p->layout == CONV4J_LAYOUT_CHANNELS_LAST
-                                          ? p->in_h * p->in_w
+                                          ? p->in_d * p->in_h * p->in_w
                                           : p->in_channels);
 #ifdef _OPENMP
     if (threads > 1 && count > 1) {
@@ -199,7 +257,7 @@ void conv4j_dwconv_run(const conv4j_problem *p, conv4j_dwconv_row_fn row,
         e.in.w = e.in_channels;
         e.in.h = p->in_w * e.in.w;
         e.in.d = p->in_h * e.in.h;
-        e.in.n = e.in.d; /* one depth slice: dwconv takes flat problems only */
+        e.in.n = p->in_d * e.in.d;
     } else {
         e.in.n = e.in_channels * e.in.c;
     }

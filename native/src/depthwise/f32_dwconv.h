@@ -4,10 +4,12 @@
  * with M > 1 the driver first expands the input to Cout channels in the
  * workspace (input channel c to channels c * M .. c * M + M - 1, Keras'
  * DepthwiseConv order), a copy of the input's size times M, after which the
- * problem is depthwise with Cin = Cout. In channels_last the
+ * problem is depthwise with Cin = Cout. A rank-3 problem with a depth axis
+ * (channels_last only) runs on an ISA-neutral row loop in f32_dwconv.c, per
+ * (n, od, oh), with the same sum order as the pairs. In channels_last the
  * vector axis is the channel axis, contiguous in NHWC; in channels_first
  * (horizontal stride 1) it is the output row. Weights are packed
- * as [KH*KW][Cpad] with Cpad = Cin rounded up to 16 (one zmm) and zero-filled,
+ * as [KD*KH*KW][Cpad] with Cpad = Cout rounded up to 16 (one zmm) and zero-filled,
  * for every ISA, so no weight vector of any ISA ever needs a mask.
  *
  * reject, pack, packed_kernel_count, workspace_size and the drivers are
