@@ -335,22 +335,12 @@ static inline conv4j_algorithm test_algorithm(int index)
 }
 #define TEST_THREAD_COUNTS 3 /* threads = index: 0 (all), 1, 2 */
 
-/* AUTO, DIRECT and REFERENCE take every valid problem of rank 1 and 2 (AUTO
- * and REFERENCE every rank-3 one too); the specialized algorithms may refuse
- * one with CONV4J_ERR_UNSUPPORTED when forced. */
+/* AUTO, DIRECT and REFERENCE take every valid problem; the specialized
+ * algorithms may refuse one with CONV4J_ERR_UNSUPPORTED when forced. */
 static inline int test_algorithm_accepts_all(conv4j_algorithm algorithm)
 {
     return algorithm == CONV4J_ALGORITHM_AUTO || algorithm == CONV4J_ALGORITHM_DIRECT ||
            algorithm == CONV4J_ALGORITHM_REFERENCE;
-}
-
-static inline int test_algorithm_accepts(const conv4j_conv_desc *desc)
-{
-    const conv4j_algorithm algorithm = (conv4j_algorithm)desc->algorithm;
-    if (desc->rank == 3) {
-        return algorithm == CONV4J_ALGORITHM_AUTO || algorithm == CONV4J_ALGORITHM_REFERENCE;
-    }
-    return test_algorithm_accepts_all(algorithm);
 }
 
 /* Creates a plan forcing desc->algorithm. Returns NULL, after checking that
@@ -362,7 +352,7 @@ static inline conv4j_plan *test_plan_or_refusal(const conv4j_conv_desc *desc, co
     conv4j_plan *plan = NULL;
     const conv4j_status status = conv4j_plan_create(desc, kernel, bias, &plan);
     const conv4j_algorithm algorithm = (conv4j_algorithm)desc->algorithm;
-    if (test_algorithm_accepts(desc)) {
+    if (test_algorithm_accepts_all(algorithm)) {
         CHECK_STATUS(status, CONV4J_OK);
     } else {
         CHECK(status == CONV4J_OK || status == CONV4J_ERR_UNSUPPORTED,

@@ -134,9 +134,8 @@ static const char *common_reject(const conv4j_problem *p)
     if (p->kernel_nonfinite && conv4j_problem_is_padded(p)) {
         return "non-finite weights with padding (its zero rows would give 0*Inf = NaN)";
     }
-    if (p->algorithm == CONV4J_ALGORITHM_AUTO && conv4j_problem_is_flat(p)) {
-        /* Forced GEMM takes these too; AUTO leaves them to kernels that fit
-         * (those kernels are 2-D: with a depth axis GEMM beats the reference). */
+    if (p->algorithm == CONV4J_ALGORITHM_AUTO) {
+        /* Forced GEMM takes these too; AUTO leaves them to kernels that fit. */
         if (p->in_channels_per_group == 1 && p->out_channels_per_group == 1 && p->groups > 1) {
             return "depthwise";
         }
