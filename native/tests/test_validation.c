@@ -9,9 +9,9 @@
 #include "test_util.h"
 
 /* Big enough for every valid descriptor below; overflow cases never read it. */
-static float scratch_kernel[64];
-static float scratch_input[64];
-static float scratch_output[64];
+static float scratch_kernel[256];
+static float scratch_input[256];
+static float scratch_output[256];
 
 static conv4j_conv_desc valid_2d(void)
 {
@@ -180,7 +180,7 @@ static void descriptor_faults(void)
 
 static conv4j_conv_desc valid_3d(void)
 {
-    return test_desc_3d(1, 3, 4, 4, 2, 2, 3, 3, 2); /* input 96, kernel 72, output 16 floats */
+    return test_desc_3d(1, 3, 4, 4, 2, 2, 3, 3, 2); /* input 96, kernel 72 (120 with a longer axis), output 16 floats */
 }
 
 /* Rank 3: every axis of every spatial array is checked, index 2 included;
