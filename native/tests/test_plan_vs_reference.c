@@ -451,6 +451,15 @@ static void check_rank3_explain(void)
     CHECK_STATUS(conv4j_explain(&d, line, sizeof line), CONV4J_OK);
     CHECK(has_text(line, "-> direct_") && has_text(line, "igemm (one output channel per group)"),
           "rank 3, one output channel per group: %s", line);
+    /* A 1x1x1 stride-1 Conv3D is one plain GEMM; a rank-3 depthwise layer
+     * (multiplier 2) runs on the depthwise driver's volume rows. */
+    d = test_desc_3d(1, 3, 4, 5, 8, 1, 1, 1, 24);
+    CHECK_STATUS(conv4j_explain(&d, line, sizeof line), CONV4J_OK);
+    CHECK(has_text(line, "-> gemm_1x1_"), "rank 3 1x1x1: %s", line);
+    d = test_desc_3d(1, 3, 4, 5, 8, 3, 3, 3, 16);
+    d.groups = 8;
+    CHECK_STATUS(conv4j_explain(&d, line, sizeof line), CONV4J_OK);
+    CHECK(has_text(line, "-> dwconv_"), "rank 3 depthwise: %s", line);
     /* DepthwiseConv2D with depth_multiplier 3: AUTO runs the depthwise kernel. */
     d = test_desc_2d(1, 9, 9, 8, 3, 3, 24);
     d.groups = 8;
