@@ -191,6 +191,17 @@ void conv4j_dwconv_run_with(const conv4j_problem *p, conv4j_dwconv_row_fn row,
     }
 }
 
+/* y[c * M + m] = x[c]; inlined with M a constant where the caller has one. */
+static inline void repeat_channels(const float *restrict x, float *restrict y, int64_t channels,
+                                   int64_t multiplier)
+{
+    for (int64_t c = 0; c < channels; ++c) {
+        for (int64_t m = 0; m < multiplier; ++m) {
+            y[c * multiplier + m] = x[c];
+        }
+    }
+}
+
 /* Input channel c copied to channels c * M .. c * M + M - 1 for unit i of
  * the input: a pixel (channels_last) or a channel plane (channels_first). */
 static void expand_unit(const conv4j_problem *p, const float *input, float *expanded, int64_t i)
@@ -201,10 +212,19 @@ static void expand_unit(const conv4j_problem *p, const float *input, float *expa
         const int64_t channels = p->in_channels;
         const float *x = input + i * channels;
         float *y = expanded + i * channels * multiplier;
-        for (int64_t c = 0; c < channels; ++c) {
-            for (int64_t m = 0; m < multiplier; ++m) {
-                y[c * multiplier + m] = x[c];
-            }
+        switch (multiplier) { /* constant M: unrolled, vectorized copies */
+        case 2:
+            repeat_channels(x, y, channels, 2);
+            break;
+        case 3:
+            repeat_channels(x, y, channels, 3);
+            break;
+        case 4:
+            repeat_channels(x, y, channels, 4);
+            break;
+        default:
+            repeat_channels(x, y, channels, multiplier);
+            break;
         }
         return;
     }
