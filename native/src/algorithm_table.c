@@ -53,8 +53,9 @@ static void dwconv_run(const conv4j_problem *p, const conv4j_isa_config *config,
                        const float *packed, const float *bias, const float *input, float *output,
                        void *workspace, int32_t threads)
 {
-    conv4j_dwconv_run(p, config->dwconv_row, config->dwconv_plane, packed, bias, input, output,
-                      workspace, threads);
+    const conv4j_dwconv_kernels kernels = {config->dwconv_row, config->dwconv_plane,
+                                           config->dwconv_volume};
+    conv4j_dwconv_run(p, &kernels, packed, bias, input, output, workspace, threads);
 }
 
 static const char *direct_reject(const conv4j_problem *p, const conv4j_isa_config *config)

@@ -121,69 +121,12 @@ float conv4j_dwconv_pixel(const conv4j_dwconv_args *a, const float *plane, int64
     return conv4j_activate(sum, p->activation);
 }
 
-/*
- * Output row (n, od, oh) of a channels_last problem with a depth axis, all
- * channels: the scalar pair's loop with the depth taps added, in the same
- * sum order (from 0, the taps inside the input in (kd, kh, kw) order, then
- * the bias, then the activation). ISA-neutral: the contiguous channel loop
- * is left to the compiler's baseline vectors.
- */
-static void volume_row(const conv4j_dwconv_args *a, int64_t n, int64_t row)
-{
-    const conv4j_problem *p = a->problem;
-    const int64_t channels = p->in_channels;
-    const int64_t padded = conv4j_dwconv_padded_channels(p);
-    const int64_t od = row / p->out_h;
-    const int64_t oh = row % p->out_h;
-    int64_t kd_begin, kd_end, kh_begin, kh_end;
-    conv4j_tap_range(od, p->stride_d, p->pad_front, p->dilation_d, p->kernel_d, p->in_d, &kd_begin,
-                     &kd_end);
-    conv4j_tap_range(oh, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &kh_begin,
-                     &kh_end);
-    const float *image = a->input + n * p->in.n;
-    const int64_t id0 = od * p->stride_d - p->pad_front;
-    const int64_t ih0 = oh * p->stride_h - p->pad_top;
-    float *out_row = a->output + n * p->out.n + od * p->out.d + oh * p->out.h;
-    for (int64_t ow = 0; ow < p->out_w; ++ow) {
-        int64_t kw_begin, kw_end;
-        conv4j_tap_range(ow, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w,
-                         &kw_begin, &kw_end);
-        const int64_t iw0 = ow * p->stride_w - p->pad_left;
-        float *restrict out = out_row + ow * p->out.w;
-        for (int64_t c = 0; c < channels; ++c) {
-            out[c] = 0.0f;
-        }
-        for (int64_t kd = kd_begin; kd < kd_end; ++kd) {
-            const float *slice = image + (id0 + kd * p->dilation_d) * p->in.d;
-            for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
-                const float *line = slice + (ih0 + kh * p->dilation_h) * p->in.h;
-                for (int64_t kw = kw_begin; kw < kw_end; ++kw) {
-                    const float *restrict x = line + (iw0 + kw * p->dilation_w) * p->in.w;
-                    const float *restrict w =
-                        a->packed_kernel + ((kd * p->kernel_h + kh) * p->kernel_w + kw) * padded;
-                    for (int64_t c = 0; c < channels; ++c) {
-                        out[c] += x[c] * w[c];
-                    }
-                }
-            }
-        }
-        for (int64_t c = 0; c < channels; ++c) {
-            const float sum = a->bias != NULL ? out[c] + a->bias[c] : out[c];
-            out[c] = conv4j_activate(sum, p->activation);
-        }
-    }
-}
-
 void conv4j_dwconv_run_with(const conv4j_problem *p, conv4j_dwconv_row_fn row,
                             conv4j_dwconv_row_fn plane, const float *packed_kernel,
                             const float *bias, const float *input, float *output,
                             int32_t threads)
 {
     const conv4j_dwconv_args args = {p, packed_kernel, bias, input, output};
-    if (!conv4j_problem_is_flat(p)) { /* rank 3, channels_last (reject) */
-        for_each_pair(&args, volume_row, p->batch, p->out_d * p->out_h, threads);
-        return;
-    }
     if (p->layout == CONV4J_LAYOUT_CHANNELS_LAST) {
         conv4j_dwconv_for_each_row(&args, row, threads);
     } else {
@@ -257,12 +200,27 @@ static void expand_input(const conv4j_problem *p, const float *input, float *exp
     }
 }
 
-void conv4j_dwconv_run(const conv4j_problem *p, conv4j_dwconv_row_fn row,
-                       conv4j_dwconv_row_fn plane, const float *packed_kernel, const float *bias,
-                       const float *input, float *output, void *workspace, int32_t threads)
+/* A flat problem through the pair, one with a depth axis (channels_last,
+ * see reject) through volume per (n, od * Hout + oh). */
+static void run_any(const conv4j_problem *p, const conv4j_dwconv_kernels *kernels,
+                    const float *packed_kernel, const float *bias, const float *input,
+                    float *output, int32_t threads)
+{
+    if (conv4j_problem_is_flat(p)) {
+        conv4j_dwconv_run_with(p, kernels->row, kernels->plane, packed_kernel, bias, input, output,
+                               threads);
+        return;
+    }
+    const conv4j_dwconv_args args = {p, packed_kernel, bias, input, output};
+    for_each_pair(&args, kernels->volume, p->batch, p->out_d * p->out_h, threads);
+}
+
+void conv4j_dwconv_run(const conv4j_problem *p, const conv4j_dwconv_kernels *kernels,
+                       const float *packed_kernel, const float *bias, const float *input,
+                       float *output, void *workspace, int32_t threads)
 {
     if (p->out_channels == p->in_channels) {
-        conv4j_dwconv_run_with(p, row, plane, packed_kernel, bias, input, output, threads);
+        run_any(p, kernels, packed_kernel, bias, input, output, threads);
         return;
     }
     /* Multiplier M: the same convolution of the expanded input, whose
@@ -281,5 +239,5 @@ void conv4j_dwconv_run(const conv4j_problem *p, conv4j_dwconv_row_fn row,
     } else {
         e.in.n = e.in_channels * e.in.c;
     }
-    conv4j_dwconv_run_with(&e, row, plane, packed_kernel, bias, expanded, output, threads);
+    run_any(&e, kernels, packed_kernel, bias, expanded, output, threads);
 }

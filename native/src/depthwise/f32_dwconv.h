@@ -5,8 +5,8 @@
  * workspace (input channel c to channels c * M .. c * M + M - 1, Keras'
  * DepthwiseConv order), a copy of the input's size times M, after which the
  * problem is depthwise with Cin = Cout. A rank-3 problem with a depth axis
- * (channels_last only) runs on an ISA-neutral row loop in f32_dwconv.c, per
- * (n, od, oh), with the same sum order as the pairs. In channels_last the
+ * (channels_last only) runs on a plain C row loop per (n, od, oh) with the
+ * pairs' sum order, compiled per ISA (f32_dwconv_volume_body.h). In channels_last the
  * vector axis is the channel axis, contiguous in NHWC; in channels_first
  * (horizontal stride 1) it is the output row. Weights are packed
  * as [KD*KH*KW][Cpad] with Cpad = Cout rounded up to 16 (one zmm) and zero-filled,
@@ -73,28 +73,40 @@ void conv4j_dwconv_run_with(const conv4j_problem *p, conv4j_dwconv_row_fn row,
                             const float *bias, const float *input, float *output,
                             int32_t threads);
 
-/* The algorithm: run_with, after expanding the input when Cout > Cin
- * (workspace of conv4j_dwconv_workspace_size bytes). */
-void conv4j_dwconv_run(const conv4j_problem *p, conv4j_dwconv_row_fn row,
-                       conv4j_dwconv_row_fn plane, const float *packed_kernel, const float *bias,
-                       const float *input, float *output, void *workspace, int32_t threads);
+/* One ISA's kernels: the pair and the row loop over a depth axis. */
+typedef struct conv4j_dwconv_kernels {
+    conv4j_dwconv_row_fn row;    /* channels_last, per (n, oh) */
+    conv4j_dwconv_row_fn plane;  /* channels_first, per (n, c) */
+    conv4j_dwconv_row_fn volume; /* rank 3 with depth, channels_last, per (n, od * Hout + oh) */
+} conv4j_dwconv_kernels;
+
+/* The algorithm: run_with for flat problems, the volume loop for the
+ * others, after expanding the input when Cout > Cin (workspace of
+ * conv4j_dwconv_workspace_size bytes). */
+void conv4j_dwconv_run(const conv4j_problem *p, const conv4j_dwconv_kernels *kernels,
+                       const float *packed_kernel, const float *bias, const float *input,
+                       float *output, void *workspace, int32_t threads);
 
 /* The ISA pairs. The scalar pair is the twin of the avx512 pair: same packing,
  * same loop order over the taps, same sum order (see conv4j_dwconv_pixel);
  * only the rounding differs (separate multiply and add vs FMA). */
 void conv4j_dwconv_row__scalar(const conv4j_dwconv_args *args, int64_t n, int64_t oh);
 void conv4j_dwconv_plane__scalar(const conv4j_dwconv_args *args, int64_t n, int64_t c);
+void conv4j_dwconv_volume_row__scalar(const conv4j_dwconv_args *args, int64_t n, int64_t row);
 #ifdef CONV4J_HAVE_AVX2_KERNELS
 void conv4j_dwconv_row__avx2(const conv4j_dwconv_args *args, int64_t n, int64_t oh);
 void conv4j_dwconv_plane__avx2(const conv4j_dwconv_args *args, int64_t n, int64_t c);
+void conv4j_dwconv_volume_row__avx2(const conv4j_dwconv_args *args, int64_t n, int64_t row);
 #endif
 #ifdef CONV4J_HAVE_AVX512_KERNELS
 void conv4j_dwconv_row__avx512(const conv4j_dwconv_args *args, int64_t n, int64_t oh);
 void conv4j_dwconv_plane__avx512(const conv4j_dwconv_args *args, int64_t n, int64_t c);
+void conv4j_dwconv_volume_row__avx512(const conv4j_dwconv_args *args, int64_t n, int64_t row);
 #endif
 #ifdef CONV4J_HAVE_NEON_KERNELS
 void conv4j_dwconv_row__neon(const conv4j_dwconv_args *args, int64_t n, int64_t oh);
 void conv4j_dwconv_plane__neon(const conv4j_dwconv_args *args, int64_t n, int64_t c);
+void conv4j_dwconv_volume_row__neon(const conv4j_dwconv_args *args, int64_t n, int64_t row);
 #endif
 
 #endif /* CONV4J_F32_DWCONV_H */
