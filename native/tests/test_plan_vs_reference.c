@@ -253,7 +253,7 @@ static conv4j_conv_desc random_multiplier_desc(test_rng *rng)
 
 #define FAMILY_COUNT 10
 
-/* Half the cases are general; the rest come from families the specialized
+/* Four in ten cases are general; the rest come from families the specialized
  * kernels accept, so every algorithm is exercised on its tails. */
 static conv4j_conv_desc random_desc(test_rng *rng, int index)
 {
