@@ -58,6 +58,7 @@ final class Graph {
         JsonObject config = Json.object(m, "config", where);
         String name = Json.string(config, "name", cls.toLowerCase(Locale.ROOT), where);
         JsonArray layers = Json.array(config, "layers", where);
+        checkDtype(config, where);
         if (layers.size() > MAX_LAYERS) {
             throw new KerasModelException(where + ": " + layers.size() + " layers, more than " + MAX_LAYERS);
         }
