@@ -12,6 +12,7 @@ import sys
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+os.environ["COLUMNS"] = "200"  # rich would cut the summary's columns at a narrow default width
 
 import numpy as np  # noqa: E402
 import keras  # noqa: E402

@@ -178,13 +178,13 @@ public final class KerasModel implements AutoCloseable {
         try {
             for (int i = 0; i < inputs.length; i++) {
                 float[] a = b.staging[i];
-                requireRemaining("input " + i, inputs[i] == null ? -1 : inputs[i].remaining(), a.length);
-                inputs[i].get(inputs[i].position(), a);
+                requireRemaining("input ", i, inputs[i] == null ? -1 : inputs[i].remaining(), a.length);
+                copy(inputs[i], a);
                 b.inputs[i] = a;
             }
             for (int i = 0; i < outputs.length; i++) {
                 float[] a = b.staging[inputs.length + i];
-                requireRemaining("output " + i, outputs[i] == null ? -1 : outputs[i].remaining(), a.length);
+                requireRemaining("output ", i, outputs[i] == null ? -1 : outputs[i].remaining(), a.length);
                 if (outputs[i].isReadOnly()) {
                     throw new IllegalArgumentException("output " + i + " buffer is read-only");
                 }
@@ -192,7 +192,7 @@ public final class KerasModel implements AutoCloseable {
             }
             run(b);
             for (int i = 0; i < outputs.length; i++) {
-                outputs[i].put(outputs[i].position(), b.outputs[i]);
+                copy(b.outputs[i], outputs[i]);
             }
         } finally {
             give(b);
@@ -207,13 +207,13 @@ public final class KerasModel implements AutoCloseable {
         try {
             for (int i = 0; i < inputs.length; i++) {
                 float[] a = b.staging[i];
-                requireRemaining("input " + i, remaining(inputs[i]), a.length);
+                requireRemaining("input ", i, remaining(inputs[i]), a.length);
                 inputs[i].get(a);
                 b.inputs[i] = a;
             }
             for (int i = 0; i < outputs.length; i++) {
                 float[] a = b.staging[inputs.length + i];
-                requireRemaining("output " + i, remaining(outputs[i]), a.length);
+                requireRemaining("output ", i, remaining(outputs[i]), a.length);
                 b.outputs[i] = a;
             }
             run(b);
@@ -222,6 +222,21 @@ public final class KerasModel implements AutoCloseable {
             }
         } finally {
             give(b);
+        }
+    }
+
+    /** Element loops: the JDK's bulk copies of direct buffers allocate on some versions. */
+    private static void copy(FloatBuffer from, float[] to) {
+        int p = from.position();
+        for (int i = 0; i < to.length; i++) {
+            to[i] = from.get(p + i);
+        }
+    }
+
+    private static void copy(float[] from, FloatBuffer to) {
+        int p = to.position();
+        for (int i = 0; i < from.length; i++) {
+            to.put(p + i, from[i]);
         }
     }
 
@@ -398,9 +413,9 @@ public final class KerasModel implements AutoCloseable {
         }
     }
 
-    private static void requireRemaining(String what, long remaining, int needed) {
+    private static void requireRemaining(String what, int index, long remaining, int needed) {
         if (remaining < needed) {
-            throw new IllegalArgumentException(what + (remaining < 0 ? " is null" : " has " + remaining
+            throw new IllegalArgumentException(what + index + (remaining < 0 ? " is null" : " has " + remaining
                     + " floats remaining") + ", needs " + needed);
         }
     }
