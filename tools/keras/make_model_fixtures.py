@@ -31,6 +31,7 @@ def cnn2d():
         L.Conv2D(4, 3, activation="relu"),
         L.BatchNormalization(epsilon=1e-3),
         L.MaxPooling2D(2, strides=1),
+        L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu6"),
         L.Conv2D(6, 3, strides=2, padding="same", activation="swish", groups=2),
         L.AveragePooling2D(2, padding="same"),
         L.SpatialDropout2D(0.3),
@@ -51,6 +52,7 @@ def tcn1d():
         keras.Input((16, 2)),
         L.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="gelu"),
         L.BatchNormalization(),
+        L.DepthwiseConv1D(2, padding="same"),
         L.Conv1D(4, 2),
         L.BatchNormalization(epsilon=0.01),  # folds into the conv
         L.Activation("relu6"),

@@ -31,8 +31,12 @@ final class Layers {
 
     static {
         Map<String, Factory> r = new LinkedHashMap<>();
-        r.put("Conv1D", (s, in) -> ConvOp.conv(s, in, 1));
-        r.put("Conv2D", (s, in) -> ConvOp.conv(s, in, 2));
+        r.put("Conv1D", (s, in) -> ConvOp.conv(s, in, 1, false));
+        r.put("Conv2D", (s, in) -> ConvOp.conv(s, in, 2, false));
+        // Depthwise: conv4j's grouped conv with groups = Cin; Keras' [k..., Cin, m] kernel is already
+        // conv4j's [k..., 1, Cin*m] in memory (output channel c*m + j).
+        r.put("DepthwiseConv1D", (s, in) -> ConvOp.conv(s, in, 1, true));
+        r.put("DepthwiseConv2D", (s, in) -> ConvOp.conv(s, in, 2, true));
         r.put("Dense", ConvOp::dense);
         r.put("BatchNormalization", AffineOp::batchNorm);
         r.put("Rescaling", AffineOp::rescaling);
@@ -118,11 +122,17 @@ final class Layers {
             this.activation = activation;
         }
 
-        static Op conv(LayerSpec s, int[][] in, int rank) throws KerasModelException {
+        static Op conv(LayerSpec s, int[][] in, int rank, boolean depthwise) throws KerasModelException {
             String w = s.where();
             s.requireChannelsLast();
             requireRank(s, in[0], rank + 1);
-            int filters = Json.integer(s.config().get("filters"), w + ": 'filters'", 1, Shapes.MAX_DIM);
+            int multiplier = depthwise ? Json.integer(s.config(), "depth_multiplier", 1, 1, Shapes.MAX_DIM, w) : 0;
+            long f = depthwise ? (long) in[0][rank] * multiplier
+                    : Json.integer(s.config().get("filters"), w + ": 'filters'", 1, Shapes.MAX_DIM);
+            if (f > Shapes.MAX_DIM) {
+                throw new KerasModelException(w + ": " + f + " output channels is too many");
+            }
+            int filters = (int) f;
             int[] k = s.ints("kernel_size", rank, 1, Shapes.MAX_DIM);
             int[] st = s.ints("strides", rank, 1, Shapes.MAX_DIM);
             int[] dl = new int[rank];
@@ -130,7 +140,7 @@ final class Layers {
             if (Json.has(s.config(), "dilation_rate")) {
                 dl = s.ints("dilation_rate", rank, 1, Shapes.MAX_DIM);
             }
-            int groups = Json.integer(s.config(), "groups", 1, 1, Shapes.MAX_DIM, w);
+            int groups = depthwise ? in[0][rank] : Json.integer(s.config(), "groups", 1, 1, Shapes.MAX_DIM, w);
             String pad = Json.string(s.config(), "padding", "valid", w);
             Padding padding;
             switch (pad) {
@@ -170,9 +180,14 @@ final class Layers {
             out[rank] = filters;
             op.out(out, w);
             int[] kshape = Arrays.copyOf(k, rank + 2);
-            kshape[rank] = cin / groups;
-            kshape[rank + 1] = filters;
+            kshape[rank] = depthwise ? cin : cin / groups;
+            kshape[rank + 1] = depthwise ? multiplier : filters;
             op.readWeights(s, kshape, useBias);
+            if (depthwise) {
+                op.kernelShape = Arrays.copyOf(k, rank + 2);
+                op.kernelShape[rank] = 1;
+                op.kernelShape[rank + 1] = filters;
+            }
             return op;
         }
 
