@@ -76,6 +76,7 @@ final class Graph {
                     + " (Sequential or Functional); a subclassed model has no config to rebuild it from");
         }
         g.foldBatchNorms();
+        g.fuseActivations();
         return g;
     }
 
@@ -328,11 +329,32 @@ final class Graph {
     }
 
     /**
-     * A BatchNormalization that reads a linear conv or Dense which nothing else reads (and that is
-     * not a model output) folds into that layer's kernel and bias: its node then hands the conv's
-     * output on.
+     * An elementwise activation layer (Activation other than softmax, ReLU, LeakyReLU) that reads a
+     * linear conv or Dense (possibly through a folded BatchNormalization), with nothing else reading
+     * the chain and no model output inside it, runs in the conv's call: a relu in the conv's native
+     * output write, anything else applied to the conv's output array right after it.
      */
-    private void foldBatchNorms() {
+    private void fuseActivations() {
+        int[] readers = readers();
+        for (int id = 0; id < nodes.size(); id++) {
+            Node n = nodes.get(id);
+            if (!(n.op instanceof Layers.ActivationOp act) || !act.elementwise()) {
+                continue;
+            }
+            int m = n.op.inputs[0];
+            int src = nodes.get(m).folded ? nodes.get(m).op.inputs[0] : m;
+            Node s = nodes.get(src);
+            boolean single = readers[m] == 1 && readers[src] == 1 && !outputs.contains(m) && !outputs.contains(src);
+            if (s.op instanceof Layers.ConvOp conv && conv.linear() && conv.post == null && single && s.root == src
+                    && nodes.get(m).root == src) {
+                conv.post = act;
+                n.folded = true;
+                n.root = src;
+            }
+        }
+    }
+
+    private int[] readers() {
         int[] readers = new int[nodes.size()];
         for (Node n : nodes) {
             if (n.op != null) {
@@ -341,6 +363,16 @@ final class Graph {
                 }
             }
         }
+        return readers;
+    }
+
+    /**
+     * A BatchNormalization that reads a linear conv or Dense which nothing else reads (and that is
+     * not a model output) folds into that layer's kernel and bias: its node then hands the conv's
+     * output on.
+     */
+    private void foldBatchNorms() {
+        int[] readers = readers();
         for (int id = 0; id < nodes.size(); id++) {
             Node n = nodes.get(id);
             if (n.op instanceof Layers.AffineOp bn && n.op.className.equals("BatchNormalization")) {

@@ -248,6 +248,33 @@ public final class KerasModel implements AutoCloseable {
         return size - p.position();
     }
 
+    /**
+     * Diagnostic: runs {@code calls} predictions and returns the nanoseconds spent in each layer
+     * class (e.g. {@code Conv2D}, {@code BatchNormalization}), in first-seen order. Not for the hot
+     * path: it reads the clock around every layer.
+     */
+    public java.util.Map<String, Long> profile(float[][] inputs, int batch, int calls) {
+        requireCount("inputs", inputs, graph.inputs.size());
+        java.util.Map<String, Long> nanos = new java.util.LinkedHashMap<>();
+        float[][] outs = new float[graph.outputs.size()][];
+        for (int i = 0; i < outs.length; i++) {
+            outs[i] = new float[checkedBatchCount(graph.outputs.get(i), batch)];
+        }
+        Buffers b = take(batch);
+        try {
+            for (int c = 0; c < calls; c++) {
+                System.arraycopy(inputs, 0, b.inputs, 0, inputs.length);
+                System.arraycopy(outs, 0, b.outputs, 0, outs.length);
+                b.clock = nanos;
+                run(b);
+            }
+        } finally {
+            b.clock = null;
+            give(b);
+        }
+        return nanos;
+    }
+
     private void run(Buffers b) {
         List<Graph.Node> nodes = graph.nodes;
         for (int i = 0; i < b.inputs.length; i++) {
@@ -283,7 +310,13 @@ public final class KerasModel implements AutoCloseable {
             for (int j = 0; j < from.length; j++) {
                 ins[j] = b.maps[from[j]];
             }
-            n.op.run(ins, b.maps[id], b.batch);
+            if (b.clock == null) {
+                n.op.run(ins, b.maps[id], b.batch);
+            } else {
+                long t0 = System.nanoTime();
+                n.op.run(ins, b.maps[id], b.batch);
+                b.clock.merge(n.op.className, System.nanoTime() - t0, Long::sum);
+            }
         }
         for (int i = 0; i < b.outputs.length; i++) {
             int id = graph.outputs.get(i);
@@ -301,6 +334,7 @@ public final class KerasModel implements AutoCloseable {
         final float[][] inputs;
         final float[][] outputs;
         final float[][] staging; // buffer and pointer variants: inputs then outputs
+        java.util.Map<String, Long> clock; // profile() only
 
         Buffers(int batch) {
             this.batch = batch;

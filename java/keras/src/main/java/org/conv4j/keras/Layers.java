@@ -105,6 +105,8 @@ final class Layers {
         float[] kernel;
         float[] bias; // null without bias
         int[] kernelShape;
+        /** An activation layer that directly follows and was absorbed (Graph.fuseActivations). */
+        ActivationOp post;
         private ConvLayer layer;
 
         private ConvOp(LayerSpec spec, int[][] in, int rank, boolean dense, int filters, int[] kernelSize,
@@ -257,7 +259,8 @@ final class Layers {
         void open(Backend backend, int threads) {
             ConvLayer.Builder b = ConvLayer.builder(rank).filters(filters).kernelSize(kernelSize).strides(strides)
                     .dilationRate(dilation).padding(padding).groups(groups).useBias(bias != null)
-                    .activation(activation == Activations.RELU ? Activation.RELU : Activation.NONE)
+                    .activation(activation == Activations.RELU || post != null && post.startsWithRelu()
+                            ? Activation.RELU : Activation.NONE)
                     .backend(backend).threads(threads);
             ConvLayer l = b.build();
             try {
@@ -282,6 +285,9 @@ final class Layers {
             if (activation != Activations.RELU) {
                 activation.apply(out, batch * outCount, filters);
             }
+            if (post != null && !post.isRelu()) {
+                post.applyInPlace(out, batch * outCount);
+            }
         }
 
         @Override
@@ -299,10 +305,19 @@ final class Layers {
         final double[] scale;
         final double[] shift;
 
+        private final float[] scaleF;
+        private final float[] shiftF;
+
         AffineOp(LayerSpec s, int[][] in, double[] scale, double[] shift) throws KerasModelException {
             super(s, in);
             this.scale = scale;
             this.shift = shift;
+            this.scaleF = new float[scale.length];
+            this.shiftF = new float[shift.length];
+            for (int i = 0; i < scale.length; i++) {
+                scaleF[i] = (float) scale[i];
+                shiftF[i] = (float) shift[i];
+            }
             out(in[0], s.where());
         }
 
@@ -359,11 +374,14 @@ final class Layers {
         @Override
         void run(float[][] in, float[] out, int batch) {
             float[] x = in[0];
-            int c = scale.length;
+            float[] a = scaleF;
+            float[] b = shiftF;
+            int c = a.length;
             int n = batch * outCount;
+            // float, as Keras computes it: scale and shift each rounded once from their double values.
             for (int i = 0; i < n; i += c) {
                 for (int j = 0; j < c; j++) {
-                    out[i + j] = (float) (x[i + j] * scale[j] + shift[j]);
+                    out[i + j] = x[i + j] * a[j] + b[j];
                 }
             }
         }
@@ -411,12 +429,39 @@ final class Layers {
             return new ActivationOp(s, in, null, Double.POSITIVE_INFINITY, slope, 0);
         }
 
+        /** Elementwise (not softmax), so a conv before it may apply it to its own output. */
+        boolean elementwise() {
+            return fn != Activations.SOFTMAX;
+        }
+
+        /** max(x, 0) first, so that the conv's native relu may run before it. */
+        boolean startsWithRelu() {
+            return fn == Activations.RELU || fn == Activations.RELU6
+                    || fn == null && slope == 0 && threshold == 0 && maxValue >= 0;
+        }
+
+        boolean isRelu() {
+            return fn == Activations.RELU || fn == null && slope == 0 && threshold == 0 && maxValue == Double.POSITIVE_INFINITY;
+        }
+
         @Override
         void run(float[][] in, float[] out, int batch) {
             int n = batch * outCount;
             System.arraycopy(in[0], 0, out, 0, n);
+            applyInPlace(out, n);
+        }
+
+        void applyInPlace(float[] out, int n) {
             if (fn != null) {
                 fn.apply(out, n, channels());
+                return;
+            }
+            if (slope == 0 && threshold == 0) {
+                float cap = (float) maxValue; // +inf when None
+                for (int i = 0; i < n; i++) {
+                    float x = out[i];
+                    out[i] = x < 0f ? 0f : x > cap ? cap : x; // NaN stays NaN
+                }
                 return;
             }
             // Keras' relu(x, negative_slope, max_value, threshold).
@@ -588,29 +633,35 @@ final class Layers {
                         int h0 = oh * stride[1] - before[1];
                         int h1 = Math.min(h0 + pool[1], h);
                         h0 = Math.max(h0, 0);
-                        for (int ow = 0; ow < out3[2]; ow++) {
+                        for (int ow = 0; ow < out3[2]; ow++, o += c) {
                             int w0 = ow * stride[2] - before[2];
                             int w1 = Math.min(w0 + pool[2], w);
                             w0 = Math.max(w0, 0);
-                            int cells = (d1 - d0) * (h1 - h0) * (w1 - w0); // Keras' same: pads not counted
-                            for (int ch = 0; ch < c; ch++) {
-                                double acc = max ? Double.NEGATIVE_INFINITY : 0;
-                                boolean nan = false;
-                                for (int i = d0; i < d1; i++) {
-                                    for (int j = h0; j < h1; j++) {
-                                        int base = n * inSample + ((i * h + j) * w) * c + ch;
-                                        for (int k = w0; k < w1; k++) {
-                                            float v = x[base + k * c];
-                                            if (max) {
-                                                nan |= v != v;
-                                                acc = Math.max(acc, v);
-                                            } else {
-                                                acc += v;
+                            // The channel loop is innermost and contiguous; the output row accumulates.
+                            java.util.Arrays.fill(out, o, o + c, max ? Float.NEGATIVE_INFINITY : 0f);
+                            for (int i = d0; i < d1; i++) {
+                                for (int j = h0; j < h1; j++) {
+                                    int base = n * inSample + ((i * h + j) * w + w0) * c;
+                                    for (int k = w0; k < w1; k++, base += c) {
+                                        if (max) {
+                                            for (int ch = 0; ch < c; ch++) {
+                                                // Math.max propagates NaN, as TensorFlow's max pooling does.
+                                                out[o + ch] = Math.max(out[o + ch], x[base + ch]);
+                                            }
+                                        } else {
+                                            for (int ch = 0; ch < c; ch++) {
+                                                out[o + ch] += x[base + ch];
                                             }
                                         }
                                     }
                                 }
-                                out[o++] = (float) (max ? (nan ? Double.NaN : acc) : acc / cells);
+                            }
+                            if (!max) {
+                                // Keras' same: pads are not counted.
+                                float cells = (d1 - d0) * (h1 - h0) * (w1 - w0);
+                                for (int ch = 0; ch < c; ch++) {
+                                    out[o + ch] /= cells;
+                                }
                             }
                         }
                     }
@@ -827,19 +878,42 @@ final class Layers {
                 return;
             }
             int n = batch * outCount;
-            for (int j = 0; j < n; j++) {
-                double acc = in[0][j];
-                for (int i = 1; i < in.length; i++) {
-                    double v = in[i][j];
-                    acc = switch (kind) {
-                        case "Add", "Average" -> acc + v;
-                        case "Subtract" -> acc - v;
-                        case "Multiply" -> acc * v;
-                        case "Maximum" -> Math.max(acc, v);
-                        default -> Math.min(acc, v);
-                    };
+            System.arraycopy(in[0], 0, out, 0, n);
+            for (int i = 1; i < in.length; i++) {
+                float[] y = in[i];
+                switch (kind) {
+                    case "Add", "Average" -> {
+                        for (int j = 0; j < n; j++) {
+                            out[j] += y[j];
+                        }
+                    }
+                    case "Subtract" -> {
+                        for (int j = 0; j < n; j++) {
+                            out[j] -= y[j];
+                        }
+                    }
+                    case "Multiply" -> {
+                        for (int j = 0; j < n; j++) {
+                            out[j] *= y[j];
+                        }
+                    }
+                    case "Maximum" -> {
+                        for (int j = 0; j < n; j++) {
+                            out[j] = Math.max(out[j], y[j]);
+                        }
+                    }
+                    default -> {
+                        for (int j = 0; j < n; j++) {
+                            out[j] = Math.min(out[j], y[j]);
+                        }
+                    }
                 }
-                out[j] = (float) (kind.equals("Average") ? acc / in.length : acc);
+            }
+            if (kind.equals("Average")) {
+                float k = in.length;
+                for (int j = 0; j < n; j++) {
+                    out[j] /= k;
+                }
             }
         }
     }
