@@ -127,6 +127,55 @@ def pool3d():
 MODELS = [cnn2d, tcn1d, graph, pool3d]
 
 
+def keras2_h5(model, path):
+    """The same model in Keras 2's (tf_keras') legacy .h5 layout, which cannot be saved here: its
+    documented config (inbound nodes as [name, node, tensor, kwargs] lists, batch_input_shape,
+    dtype strings) and weights named with ':0' under model_weights/<layer>/<layer>/."""
+    import h5py
+    import json
+
+    def k2_layer(layer_cfg, functional):
+        c = dict(layer_cfg["config"])
+        if isinstance(c.get("dtype"), dict):
+            c["dtype"] = c["dtype"]["config"]["name"]
+        if "batch_shape" in c:
+            c["batch_input_shape"] = c.pop("batch_shape")
+        out = {"class_name": layer_cfg["class_name"], "config": c}
+        if functional:
+            out["name"] = layer_cfg["name"]
+            nodes = []
+            for node in layer_cfg["inbound_nodes"]:
+                args = node["args"][0] if isinstance(node["args"][0], list) else node["args"]
+                nodes.append([[t["config"]["keras_history"][0], t["config"]["keras_history"][1],
+                               t["config"]["keras_history"][2], {}] for t in args])
+            out["inbound_nodes"] = nodes
+        return out
+
+    cfg = keras.saving.serialize_keras_object(model)
+    functional = cfg["class_name"] != "Sequential"
+    mc = {"name": cfg["config"]["name"], "layers": [k2_layer(l, functional) for l in cfg["config"]["layers"]]}
+    if functional:
+        mc["input_layers"] = cfg["config"]["input_layers"]
+        mc["output_layers"] = cfg["config"]["output_layers"]
+    k2 = {"class_name": "Functional" if functional else "Sequential", "config": mc}
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = "2.15.0"
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["model_config"] = json.dumps(k2)
+        g = f.create_group("model_weights")
+        names = [l.name for l in model.layers]
+        g.attrs["layer_names"] = [n.encode() for n in names]
+        g.attrs["backend"] = "tensorflow"
+        g.attrs["keras_version"] = "2.15.0"
+        for layer in model.layers:
+            lg = g.create_group(layer.name)
+            wn = [f"{layer.name}/{v.name}:0" for v in layer.weights]
+            lg.attrs["weight_names"] = [n.encode() for n in wn]
+            for n, v in zip(wn, layer.weights):
+                lg.create_dataset(n, data=np.asarray(v.numpy(), np.float32))
+
+
+
 def randomize(model, rng):
     """Seeded weights with non-trivial BatchNorm statistics (Keras' init would make BN the identity)."""
     for layer in model.layers:
@@ -169,6 +218,8 @@ def main():
         y64 = y64 if isinstance(y64, list) else [y64]
         m32.save(os.path.join(OUT, name + ".keras"))
         m32.save(os.path.join(OUT, name + ".h5"))
+        if name in ("cnn2d", "graph"):
+            keras2_h5(m32, os.path.join(OUT, name + ".k2.h5"))
         for i, x in enumerate(inputs):
             np.save(os.path.join(OUT, f"{name}.in{i}.npy"), x)
         for j, (a, b) in enumerate(zip(y32, y64)):
