@@ -46,6 +46,11 @@ public final class Main implements Callable<Integer> {
 
     static {
         LIBRARY_LOGGER.setLevel(Level.OFF);
+        // jHDF (predict, summary) logs through SLF4J, which without a provider prints three warning
+        // lines on stderr; the error contract is one line.
+        if (System.getProperty("slf4j.internal.verbosity") == null) {
+            System.setProperty("slf4j.internal.verbosity", "ERROR");
+        }
     }
 
     @Spec
