@@ -8,11 +8,21 @@ import java.util.Locale;
  */
 enum Activations {
     LINEAR, RELU, RELU6, LEAKY_RELU, ELU, SELU, SIGMOID, HARD_SIGMOID, TANH, SOFTMAX, SWISH, GELU, SOFTPLUS,
-    SOFTSIGN;
+    SOFTSIGN,
+    /** Keras 2's hard_sigmoid, clip(0.2x + 0.5, 0, 1); Keras 3's is relu6(x + 3) / 6. */
+    HARD_SIGMOID_KERAS2;
 
     /** Keras' name (also "silu" for swish, "hard_silu" is not here). */
+    static Activations parse(String name, String where, boolean keras2) throws KerasModelException {
+        Activations a = parse(name, where);
+        return keras2 && a == HARD_SIGMOID ? HARD_SIGMOID_KERAS2 : a;
+    }
+
     static Activations parse(String name, String where) throws KerasModelException {
         String n = name.toLowerCase(Locale.ROOT);
+        if (n.equals("hard_sigmoid_keras2")) {
+            throw new KerasModelException(where + ": activation '" + name + "' is not supported");
+        }
         if (n.equals("silu")) {
             return SWISH;
         }
@@ -53,6 +63,7 @@ enum Activations {
             case SELU -> 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * Math.expm1(x));
             case SIGMOID -> sigmoid(x);
             case HARD_SIGMOID -> Math.min(Math.max(x / 6 + 0.5, 0), 1);
+            case HARD_SIGMOID_KERAS2 -> Math.min(Math.max(0.2 * x + 0.5, 0), 1);
             case TANH -> Math.tanh(x);
             case SWISH -> x * sigmoid(x);
             case GELU -> 0.5 * x * (1 + erf(x / Math.sqrt(2)));

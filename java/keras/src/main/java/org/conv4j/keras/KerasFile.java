@@ -36,13 +36,17 @@ final class KerasFile implements AutoCloseable {
     final String label; // the file's name, for messages
     final JsonObject model; // {"class_name": ..., "config": {...}}
     final boolean zipped;
+    /** Written by Keras 2 (keras_version 2.x): its hard_sigmoid differs from Keras 3's. */
+    final boolean keras2;
     private final HdfFile hdf;
     private final long hdfBytes;
 
-    private KerasFile(String label, JsonObject model, boolean zipped, HdfFile hdf, long hdfBytes) {
+    private KerasFile(String label, JsonObject model, boolean zipped, String kerasVersion, HdfFile hdf,
+                      long hdfBytes) {
         this.label = label;
         this.model = model;
         this.zipped = zipped;
+        this.keras2 = kerasVersion != null && kerasVersion.startsWith("2.");
         this.hdf = hdf;
         this.hdfBytes = hdfBytes;
     }
@@ -80,6 +84,7 @@ final class KerasFile implements AutoCloseable {
         long[] inflated = {0};
         byte[] config = null;
         byte[] weights = null;
+        byte[] metadata = null;
         try (ZipFile zip = new ZipFile(path.toFile())) {
             int entries = 0;
             Enumeration<? extends ZipEntry> all = zip.entries();
@@ -93,6 +98,8 @@ final class KerasFile implements AutoCloseable {
                     config = read(zip, e, label, MAX_CONFIG_BYTES, budget, inflated);
                 } else if (name.equals("model.weights.h5")) {
                     weights = read(zip, e, label, MAX_WEIGHTS_BYTES, budget, inflated);
+                } else if (name.equals("metadata.json")) {
+                    metadata = read(zip, e, label, 1 << 20, budget, inflated);
                 }
             }
         } catch (KerasModelException e) {
@@ -107,9 +114,14 @@ final class KerasFile implements AutoCloseable {
         if (weights == null) {
             throw new KerasModelException(label + ": the .keras zip has no model.weights.h5");
         }
+        String version = null;
+        if (metadata != null) {
+            JsonObject meta = Json.parse(new String(metadata, StandardCharsets.UTF_8), label + " metadata.json");
+            version = Json.string(meta, "keras_version", null, label + " metadata.json");
+        }
         byte[] h5 = weights;
         HdfFile hdf = hdf(() -> HdfFile.fromBytes(h5), label + " model.weights.h5");
-        return new KerasFile(label, model, true, hdf, h5.length);
+        return new KerasFile(label, model, true, version, hdf, h5.length);
     }
 
     /** Inflates one entry, counting real bytes (the declared size may lie) against both caps. */
@@ -150,7 +162,8 @@ final class KerasFile implements AutoCloseable {
             if (!(hdf(() -> hdf.getChild("model_weights"), where) instanceof Group)) {
                 throw new KerasModelException(where + ": no model_weights group");
             }
-            return new KerasFile(label, model, false, hdf, Files.size(path));
+            String version = stringAttribute(hdf, "keras_version", where);
+            return new KerasFile(label, model, false, version, hdf, Files.size(path));
         } catch (KerasModelException e) {
             hdf.close();
             throw e;

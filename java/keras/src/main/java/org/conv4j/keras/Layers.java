@@ -223,7 +223,7 @@ final class Layers {
                 throw new KerasModelException(s.where() + ": activation " + Json.brief(a) + " is a custom object;"
                         + " only Keras' named activations are supported");
             }
-            return Activations.parse(a.getAsString(), s.where());
+            return Activations.parse(a.getAsString(), s.where(), s.file().keras2);
         }
 
         private void readWeights(LayerSpec s, int[] kshape, boolean useBias) throws KerasModelException {

@@ -1,5 +1,6 @@
 package org.conv4j.keras;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -106,6 +107,26 @@ class HostileModelTest {
         // A config that claims a huge layer: refused by shapes, never allocated.
         m = refused(withConfig("tcn1d", "\"units\": 2", "\"units\": 16000000"));
         assertMentions(m, "Dense", "shape");
+    }
+
+    /** A .keras written by Keras 2 (keras_version 2.x) gets Keras 2's hard_sigmoid, clip(0.2x + 0.5, 0, 1). */
+    @Test
+    void keras2FilesGetKeras2HardSigmoid() throws Exception {
+        assertEquals(0.1, Activations.parse("hard_sigmoid", "t", true).at(-2), 1e-15);
+        assertEquals(1 / 6.0, Activations.parse("hard_sigmoid", "t", false).at(-2), 1e-15);
+        Map<String, byte[]> e = entries("tcn1d");
+        e.put("metadata.json", "{\"keras_version\": \"2.15.0\"}".getBytes(StandardCharsets.UTF_8));
+        float[] x = Fixtures.floats(Fixtures.npy("tcn1d.in0.npy"));
+        try (KerasModel k2 = KerasModel.load(zip("k2.keras", e), Backend.JAVA, 1);
+             KerasModel k3 = KerasModel.load(Fixtures.file("tcn1d.keras"), Backend.JAVA, 1)) {
+            float[] a = k2.predict(x, 3);
+            float[] b = k3.predict(x, 3);
+            double diff = 0;
+            for (int i = 0; i < a.length; i++) {
+                diff = Math.max(diff, Math.abs(a[i] - b[i]));
+            }
+            assertTrue(diff > 1e-3, "tcn1d's hard_sigmoid conv must differ between Keras 2 and 3: " + diff);
+        }
     }
 
     @Test
