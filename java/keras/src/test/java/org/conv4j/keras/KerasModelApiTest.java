@@ -170,6 +170,44 @@ class KerasModelApiTest {
         }
     }
 
+    /** close() while other threads predict: running calls finish, later ones get IllegalStateException. */
+    @Test
+    void closeWhilePredictingIsSafe() throws Exception {
+        KerasModel m = KerasModel.load(Fixtures.file("cnn2d.keras"), Backend.NATIVE, 1);
+        float[] x = Fixtures.floats(Fixtures.npy("cnn2d.in0.npy"));
+        float[] expected = m.predict(x, 3);
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            List<Future<Integer>> futures = new ArrayList<>();
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(3);
+            for (int t = 0; t < 3; t++) {
+                futures.add(pool.submit(() -> {
+                    float[] y = new float[expected.length];
+                    int done = 0;
+                    started.countDown();
+                    while (true) {
+                        try {
+                            m.predict(x, 3, y);
+                        } catch (IllegalStateException closed) {
+                            assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
+                            return done;
+                        }
+                        assertArrayEquals(expected, y);
+                        done++;
+                    }
+                }));
+            }
+            started.await();
+            Thread.sleep(50);
+            m.close();
+            for (Future<Integer> f : futures) {
+                assertTrue(f.get() > 0, "each thread predicted before the close");
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
     @Test
     void badCallsAreRefusedAndCloseIsFinal() throws IOException {
         KerasModel m = KerasModel.load(Fixtures.file("graph.h5"));
