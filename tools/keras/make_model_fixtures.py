@@ -79,7 +79,13 @@ def graph():
     sub = L.Subtract()([ca, cb])
     mul = L.Multiply()([L.Activation("sigmoid")(sub), bn])
     r = L.ReLU(max_value=2.0, negative_slope=0.1, threshold=0.25)(mul)
-    cat = L.Concatenate(axis=-1)([r, L.Activation("tanh")(bn)])
+    mx = L.Maximum()([ca, cb])
+    mn = L.Minimum()([ca, cb])
+    av = L.Average()([mx, mn])
+    lr = L.LeakyReLU(negative_slope=0.15)(L.GaussianDropout(0.2)(av))
+    sp = L.Activation("softplus")(L.AlphaDropout(0.1)(lr))
+    ss = L.Activation("softsign")(L.ActivityRegularization(l1=0.01)(L.Activation("selu")(sp)))
+    cat = L.Concatenate(axis=-1)([r, L.Activation("tanh")(bn), L.Activation("linear")(ss)])
     up = L.UpSampling2D((2, 1))(cat)
     c2 = L.Conv2D(3, 2, strides=(2, 1), activation="silu", name="conv_c")(up)
     gmax = L.GlobalMaxPooling2D()(c2)
@@ -107,7 +113,8 @@ def avg_pool3d_same_f64(t):
 def pool3d():
     """3-D layers without a 3-D conv (conv4j has none yet): padding, pooling, global pooling."""
     x = keras.Input((4, 5, 3, 2))
-    y = L.ZeroPadding3D((1, (0, 1), 1))(x)
+    y = L.UpSampling3D((1, 1, 2))(x)
+    y = L.ZeroPadding3D((1, (0, 1), 1))(y)
     if keras.config.dtype_policy().name == "float64":
         y = L.Lambda(avg_pool3d_same_f64)(y)
     else:
@@ -115,7 +122,7 @@ def pool3d():
     if keras.config.dtype_policy().name == "float64":
         # TensorFlow's MaxPool3D has no float64 kernel: the same window max by reshaping.
         y = L.Lambda(lambda t: keras.ops.max(keras.ops.reshape(
-            t[:, :6, :2, :5, :], (-1, 3, 2, 1, 2, 5, 1, 2)), axis=(2, 4, 6)))(y)
+            t[:, :6, :2, :8, :], (-1, 3, 2, 1, 2, 8, 1, 2)), axis=(2, 4, 6)))(y)
     else:
         y = L.MaxPooling3D((2, 2, 1))(y)
     g1 = L.GlobalAveragePooling3D()(y)
