@@ -39,7 +39,7 @@ final class Graph {
     final List<Node> nodes = new ArrayList<>();
     final List<Integer> inputs = new ArrayList<>();
     final List<Integer> outputs = new ArrayList<>();
-    /** Per node, the nodes that read it (layer names, for the summary's "Connected to"). */
+    /** Node index by layer name (inbound references and input/output lists name layers). */
     final Map<String, Integer> byName = new HashMap<>();
 
     private final KerasFile file;
