@@ -77,6 +77,7 @@ final class Graph {
         }
         g.foldBatchNorms();
         g.fuseActivations();
+        g.poolBeforeAffine();
         return g;
     }
 
@@ -350,6 +351,31 @@ final class Graph {
                 conv.post = act;
                 n.folded = true;
                 n.root = src;
+            }
+        }
+    }
+
+    /**
+     * A max pooling that reads an increasing per-channel affine (BatchNormalization after a relu
+     * conv, Rescaling) which nothing else reads runs first, on the affine's input, and applies the
+     * affine to its smaller output: max(a·x + b) = a·max(x) + b for a > 0, bit for bit, because
+     * rounding is monotone.
+     */
+    private void poolBeforeAffine() {
+        int[] readers = readers();
+        for (int id = 0; id < nodes.size(); id++) {
+            Node n = nodes.get(id);
+            if (!(n.op instanceof Layers.PoolOp pool) || !pool.isMax() || pool.post != null) {
+                continue;
+            }
+            int a = n.op.inputs[0];
+            Node an = nodes.get(a);
+            if (an.op instanceof Layers.AffineOp affine && !an.folded && an.root == a && affine.increasing()
+                    && readers[a] == 1 && !outputs.contains(a)) {
+                pool.post = affine;
+                n.op.inputs = new int[] {an.op.inputs[0]};
+                an.folded = true; // nothing reads its output any more
+                an.root = nodes.get(an.op.inputs[0]).root;
             }
         }
     }

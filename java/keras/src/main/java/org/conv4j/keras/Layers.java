@@ -371,13 +371,26 @@ final class Layers {
             return new AffineOp(s, in, scale, shift);
         }
 
+        /** True when every channel's scale is > 0: then the affine is increasing and commutes with max. */
+        boolean increasing() {
+            for (float v : scaleF) {
+                if (!(v > 0f)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
         @Override
         void run(float[][] in, float[] out, int batch) {
-            float[] x = in[0];
+            apply(in[0], out, batch * outCount);
+        }
+
+        /** out[0, n) = x * scale + shift per channel (x may be out). */
+        void apply(float[] x, float[] out, int n) {
             float[] a = scaleF;
             float[] b = shiftF;
             int c = a.length;
-            int n = batch * outCount;
             // float, as Keras computes it: scale and shift each rounded once from their double values.
             for (int i = 0; i < n; i += c) {
                 for (int j = 0; j < c; j++) {
@@ -550,6 +563,17 @@ final class Layers {
         final int[] stride = {1, 1, 1};
         final int[] before = {0, 0, 0};
 
+        /**
+         * An increasing per-channel affine (BatchNormalization, Rescaling) that fed this max pooling,
+         * applied after it instead (Graph.poolBeforeAffine): on fewer values, with the same bits,
+         * since rounding x·a + b is monotone in x when a > 0.
+         */
+        AffineOp post;
+
+        boolean isMax() {
+            return max;
+        }
+
         private PoolOp(LayerSpec s, int[][] in, boolean max, boolean global) {
             super(s, in);
             this.max = max;
@@ -666,6 +690,9 @@ final class Layers {
                         }
                     }
                 }
+            }
+            if (post != null) {
+                post.apply(out, out, batch * outCount);
             }
         }
     }
