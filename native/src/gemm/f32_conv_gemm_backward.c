@@ -8,6 +8,7 @@
 #include "config/isa_config.h"
 #include "gemm/f32_conv_gemm.h"
 #include "gemm/f32_gemm.h"
+#include "layout/layout_adapter.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -17,10 +18,8 @@
 /* Output pixels per accumulation step of dW: a constant, so the order of
  * every dW element's sum depends on the problem alone, never on threads. */
 #define WEIGHTS_CHUNK 256
-/* dW rows per work item, in micro-kernel tiles. */
-#define WEIGHTS_BLOCK_TILES 8
-/* Channels of db summed together (one pass over dy per block). */
-#define BIAS_BLOCK 64
+/* C^T columns (dW rows) per work item, about. */
+#define WEIGHTS_BLOCK_COLUMNS 128
 
 static size_t align_up(size_t bytes)
 {
@@ -310,16 +309,19 @@ void conv4j_bwd_data_gemm_run(const conv4j_problem *p, const conv4j_isa_config *
 }
 
 /* ------------------------------------------------------------------------ */
-/* Backward weights. */
+/* Backward weights: C^T[co][(tap, ci)] = sum_q dyT[co][q] * X[q][(tap, ci)]
+ * per group, the rows of dy transposed once (A, read in place) and the
+ * patches of x packed per chunk of pixels into the config's NR panels (B,
+ * plain copies of Cin/g runs), then C^T transposed into the Keras layout. */
 
 typedef struct weights_layout {
     int64_t mr, nr;
-    int64_t rows;          /* per group: KH * KW * Cin/g */
-    int64_t block_rows;    /* per work item, a multiple of mr */
-    int64_t row_blocks;    /* per group */
-    int64_t block_columns; /* per work item, a multiple of nr (or all Cout/g) */
+    int64_t rows;          /* per group: KH * KW * Cin/g, the columns of C^T */
+    int64_t block_columns; /* per work item, a multiple of nr */
     int64_t column_blocks; /* per group */
-    size_t pointer_bytes, patch_bytes, packed_bytes;
+    int64_t pixels;        /* N * Ho * Wo */
+    size_t transposed_bytes, product_bytes; /* dyT [Cout][pixels], C^T of every group */
+    size_t pointer_bytes, packed_bytes;     /* per thread */
 } weights_layout;
 
 static weights_layout weights_layout_of(const conv4j_problem *p, const conv4j_isa_config *config,
@@ -329,26 +331,27 @@ static weights_layout weights_layout_of(const conv4j_problem *p, const conv4j_is
     l.mr = config->gemm_mr;
     l.nr = config->gemm_nr;
     l.rows = p->kernel_h * p->kernel_w * p->in_channels_per_group;
-    const int64_t most = l.mr * WEIGHTS_BLOCK_TILES;
-    const int64_t rounded = (l.rows + l.mr - 1) / l.mr * l.mr;
-    l.block_rows = rounded < most ? rounded : most;
-    l.row_blocks = (l.rows + l.block_rows - 1) / l.block_rows;
-    /* Column blocks only when the row blocks leave threads idle; each
-     * element's sum order is the same however the work is cut. */
-    const int64_t cog = p->out_channels_per_group;
-    const int64_t panels = (cog + l.nr - 1) / l.nr;
-    int64_t splits = 1;
-    const int64_t items = p->groups * l.row_blocks;
-    if (items < 2 * (int64_t)threads) {
-        splits = (2 * (int64_t)threads + items - 1) / items;
-        splits = splits < panels ? splits : panels;
+    l.pixels = p->batch * p->out_h * p->out_w;
+    /* Panels of about WEIGHTS_BLOCK_COLUMNS: a chunk's packed patches
+     * (WEIGHTS_CHUNK x that many floats) stay in L2. */
+    const int64_t panels = (l.rows + l.nr - 1) / l.nr;
+    int64_t block_panels = WEIGHTS_BLOCK_COLUMNS / l.nr > 0 ? WEIGHTS_BLOCK_COLUMNS / l.nr : 1;
+    block_panels = block_panels < panels ? block_panels : panels;
+    /* Narrower blocks when the groups leave threads idle; each element's
+     * sum order is the same however the columns are cut. */
+    const int64_t wanted = 2 * (int64_t)threads;
+    const int64_t blocks = p->groups * ((panels + block_panels - 1) / block_panels);
+    if (blocks < wanted) {
+        const int64_t per_group = (wanted + p->groups - 1) / p->groups;
+        const int64_t narrow = (panels + per_group - 1) / per_group;
+        block_panels = narrow < block_panels ? (narrow > 0 ? narrow : 1) : block_panels;
     }
-    l.block_columns = (panels + splits - 1) / splits * l.nr;
-    l.column_blocks = (cog + l.block_columns - 1) / l.block_columns;
+    l.block_columns = block_panels * l.nr;
+    l.column_blocks = (l.rows + l.block_columns - 1) / l.block_columns;
+    l.transposed_bytes = align_up((size_t)(p->out_channels * l.pixels) * sizeof(float));
+    l.product_bytes = align_up((size_t)(p->out_channels * l.rows) * sizeof(float));
     l.pointer_bytes = align_up((size_t)l.mr * sizeof(const float *));
-    l.patch_bytes = align_up((size_t)(l.block_rows * WEIGHTS_CHUNK) * sizeof(float));
-    l.packed_bytes = align_up(
-        conv4j_f32_gemm_packed_b_count(WEIGHTS_CHUNK, l.block_columns, l.nr) * sizeof(float));
+    l.packed_bytes = align_up((size_t)(WEIGHTS_CHUNK * l.block_columns) * sizeof(float));
     return l;
 }
 
@@ -365,103 +368,114 @@ const char *conv4j_bwd_weights_gemm_reject(const conv4j_problem *p,
 size_t conv4j_bwd_weights_gemm_workspace_size(const conv4j_problem *p,
                                               const conv4j_isa_config *config, int32_t slices)
 {
-    /* threads = 0: whole-width column blocks, the widest any call uses. */
+    /* threads = 0: the widest column blocks any call uses. */
     const weights_layout l = weights_layout_of(p, config, 0);
-    return (l.pointer_bytes + l.patch_bytes + l.packed_bytes) * (size_t)slices;
+    return l.transposed_bytes + l.product_bytes +
+           (l.pointer_bytes + l.packed_bytes) * (size_t)slices;
 }
 
-/* dW rows [r0, r1) x columns [c0, c0 + width) of group g, over every pixel. */
-static void weights_item(const conv4j_problem *p, const conv4j_isa_config *config,
-                         const weights_layout *l, const float *x, const float *dy, float *dw,
-                         int64_t g, int64_t r0, int64_t r1, int64_t c0, int64_t width,
-                         char *slice)
+/* Packs the patches of columns [c0, c0 + width) of group g at pixels
+ * [q0, q0 + length) as B: panel j holds columns c0 + j*nr .. + nr - 1, one
+ * row of nr floats per pixel (zeros past width and in the padding). */
+static void pack_patches(const conv4j_problem *p, const weights_layout *l, const float *x,
+                         int64_t g, int64_t c0, int64_t width, int64_t q0, int64_t length,
+                         float *packed)
 {
-    const float **a = (const float **)(void *)slice;
-    float *patches = (float *)(void *)(slice + l->pointer_bytes);
-    float *packed = (float *)(void *)(slice + l->pointer_bytes + l->patch_bytes);
+    const int64_t nr = l->nr;
     const int64_t cig = p->in_channels_per_group;
-    const int64_t cog = p->out_channels_per_group;
-    const int64_t pixels = p->batch * p->out_h * p->out_w;
-    for (int64_t q0 = 0; q0 < pixels; q0 += WEIGHTS_CHUNK) {
-        const int64_t length = pixels - q0 < WEIGHTS_CHUNK ? pixels - q0 : WEIGHTS_CHUNK;
-        conv4j_f32_gemm_pack_b(length, width, dy + q0 * p->out_channels + g * cog + c0,
-                               p->out_channels, l->nr, packed);
-        /* patches[r - r0][qi]: the input value dW row r meets at pixel q0 + qi. */
-        int64_t ow = q0 % p->out_w;
-        int64_t oh = (q0 / p->out_w) % p->out_h;
-        int64_t n = q0 / (p->out_w * p->out_h);
+    const int64_t panels = (width + nr - 1) / nr;
+    if (width % nr != 0) {
+        float *last = packed + (panels - 1) * length * nr;
         for (int64_t qi = 0; qi < length; ++qi) {
-            const float *image = x + n * p->in.n + g * cig;
-            int64_t r = r0;
-            while (r < r1) {
-                const int64_t tap = r / cig;
-                const int64_t ci = r % cig;
-                const int64_t count = cig - ci < r1 - r ? cig - ci : r1 - r;
-                const int64_t ih = oh * p->stride_h - p->pad_top + tap / p->kernel_w * p->dilation_h;
-                const int64_t iw = ow * p->stride_w - p->pad_left + tap % p->kernel_w * p->dilation_w;
-                float *column = patches + (r - r0) * length + qi;
-                if (ih >= 0 && ih < p->in_h && iw >= 0 && iw < p->in_w) {
-                    const float *source = image + ih * p->in.h + iw * p->in.w + ci;
-                    for (int64_t c = 0; c < count; ++c) {
-                        column[c * length] = source[c];
-                    }
-                } else {
-                    for (int64_t c = 0; c < count; ++c) {
-                        column[c * length] = 0.0f;
-                    }
-                }
-                r += count;
-            }
-            if (++ow == p->out_w) {
-                ow = 0;
-                if (++oh == p->out_h) {
-                    oh = 0;
-                    ++n;
-                }
-            }
+            memset(last + qi * nr + width % nr, 0, (size_t)(nr - width % nr) * sizeof(float));
         }
-        const conv4j_f32_gemm_epilogue epilogue = {NULL, 0, q0 > 0};
-        for (int64_t t = r0; t < r1; t += l->mr) {
-            const int64_t height = r1 - t < l->mr ? r1 - t : l->mr;
-            for (int64_t i = 0; i < l->mr; ++i) {
-                a[i] = patches + (t - r0 + (i < height ? i : height - 1)) * length;
+    }
+    int64_t ow = q0 % p->out_w;
+    int64_t oh = (q0 / p->out_w) % p->out_h;
+    int64_t n = q0 / (p->out_w * p->out_h);
+    for (int64_t qi = 0; qi < length; ++qi) {
+        const float *image = x + n * p->in.n + g * cig;
+        int64_t c = 0;
+        while (c < width) {
+            const int64_t r = c0 + c;
+            const int64_t tap = r / cig;
+            const int64_t ci = r % cig;
+            int64_t count = cig - ci < width - c ? cig - ci : width - c;
+            const int64_t lane = c % nr;
+            count = count < nr - lane ? count : nr - lane; /* stay in one panel */
+            float *to = packed + (c / nr) * length * nr + qi * nr + lane;
+            const int64_t ih = oh * p->stride_h - p->pad_top + tap / p->kernel_w * p->dilation_h;
+            const int64_t iw = ow * p->stride_w - p->pad_left + tap % p->kernel_w * p->dilation_w;
+            if (ih >= 0 && ih < p->in_h && iw >= 0 && iw < p->in_w) {
+                memcpy(to, image + ih * p->in.h + iw * p->in.w + ci, (size_t)count * sizeof(float));
+            } else {
+                memset(to, 0, (size_t)count * sizeof(float));
             }
-            config->igemm(height, width, 1, length, a, packed,
-                          dw + t * p->out_channels + g * cog + c0, p->out_channels, &epilogue);
+            c += count;
+        }
+        if (++ow == p->out_w) {
+            ow = 0;
+            if (++oh == p->out_h) {
+                oh = 0;
+                ++n;
+            }
         }
     }
 }
 
-/* db: per channel one double sum over the pixels in order. */
-static void bias_gradient_block(const conv4j_problem *p, const float *dy, float *db, int64_t c0)
-{
-    double sums[BIAS_BLOCK] = {0};
-    const int64_t count = p->out_channels - c0 < BIAS_BLOCK ? p->out_channels - c0 : BIAS_BLOCK;
-    const int64_t pixels = p->batch * p->out_h * p->out_w;
-    for (int64_t q = 0; q < pixels; ++q) {
-        const float *row = dy + q * p->out_channels + c0;
-        for (int64_t c = 0; c < count; ++c) {
-            sums[c] += (double)row[c];
-        }
-    }
-    for (int64_t c = 0; c < count; ++c) {
-        db[c0 + c] = (float)sums[c];
-    }
-}
+typedef struct weights_call {
+    const conv4j_problem *p;
+    const conv4j_isa_config *config;
+    const weights_layout *l;
+    const float *x;
+    const float *transposed; /* dyT [Cout][pixels] */
+    float *product;          /* C^T [Cout][rows], group after group */
+} weights_call;
 
-/* Work item `item` of the problem: a block of dW rows and columns of one group. */
-static void weights_run_item(const conv4j_problem *p, const conv4j_isa_config *config,
-                             const weights_layout *l, const float *x, const float *dy, float *dw,
-                             int64_t item, char *slice)
+/* Columns block `item` of C^T over every pixel, in chunk order. */
+static void weights_item(const weights_call *call, int64_t item, char *slice)
 {
-    const int64_t per_group = l->row_blocks * l->column_blocks;
+    const conv4j_problem *p = call->p;
+    const weights_layout *l = call->l;
+    const float **a = (const float **)(void *)slice;
+    float *packed = (float *)(void *)(slice + l->pointer_bytes);
     const int64_t cog = p->out_channels_per_group;
-    const int64_t g = item / per_group;
-    const int64_t r0 = item % per_group / l->column_blocks * l->block_rows;
-    const int64_t r1 = r0 + l->block_rows < l->rows ? r0 + l->block_rows : l->rows;
+    const int64_t g = item / l->column_blocks;
     const int64_t c0 = item % l->column_blocks * l->block_columns;
-    const int64_t width = cog - c0 < l->block_columns ? cog - c0 : l->block_columns;
-    weights_item(p, config, l, x, dy, dw, g, r0, r1, c0, width, slice);
+    const int64_t width = l->rows - c0 < l->block_columns ? l->rows - c0 : l->block_columns;
+    for (int64_t q0 = 0; q0 < l->pixels; q0 += WEIGHTS_CHUNK) {
+        const int64_t length = l->pixels - q0 < WEIGHTS_CHUNK ? l->pixels - q0 : WEIGHTS_CHUNK;
+        pack_patches(p, l, call->x, g, c0, width, q0, length, packed);
+        const conv4j_f32_gemm_epilogue epilogue = {NULL, 0, q0 > 0};
+        for (int64_t co = 0; co < cog; co += l->mr) {
+            const int64_t height = cog - co < l->mr ? cog - co : l->mr;
+            for (int64_t i = 0; i < l->mr; ++i) {
+                a[i] = call->transposed + (g * cog + co + (i < height ? i : height - 1)) * l->pixels +
+                       q0;
+            }
+            call->config->igemm(height, width, 1, length, a, packed,
+                                call->product + (g * cog + co) * l->rows + c0, l->rows, &epilogue);
+        }
+    }
+}
+
+/* dW row r (all Cout) from C^T; db channel block from dyT, in double. */
+static void weights_write_row(const weights_call *call, float *dw, int64_t r)
+{
+    const conv4j_problem *p = call->p;
+    for (int64_t c = 0; c < p->out_channels; ++c) {
+        dw[r * p->out_channels + c] = call->product[c * call->l->rows + r];
+    }
+}
+
+static void bias_gradient_channel(const weights_call *call, float *db, int64_t c)
+{
+    const float *row = call->transposed + c * call->l->pixels;
+    double sum = 0.0;
+    for (int64_t q = 0; q < call->l->pixels; ++q) {
+        sum += (double)row[q];
+    }
+    db[c] = (float)sum;
 }
 
 void conv4j_bwd_weights_gemm_run(const conv4j_problem *p, const conv4j_isa_config *config,
@@ -470,37 +484,48 @@ void conv4j_bwd_weights_gemm_run(const conv4j_problem *p, const conv4j_isa_confi
                                  int32_t threads)
 {
     const weights_layout l = weights_layout_of(p, config, threads);
-    const size_t slice_bytes = l.pointer_bytes + l.patch_bytes + l.packed_bytes;
-    const int64_t items = p->groups * l.row_blocks * l.column_blocks;
-    const int64_t bias_blocks =
-        bias_gradient == NULL ? 0 : (p->out_channels + BIAS_BLOCK - 1) / BIAS_BLOCK;
     char *base = workspace;
+    float *transposed = (float *)(void *)base;
+    float *product = (float *)(void *)(base + l.transposed_bytes);
+    char *slices = base + l.transposed_bytes + l.product_bytes;
+    const size_t slice_bytes = l.pointer_bytes + l.packed_bytes;
+    const weights_call call = {p, config, &l, input, transposed, product};
+    const int64_t items = p->groups * l.column_blocks;
+    const int64_t channels = bias_gradient == NULL ? 0 : p->out_channels;
+    /* dy [pixels][Cout] -> dyT [Cout][pixels]: A's rows, read in place. */
+    conv4j_layout_transpose(config, output_gradient, transposed, 1, l.pixels, p->out_channels,
+                            threads);
 #ifdef _OPENMP
     /* threads == 1 opens no parallel region (see conv4j_gemm_run). */
-    if (threads > 1 && items + bias_blocks > 1) {
+    if (threads > 1) {
 #pragma omp parallel num_threads(threads)
         {
-            char *slice = base + (size_t)omp_get_thread_num() * slice_bytes;
-#pragma omp for schedule(dynamic, 1) nowait
+            char *slice = slices + (size_t)omp_get_thread_num() * slice_bytes;
+#pragma omp for schedule(dynamic, 1)
             for (int64_t item = 0; item < items; ++item) {
-                weights_run_item(p, config, &l, input, output_gradient, kernel_gradient, item,
-                                 slice);
+                weights_item(&call, item, slice);
+            }
+#pragma omp for schedule(static) nowait
+            for (int64_t r = 0; r < l.rows; ++r) {
+                weights_write_row(&call, kernel_gradient, r);
             }
 #pragma omp for schedule(static)
-            for (int64_t block = 0; block < bias_blocks; ++block) {
-                bias_gradient_block(p, output_gradient, bias_gradient, block * BIAS_BLOCK);
+            for (int64_t c = 0; c < channels; ++c) {
+                bias_gradient_channel(&call, bias_gradient, c);
             }
         }
         return;
     }
 #else
-    (void)threads;
     (void)slice_bytes;
 #endif
     for (int64_t item = 0; item < items; ++item) {
-        weights_run_item(p, config, &l, input, output_gradient, kernel_gradient, item, base);
+        weights_item(&call, item, slices);
     }
-    for (int64_t block = 0; block < bias_blocks; ++block) {
-        bias_gradient_block(p, output_gradient, bias_gradient, block * BIAS_BLOCK);
+    for (int64_t r = 0; r < l.rows; ++r) {
+        weights_write_row(&call, kernel_gradient, r);
+    }
+    for (int64_t c = 0; c < channels; ++c) {
+        bias_gradient_channel(&call, bias_gradient, c);
     }
 }

@@ -40,6 +40,9 @@ int conv4j_layout_output_is_shared(const conv4j_problem *p)
     return p->out_channels == 1 || p->out_h * p->out_w == 1;
 }
 
+static void transpose_batch(const conv4j_isa_config *config, const float *src, float *dst,
+                            int64_t count, int64_t rows, int64_t cols, int32_t threads);
+
 static size_t align_up(size_t bytes)
 {
     return (bytes + LAYOUT_ALIGN - 1) / LAYOUT_ALIGN * LAYOUT_ALIGN;
@@ -104,6 +107,12 @@ static void transpose_tile_number(const transpose_job *job, int64_t t)
     transpose_tile(job->src + offset, job->dst + offset, job->rows, job->cols,
                    within / job->col_tiles * LAYOUT_TILE, within % job->col_tiles * LAYOUT_TILE,
                    job->tile);
+}
+
+void conv4j_layout_transpose(const conv4j_isa_config *config, const float *src, float *dst,
+                             int64_t count, int64_t rows, int64_t cols, int32_t threads)
+{
+    transpose_batch(config, src, dst, count, rows, cols, threads);
 }
 
 /* For each of count matrices of rows x cols: dst = transpose(src). */

@@ -33,6 +33,11 @@ void conv4j_layout_run(const conv4j_problem *p, const conv4j_problem *cl,
                        const float *packed_kernel, const float *bias, const float *input,
                        float *output, void *workspace, int32_t threads);
 
+/* For each of count rows x cols matrices: dst = transpose(src), with the
+ * config's tile transposes, over at most threads threads. */
+void conv4j_layout_transpose(const conv4j_isa_config *config, const float *src, float *dst,
+                             int64_t count, int64_t rows, int64_t cols, int32_t threads);
+
 /* Backward weights: transposes x and dy, then runs the algorithm's
  * run_weights on cl (dw is in the Keras layout either way). */
 void conv4j_layout_run_weights(const conv4j_problem *p, const conv4j_problem *cl,
