@@ -93,8 +93,9 @@ typedef enum conv4j_algorithm {
 
 /* Which pass of the described (forward) convolution a plan runs. Each
  * propagation has its own algorithms (conv4j_explain lists the candidates
- * and why they refused); AUTO, GEMM and REFERENCE apply to all three, the
- * others only to FORWARD (forcing them elsewhere gives CONV4J_ERR_UNSUPPORTED). */
+ * and why they refused); AUTO, GEMM and REFERENCE apply to all three,
+ * DEPTHWISE to depthwise problems of all three, DIRECT and WINOGRAD only to
+ * FORWARD (forcing them elsewhere gives CONV4J_ERR_UNSUPPORTED). */
 typedef enum conv4j_propagation {
     /* conv4j_plan_execute(plan, input, output): y = act(conv(x, w) + b). */
     CONV4J_PROPAGATION_FORWARD = 0,

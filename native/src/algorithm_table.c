@@ -144,8 +144,12 @@ static void reference_backward_data_run(const conv4j_problem *p, const conv4j_is
     conv4j_reference_backward_data(p, input, packed, bias, output);
 }
 
-/* Backward data: the phases on the forward GEMM, then the plain loop. */
+/* Backward data: depthwise phases on the depthwise rows, the others on the
+ * forward GEMM, then the plain loop. */
 static const conv4j_algorithm_entry backward_data_table[] = {
+    {"bwd_data_dwconv", CONV4J_ALGORITHM_DEPTHWISE, conv4j_bwd_data_dwconv_reject,
+     conv4j_bwd_data_dwconv_packed_kernel_count, conv4j_bwd_data_dwconv_pack,
+     conv4j_bwd_data_dwconv_workspace_size, conv4j_bwd_data_dwconv_run, NULL, 1},
     {"bwd_data_gemm", CONV4J_ALGORITHM_GEMM, conv4j_bwd_data_gemm_reject,
      conv4j_bwd_data_gemm_packed_kernel_count, conv4j_bwd_data_gemm_pack,
      conv4j_bwd_data_gemm_workspace_size, conv4j_bwd_data_gemm_run, NULL, 1},
@@ -164,8 +168,35 @@ static void reference_backward_weights_run(const conv4j_problem *p,
     conv4j_reference_backward_weights(p, input, output_gradient, kernel_gradient, bias_gradient);
 }
 
-/* Backward weights: no packing (the plan has no kernel). */
+static const char *dwconv_backward_weights_reject(const conv4j_problem *p,
+                                                  const conv4j_isa_config *config)
+{
+    (void)config;
+    return conv4j_dwconv_backward_weights_reject(p);
+}
+
+static size_t dwconv_backward_weights_workspace(const conv4j_problem *p,
+                                                const conv4j_isa_config *config, int32_t slices)
+{
+    (void)config;
+    return conv4j_dwconv_backward_weights_workspace_size(p, slices);
+}
+
+static void dwconv_backward_weights_run(const conv4j_problem *p, const conv4j_isa_config *config,
+                                        const float *input, const float *output_gradient,
+                                        float *kernel_gradient, float *bias_gradient,
+                                        void *workspace, int32_t threads)
+{
+    (void)config;
+    conv4j_dwconv_backward_weights_run(p, input, output_gradient, kernel_gradient, bias_gradient,
+                                       workspace, threads);
+}
+
+/* Backward weights: no packing (the plan has no kernel). Depthwise first:
+ * its per-group GEMM would be too small for the micro-kernel. */
 static const conv4j_algorithm_entry backward_weights_table[] = {
+    {"bwd_weights_dwconv", CONV4J_ALGORITHM_DEPTHWISE, dwconv_backward_weights_reject, NULL, NULL,
+     dwconv_backward_weights_workspace, NULL, dwconv_backward_weights_run, 0},
     {"bwd_weights_gemm", CONV4J_ALGORITHM_GEMM, conv4j_bwd_weights_gemm_reject, NULL, NULL,
      conv4j_bwd_weights_gemm_workspace_size, NULL, conv4j_bwd_weights_gemm_run, 0},
     {"bwd_weights_reference", CONV4J_ALGORITHM_REFERENCE, reference_reject, NULL, NULL,

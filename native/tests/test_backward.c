@@ -232,7 +232,8 @@ static void check_case(const conv4j_conv_desc *forward, test_rng *rng, conv4j_al
     bw.propagation = CONV4J_PROPAGATION_BACKWARD_WEIGHTS;
     bw.activation = CONV4J_ACTIVATION_NONE;
     bw.flags = CONV4J_FLAG_FULL_TEAM;
-    bw.algorithm = algorithm;
+    /* Backward weights have no depthwise row. */
+    bw.algorithm = algorithm == CONV4J_ALGORITHM_DEPTHWISE ? CONV4J_ALGORITHM_AUTO : algorithm;
     test_describe(&bw, text, sizeof text);
     run_weights(&bw, c.x, c.dy, c.dw, c.db, c.scratch, c.scratch_b, c.k_count, text);
     conv4j_conv_desc ref_desc = bw;
@@ -427,7 +428,7 @@ static void check_refusals(void)
     }
     CHECK_STATUS(conv4j_reference_conv(&d, x, kernel, NULL, dw), CONV4J_ERR_INVALID_PROPAGATION);
 
-    /* Only AUTO, GEMM and REFERENCE have backward rows. */
+    /* Only AUTO, GEMM, REFERENCE (and DEPTHWISE for depthwise backward data) have backward rows. */
     const conv4j_algorithm forward_only[] = {CONV4J_ALGORITHM_DIRECT, CONV4J_ALGORITHM_WINOGRAD,
                                              CONV4J_ALGORITHM_DEPTHWISE};
     for (int p = CONV4J_PROPAGATION_BACKWARD_DATA; p <= CONV4J_PROPAGATION_BACKWARD_WEIGHTS; ++p) {
@@ -466,6 +467,16 @@ static void check_refusals(void)
         conv4j_plan_destroy(plan);
     }
     kernel[5] = 0.0f;
+    conv4j_conv_desc depthwise = test_desc_2d(1, 6, 5, 4, 3, 3, 4);
+    depthwise.groups = 4;
+    depthwise.propagation = CONV4J_PROPAGATION_BACKWARD_DATA;
+    depthwise.stride[0] = 2;
+    CHECK_STATUS(conv4j_explain(&depthwise, line, sizeof line), CONV4J_OK);
+    CHECK(strstr(line, "-> bwd_data_dwconv") != NULL, "explain: %s", line);
+    depthwise.propagation = CONV4J_PROPAGATION_BACKWARD_WEIGHTS;
+    depthwise.out_channels = 8; /* multiplier 2 */
+    CHECK_STATUS(conv4j_explain(&depthwise, line, sizeof line), CONV4J_OK);
+    CHECK(strstr(line, "-> bwd_weights_dwconv") != NULL, "explain: %s", line);
 
     /* Weights carry the bias of their propagation. */
     conv4j_weights *forward_weights = NULL, *plain_weights = NULL, *data_weights = NULL;
@@ -523,7 +534,12 @@ int main(void)
     int64_t bad = 0;
     for (int i = 0; i < cases; ++i) {
         const conv4j_conv_desc d = random_desc(&rng);
-        check_case(&d, &rng, i % 4 == 3 ? CONV4J_ALGORITHM_AUTO : CONV4J_ALGORITHM_GEMM, &bad);
+        const int depthwise = d.groups == d.in_channels && d.groups > 1 && d.out_channels == d.groups;
+        conv4j_algorithm algorithm = i % 4 == 3 ? CONV4J_ALGORITHM_AUTO : CONV4J_ALGORITHM_GEMM;
+        if (depthwise && i % 2 == 0) {
+            algorithm = CONV4J_ALGORITHM_DEPTHWISE; /* bwd_data_dwconv */
+        }
+        check_case(&d, &rng, algorithm, &bad);
         if (i % 8 == 0) {
             check_adjoint(&d, &rng);
         }

@@ -66,6 +66,16 @@ void conv4j_dwconv_run_with(const conv4j_problem *p, conv4j_dwconv_row_fn row,
                             const float *bias, const float *input, float *output,
                             int32_t threads);
 
+/* Backward weights of groups == Cin (any multiplier), channels_last
+ * (f32_dwconv_backward.c): a channel-vectorized loop, thread-count
+ * independent. */
+const char *conv4j_dwconv_backward_weights_reject(const conv4j_problem *problem);
+size_t conv4j_dwconv_backward_weights_workspace_size(const conv4j_problem *problem,
+                                                     int32_t slices);
+void conv4j_dwconv_backward_weights_run(const conv4j_problem *problem, const float *input,
+                                        const float *output_gradient, float *kernel_gradient,
+                                        float *bias_gradient, void *workspace, int32_t threads);
+
 /* The ISA pairs. The scalar pair is the twin of the avx512 pair: same packing,
  * same loop order over the taps, same sum order (see conv4j_dwconv_pixel);
  * only the rounding differs (separate multiply and add vs FMA). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/isa_config.h"
+#include "depthwise/f32_dwconv.h"
 #include "gemm/f32_conv_gemm.h"
 #include "gemm/f32_gemm.h"
 #include "layout/layout_adapter.h"
@@ -87,13 +88,16 @@ static phase_axis phase_w(const conv4j_problem *p, int64_t rho)
 }
 
 /* The phase as a forward channels_last problem: dy in, the phase's dx
- * pixels (dense) out, the flipped tap subset as kernel. */
-static conv4j_problem phase_problem(const conv4j_problem *p, const phase_axis *h,
-                                    const phase_axis *w)
+ * pixels (dense) out, the flipped tap subset as kernel. Negative pads (dy
+ * rows or columns no pixel of the phase reads) are cropped off dy instead:
+ * *offset is where the cropped dy starts. Returns 0 when nothing of dy is
+ * left (every tap of the phase in the padding: dx there is the bias). */
+static int phase_problem(const conv4j_problem *p, const phase_axis *h, const phase_axis *w,
+                         conv4j_problem *out, int64_t *offset)
 {
     conv4j_problem q = *p;
     q.propagation = CONV4J_PROPAGATION_FORWARD;
-    q.algorithm = CONV4J_ALGORITHM_GEMM;
+    q.algorithm = CONV4J_ALGORITHM_AUTO;
     q.layout = CONV4J_LAYOUT_CHANNELS_LAST;
     q.kernel_nonfinite = 0;
     q.in_h = p->out_h;
@@ -114,88 +118,77 @@ static conv4j_problem phase_problem(const conv4j_problem *p, const phase_axis *h
     q.pad_right = w->count + (w->taps - 1) * w->dilation - p->out_w - w->pad;
     q.in_channels_per_group = p->out_channels_per_group;
     q.out_channels_per_group = p->in_channels_per_group;
+    /* dy's own strides (channels_last), kept when cropping. */
     q.in.c = 1;
-    q.in.w = q.in_channels;
-    q.in.h = q.in_w * q.in_channels;
-    q.in.n = q.in_h * q.in.h;
+    q.in.w = p->out_channels;
+    q.in.h = p->out_w * p->out_channels;
+    q.in.n = p->out_h * q.in.h;
     q.out.c = 1;
     q.out.w = q.out_channels;
     q.out.h = q.out_w * q.out_channels;
     q.out.n = q.out_h * q.out.h;
-    return q;
+    *offset = 0;
+    if (q.pad_top < 0) {
+        *offset += -q.pad_top * q.in.h;
+        q.in_h += q.pad_top;
+        q.pad_top = 0;
+    }
+    if (q.pad_left < 0) {
+        *offset += -q.pad_left * q.in.w;
+        q.in_w += q.pad_left;
+        q.pad_left = 0;
+    }
+    if (q.pad_bottom < 0) {
+        q.in_h += q.pad_bottom;
+        q.pad_bottom = 0;
+    }
+    if (q.pad_right < 0) {
+        q.in_w += q.pad_right;
+        q.pad_right = 0;
+    }
+    *out = q;
+    return q.in_h > 0 && q.in_w > 0;
 }
 
-/* Floats of one phase's packing (all groups). */
-static size_t phase_packed_count(const conv4j_problem *p, const conv4j_isa_config *config,
-                                 const phase_axis *h, const phase_axis *w)
-{
-    if (h->taps == 0 || w->taps == 0) {
-        return 0;
-    }
-    const int64_t k = h->taps * w->taps * p->out_channels_per_group;
-    return conv4j_f32_gemm_packed_b_count(k, p->in_channels_per_group, config->gemm_nr) *
-           (size_t)p->groups;
-}
+/* What differs between the ways a phase runs: its packing and its kernel. */
+typedef struct phase_kind {
+    size_t (*count)(const conv4j_problem *p, const conv4j_isa_config *config,
+                    const phase_axis *h, const phase_axis *w);
+    /* Packs the phase (taps flipped) at packed. */
+    void (*pack)(const conv4j_problem *p, const conv4j_isa_config *config, const phase_axis *h,
+                 const phase_axis *w, const float *kernel, float *packed);
+    size_t (*workspace)(const conv4j_problem *q, const conv4j_isa_config *config, int32_t slices);
+    void (*run)(const conv4j_problem *q, const conv4j_isa_config *config, const float *packed,
+                const float *bias, const float *input, float *output, void *workspace,
+                int32_t threads);
+} phase_kind;
 
-const char *conv4j_bwd_data_gemm_reject(const conv4j_problem *p, const conv4j_isa_config *config)
-{
-    (void)config;
-    if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
-        return "needs channels_last";
-    }
-    if (p->kernel_nonfinite) {
-        return "non-finite weights (dy's padding would give 0*Inf = NaN)";
-    }
-    return NULL;
-}
-
-size_t conv4j_bwd_data_gemm_packed_kernel_count(const conv4j_problem *p,
-                                                const conv4j_isa_config *config)
+static size_t packed_count(const conv4j_problem *p, const conv4j_isa_config *config,
+                           const phase_kind *kind)
 {
     size_t count = 0;
     for (int64_t rh = 0; rh < p->stride_h; ++rh) {
         const phase_axis h = phase_h(p, rh);
         for (int64_t rw = 0; rw < p->stride_w; ++rw) {
             const phase_axis w = phase_w(p, rw);
-            count += phase_packed_count(p, config, &h, &w);
+            if (h.taps > 0 && w.taps > 0) {
+                count += kind->count(p, config, &h, &w);
+            }
         }
     }
     return count;
 }
 
-void conv4j_bwd_data_gemm_pack(const conv4j_problem *p, const conv4j_isa_config *config,
-                               const float *kernel, float *packed)
+static void pack_phases(const conv4j_problem *p, const conv4j_isa_config *config,
+                        const phase_kind *kind, const float *kernel, float *packed)
 {
-    const int64_t nr = config->gemm_nr;
-    const int64_t cig = p->in_channels_per_group;
-    const int64_t cog = p->out_channels_per_group;
     for (int64_t rh = 0; rh < p->stride_h; ++rh) {
         const phase_axis h = phase_h(p, rh);
         for (int64_t rw = 0; rw < p->stride_w; ++rw) {
             const phase_axis w = phase_w(p, rw);
-            if (h.taps == 0 || w.taps == 0) {
-                continue;
-            }
-            /* Per group a [taps_h * taps_w * Cout/g][Cin/g] B matrix in NR
-             * panels: rows (flipped tap, co), columns ci. */
-            for (int64_t g = 0; g < p->groups; ++g) {
-                for (int64_t column = 0; column < cig; column += nr) {
-                    for (int64_t uh = 0; uh < h.taps; ++uh) {
-                        const int64_t kh = h.first_tap + (h.taps - 1 - uh) * h.period;
-                        for (int64_t uw = 0; uw < w.taps; ++uw) {
-                            const int64_t kw = w.first_tap + (w.taps - 1 - uw) * w.period;
-                            const float *tap = kernel + (kh * p->kernel_w + kw) * cig *
-                                                            p->out_channels;
-                            for (int64_t co = 0; co < cog; ++co, packed += nr) {
-                                for (int64_t j = 0; j < nr; ++j) {
-                                    const int64_t ci = column + j;
-                                    packed[j] = ci < cig ? tap[ci * p->out_channels + g * cog + co]
-                                                         : 0.0f;
-                                }
-                            }
-                        }
-                    }
-                }
+            if (h.taps > 0 && w.taps > 0) {
+                kind->pack(p, config, &h, &w, kernel, packed);
+                packed += kind->count(p, config, &h, &w);
             }
         }
     }
@@ -212,27 +205,45 @@ static size_t phase_buffer_bytes(const conv4j_problem *p)
     return align_up((size_t)(p->batch * rows * columns * p->in_channels) * sizeof(float));
 }
 
-size_t conv4j_bwd_data_gemm_workspace_size(const conv4j_problem *p,
-                                           const conv4j_isa_config *config, int32_t slices)
+static size_t phases_workspace(const conv4j_problem *p, const conv4j_isa_config *config,
+                               int32_t slices, const phase_kind *kind)
 {
-    size_t gemm = 0;
+    size_t most = 0;
     for (int64_t rh = 0; rh < p->stride_h; ++rh) {
         const phase_axis h = phase_h(p, rh);
         for (int64_t rw = 0; rw < p->stride_w; ++rw) {
             const phase_axis w = phase_w(p, rw);
-            if (h.taps == 0 || w.taps == 0 || h.count == 0 || w.count == 0) {
+            conv4j_problem q;
+            int64_t offset;
+            if (h.taps == 0 || w.taps == 0 || h.count == 0 || w.count == 0 ||
+                !phase_problem(p, &h, &w, &q, &offset)) {
                 continue;
             }
-            const conv4j_problem q = phase_problem(p, &h, &w);
-            const size_t bytes = conv4j_gemm_workspace_size(&q, config, slices);
-            gemm = bytes > gemm ? bytes : gemm;
+            const size_t bytes = kind->workspace(&q, config, slices);
+            most = bytes > most ? bytes : most;
         }
     }
-    return phase_buffer_bytes(p) + align_up(gemm);
+    return phase_buffer_bytes(p) + align_up(most);
 }
 
 static void scatter_row(const conv4j_problem *p, const phase_axis *h, const phase_axis *w,
-                        const float *source, const float *bias, float *dx, int64_t row);
+                        const float *source, const float *bias, float *dx, int64_t row)
+{
+    const int64_t cin = p->in_channels;
+    const int64_t n = row / h->count;
+    const int64_t j = row % h->count;
+    float *line = dx + n * p->in.n + (h->first + j * p->stride_h) * p->in.h;
+    for (int64_t i = 0; i < w->count; ++i) {
+        float *pixel = line + (w->first + i * p->stride_w) * p->in.w;
+        if (source != NULL) {
+            memcpy(pixel, source + (row * w->count + i) * cin, (size_t)cin * sizeof(float));
+        } else {
+            for (int64_t c = 0; c < cin; ++c) {
+                pixel[c] = conv4j_activate(bias != NULL ? bias[c] : 0.0f, p->activation);
+            }
+        }
+    }
+}
 
 /* Copies the dense phase result to its dx pixels, or (source NULL) writes
  * act(bias) there for a phase that no tap reaches. */
@@ -256,56 +267,212 @@ static void scatter_phase(const conv4j_problem *p, const phase_axis *h, const ph
     }
 }
 
-static void scatter_row(const conv4j_problem *p, const phase_axis *h, const phase_axis *w,
-                        const float *source, const float *bias, float *dx, int64_t row)
-{
-    const int64_t cin = p->in_channels;
-    const int64_t n = row / h->count;
-    const int64_t j = row % h->count;
-    float *line = dx + n * p->in.n + (h->first + j * p->stride_h) * p->in.h;
-    for (int64_t i = 0; i < w->count; ++i) {
-        float *pixel = line + (w->first + i * p->stride_w) * p->in.w;
-        if (source != NULL) {
-            memcpy(pixel, source + (row * w->count + i) * cin, (size_t)cin * sizeof(float));
-        } else {
-            for (int64_t c = 0; c < cin; ++c) {
-                pixel[c] = conv4j_activate(bias != NULL ? bias[c] : 0.0f, p->activation);
-            }
-        }
-    }
-}
-
-void conv4j_bwd_data_gemm_run(const conv4j_problem *p, const conv4j_isa_config *config,
-                              const float *packed_kernel, const float *bias, const float *input,
-                              float *output, void *workspace, int32_t threads)
+/* dx = the phases one after another; stride 1 is one phase written in place. */
+static void run_phases(const conv4j_problem *p, const conv4j_isa_config *config,
+                       const phase_kind *kind, const float *packed_kernel, const float *bias,
+                       const float *input, float *output, void *workspace, int32_t threads)
 {
     const int direct = p->stride_h == 1 && p->stride_w == 1;
     char *base = workspace;
     float *phase_output = (float *)(void *)base;
-    void *gemm_workspace = base + phase_buffer_bytes(p);
+    void *kernel_workspace = base == NULL ? NULL : base + phase_buffer_bytes(p);
     const float *weights = packed_kernel;
     for (int64_t rh = 0; rh < p->stride_h; ++rh) {
         const phase_axis h = phase_h(p, rh);
         for (int64_t rw = 0; rw < p->stride_w; ++rw) {
             const phase_axis w = phase_w(p, rw);
-            const size_t packed = phase_packed_count(p, config, &h, &w);
+            const size_t packed =
+                h.taps > 0 && w.taps > 0 ? kind->count(p, config, &h, &w) : 0;
+            conv4j_problem q;
+            int64_t offset = 0;
             if (h.count == 0 || w.count == 0) {
                 weights += packed;
                 continue;
             }
-            if (packed == 0) {
+            if (packed == 0 || !phase_problem(p, &h, &w, &q, &offset)) {
                 scatter_phase(p, &h, &w, NULL, bias, output, threads);
+                weights += packed;
                 continue;
             }
-            const conv4j_problem q = phase_problem(p, &h, &w);
-            conv4j_gemm_run(&q, config, weights, bias, input, direct ? output : phase_output,
-                            gemm_workspace, threads);
+            kind->run(&q, config, weights, bias, input + offset, direct ? output : phase_output,
+                      kernel_workspace, threads);
             if (!direct) {
                 scatter_phase(p, &h, &w, phase_output, bias, output, threads);
             }
             weights += packed;
         }
     }
+}
+
+/* The GEMM phases: per group a [taps_h * taps_w * Cout/g][Cin/g] B matrix in
+ * NR panels, rows (flipped tap, co), columns ci. */
+static size_t gemm_phase_count(const conv4j_problem *p, const conv4j_isa_config *config,
+                               const phase_axis *h, const phase_axis *w)
+{
+    const int64_t k = h->taps * w->taps * p->out_channels_per_group;
+    return conv4j_f32_gemm_packed_b_count(k, p->in_channels_per_group, config->gemm_nr) *
+           (size_t)p->groups;
+}
+
+static void gemm_phase_pack(const conv4j_problem *p, const conv4j_isa_config *config,
+                            const phase_axis *h, const phase_axis *w, const float *kernel,
+                            float *packed)
+{
+    const int64_t nr = config->gemm_nr;
+    const int64_t cig = p->in_channels_per_group;
+    const int64_t cog = p->out_channels_per_group;
+    for (int64_t g = 0; g < p->groups; ++g) {
+        for (int64_t column = 0; column < cig; column += nr) {
+            for (int64_t uh = 0; uh < h->taps; ++uh) {
+                const int64_t kh = h->first_tap + (h->taps - 1 - uh) * h->period;
+                for (int64_t uw = 0; uw < w->taps; ++uw) {
+                    const int64_t kw = w->first_tap + (w->taps - 1 - uw) * w->period;
+                    const float *tap = kernel + (kh * p->kernel_w + kw) * cig * p->out_channels;
+                    for (int64_t co = 0; co < cog; ++co, packed += nr) {
+                        for (int64_t j = 0; j < nr; ++j) {
+                            const int64_t ci = column + j;
+                            packed[j] = ci < cig ? tap[ci * p->out_channels + g * cog + co] : 0.0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+static const phase_kind gemm_phases = {gemm_phase_count, gemm_phase_pack,
+                                       conv4j_gemm_workspace_size, conv4j_gemm_run};
+
+const char *conv4j_bwd_data_gemm_reject(const conv4j_problem *p, const conv4j_isa_config *config)
+{
+    (void)config;
+    if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
+        return "needs channels_last";
+    }
+    if (p->kernel_nonfinite) {
+        return "non-finite weights (dy's padding would give 0*Inf = NaN)";
+    }
+    if (p->algorithm == CONV4J_ALGORITHM_AUTO && conv4j_bwd_data_dwconv_reject(p, config) == NULL) {
+        return "depthwise"; /* AUTO leaves it to bwd_data_dwconv */
+    }
+    return NULL;
+}
+
+size_t conv4j_bwd_data_gemm_packed_kernel_count(const conv4j_problem *p,
+                                                const conv4j_isa_config *config)
+{
+    return packed_count(p, config, &gemm_phases);
+}
+
+void conv4j_bwd_data_gemm_pack(const conv4j_problem *p, const conv4j_isa_config *config,
+                               const float *kernel, float *packed)
+{
+    pack_phases(p, config, &gemm_phases, kernel, packed);
+}
+
+size_t conv4j_bwd_data_gemm_workspace_size(const conv4j_problem *p,
+                                           const conv4j_isa_config *config, int32_t slices)
+{
+    return phases_workspace(p, config, slices, &gemm_phases);
+}
+
+void conv4j_bwd_data_gemm_run(const conv4j_problem *p, const conv4j_isa_config *config,
+                              const float *packed_kernel, const float *bias, const float *input,
+                              float *output, void *workspace, int32_t threads)
+{
+    run_phases(p, config, &gemm_phases, packed_kernel, bias, input, output, workspace, threads);
+}
+
+/* The depthwise phases (multiplier 1): each is a forward depthwise
+ * convolution on the config's row kernels, taps flipped, [tap][Cpad]. */
+static size_t dwconv_phase_count(const conv4j_problem *p, const conv4j_isa_config *config,
+                                 const phase_axis *h, const phase_axis *w)
+{
+    (void)config;
+    return (size_t)(h->taps * w->taps * conv4j_dwconv_padded_channels(p));
+}
+
+static void dwconv_phase_pack(const conv4j_problem *p, const conv4j_isa_config *config,
+                              const phase_axis *h, const phase_axis *w, const float *kernel,
+                              float *packed)
+{
+    (void)config;
+    const int64_t padded = conv4j_dwconv_padded_channels(p);
+    for (int64_t uh = 0; uh < h->taps; ++uh) {
+        const int64_t kh = h->first_tap + (h->taps - 1 - uh) * h->period;
+        for (int64_t uw = 0; uw < w->taps; ++uw, packed += padded) {
+            const int64_t kw = w->first_tap + (w->taps - 1 - uw) * w->period;
+            const float *tap = kernel + (kh * p->kernel_w + kw) * p->out_channels;
+            for (int64_t c = 0; c < padded; ++c) {
+                packed[c] = c < p->in_channels ? tap[c] : 0.0f;
+            }
+        }
+    }
+}
+
+static size_t dwconv_phase_workspace(const conv4j_problem *q, const conv4j_isa_config *config,
+                                     int32_t slices)
+{
+    (void)q;
+    (void)config;
+    (void)slices;
+    return 0;
+}
+
+static void dwconv_phase_run(const conv4j_problem *q, const conv4j_isa_config *config,
+                             const float *packed, const float *bias, const float *input,
+                             float *output, void *workspace, int32_t threads)
+{
+    (void)workspace;
+    conv4j_dwconv_run_with(q, config->dwconv_row, config->dwconv_plane, packed, bias, input,
+                           output, threads);
+}
+
+static const phase_kind dwconv_phases = {dwconv_phase_count, dwconv_phase_pack,
+                                         dwconv_phase_workspace, dwconv_phase_run};
+
+const char *conv4j_bwd_data_dwconv_reject(const conv4j_problem *p,
+                                          const conv4j_isa_config *config)
+{
+    (void)config;
+    if (p->groups != p->in_channels || p->groups == 1) {
+        return "not depthwise";
+    }
+    if (p->out_channels != p->in_channels) {
+        return "channel multiplier > 1";
+    }
+    if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
+        return "needs channels_last";
+    }
+    if (p->kernel_nonfinite) {
+        return "non-finite weights";
+    }
+    return NULL;
+}
+
+size_t conv4j_bwd_data_dwconv_packed_kernel_count(const conv4j_problem *p,
+                                                  const conv4j_isa_config *config)
+{
+    return packed_count(p, config, &dwconv_phases);
+}
+
+void conv4j_bwd_data_dwconv_pack(const conv4j_problem *p, const conv4j_isa_config *config,
+                                 const float *kernel, float *packed)
+{
+    pack_phases(p, config, &dwconv_phases, kernel, packed);
+}
+
+size_t conv4j_bwd_data_dwconv_workspace_size(const conv4j_problem *p,
+                                             const conv4j_isa_config *config, int32_t slices)
+{
+    return phases_workspace(p, config, slices, &dwconv_phases);
+}
+
+void conv4j_bwd_data_dwconv_run(const conv4j_problem *p, const conv4j_isa_config *config,
+                                const float *packed_kernel, const float *bias, const float *input,
+                                float *output, void *workspace, int32_t threads)
+{
+    run_phases(p, config, &dwconv_phases, packed_kernel, bias, input, output, workspace, threads);
 }
 
 /* ------------------------------------------------------------------------ */

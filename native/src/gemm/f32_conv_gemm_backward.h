@@ -38,6 +38,20 @@ void conv4j_bwd_data_gemm_run(const conv4j_problem *problem, const conv4j_isa_co
                               const float *packed_kernel, const float *bias, const float *input,
                               float *output, void *workspace, int32_t threads);
 
+/* bwd_data_dwconv: depthwise with multiplier 1, each phase a forward
+ * depthwise convolution on the config's row kernels. */
+const char *conv4j_bwd_data_dwconv_reject(const conv4j_problem *problem,
+                                          const conv4j_isa_config *config);
+size_t conv4j_bwd_data_dwconv_packed_kernel_count(const conv4j_problem *problem,
+                                                  const conv4j_isa_config *config);
+void conv4j_bwd_data_dwconv_pack(const conv4j_problem *problem, const conv4j_isa_config *config,
+                                 const float *kernel, float *packed_kernel);
+size_t conv4j_bwd_data_dwconv_workspace_size(const conv4j_problem *problem,
+                                             const conv4j_isa_config *config, int32_t slices);
+void conv4j_bwd_data_dwconv_run(const conv4j_problem *problem, const conv4j_isa_config *config,
+                                const float *packed_kernel, const float *bias, const float *input,
+                                float *output, void *workspace, int32_t threads);
+
 const char *conv4j_bwd_weights_gemm_reject(const conv4j_problem *problem,
                                            const conv4j_isa_config *config);
 size_t conv4j_bwd_weights_gemm_workspace_size(const conv4j_problem *problem,
