@@ -662,6 +662,9 @@ void conv4j_bwd_weights_gemm_run(const conv4j_problem *p, const conv4j_isa_confi
     /* dy [pixels][Cout] -> dyT [Cout][pixels]: A's rows, read in place. */
     conv4j_layout_transpose(config, output_gradient, transposed, 1, l.pixels, p->out_channels,
                             threads);
+    /* dW = transpose(C^T): one tiled transpose when ungrouped (the strided
+     * element loop cost more than the GEMM on deep layers). */
+    const int whole = p->groups == 1;
 #ifdef _OPENMP
     /* threads == 1 opens no parallel region (see conv4j_gemm_run). */
     if (threads > 1) {
@@ -673,7 +676,7 @@ void conv4j_bwd_weights_gemm_run(const conv4j_problem *p, const conv4j_isa_confi
                 weights_item(&call, item, slice);
             }
 #pragma omp for schedule(static) nowait
-            for (int64_t r = 0; r < l.rows; ++r) {
+            for (int64_t r = 0; r < (whole ? 0 : l.rows); ++r) {
                 weights_write_row(&call, kernel_gradient, r);
             }
 #pragma omp for schedule(static)
@@ -681,18 +684,23 @@ void conv4j_bwd_weights_gemm_run(const conv4j_problem *p, const conv4j_isa_confi
                 bias_gradient_channel(&call, bias_gradient, c);
             }
         }
-        return;
-    }
+    } else
 #else
     (void)slice_bytes;
 #endif
-    for (int64_t item = 0; item < items; ++item) {
-        weights_item(&call, item, slices);
+    {
+        for (int64_t item = 0; item < items; ++item) {
+            weights_item(&call, item, slices);
+        }
+        for (int64_t r = 0; r < (whole ? 0 : l.rows); ++r) {
+            weights_write_row(&call, kernel_gradient, r);
+        }
+        for (int64_t c = 0; c < channels; ++c) {
+            bias_gradient_channel(&call, bias_gradient, c);
+        }
     }
-    for (int64_t r = 0; r < l.rows; ++r) {
-        weights_write_row(&call, kernel_gradient, r);
-    }
-    for (int64_t c = 0; c < channels; ++c) {
-        bias_gradient_channel(&call, bias_gradient, c);
+    if (whole) {
+        conv4j_layout_transpose(config, product, kernel_gradient, 1, p->out_channels, l.rows,
+                                threads);
     }
 }
