@@ -481,6 +481,16 @@ void conv4j_bwd_data_dwconv_run(const conv4j_problem *p, const conv4j_isa_config
  * patches of x packed per chunk of pixels into the config's NR panels (B,
  * plain copies of Cin/g runs), then C^T transposed into the Keras layout. */
 
+/* A run of columns that copies contiguous floats of one tap's pixel into
+ * one panel: the same for every pixel, so computed once per work item (the
+ * divisions per pixel cost more than the copies). */
+typedef struct patch_run {
+    int64_t kh, kw;   /* kernel offsets: dilation * tap index */
+    int64_t source;   /* ci of the first float */
+    int64_t target;   /* panel * length * nr + lane, for pixel 0 */
+    int64_t count;
+} patch_run;
+
 typedef struct weights_layout {
     int64_t mr, nr;
     int64_t rows;          /* per group: KH * KW * Cin/g, the columns of C^T */
@@ -488,7 +498,7 @@ typedef struct weights_layout {
     int64_t column_blocks; /* per group */
     int64_t pixels;        /* N * Ho * Wo */
     size_t transposed_bytes, product_bytes; /* dyT [Cout][pixels], C^T of every group */
-    size_t pointer_bytes, packed_bytes;     /* per thread */
+    size_t pointer_bytes, packed_bytes, run_bytes; /* per thread */
 } weights_layout;
 
 static weights_layout weights_layout_of(const conv4j_problem *p, const conv4j_isa_config *config,
@@ -519,6 +529,7 @@ static weights_layout weights_layout_of(const conv4j_problem *p, const conv4j_is
     l.product_bytes = align_up((size_t)(p->out_channels * l.rows) * sizeof(float));
     l.pointer_bytes = align_up((size_t)l.mr * sizeof(const float *));
     l.packed_bytes = align_up((size_t)(WEIGHTS_CHUNK * l.block_columns) * sizeof(float));
+    l.run_bytes = align_up((size_t)l.block_columns * sizeof(patch_run)); /* a run is >= 1 column */
     return l;
 }
 
@@ -538,18 +549,42 @@ size_t conv4j_bwd_weights_gemm_workspace_size(const conv4j_problem *p,
     /* threads = 0: the widest column blocks any call uses. */
     const weights_layout l = weights_layout_of(p, config, 0);
     return l.transposed_bytes + l.product_bytes +
-           (l.pointer_bytes + l.packed_bytes) * (size_t)slices;
+           (l.pointer_bytes + l.packed_bytes + l.run_bytes) * (size_t)slices;
 }
 
-/* Packs the patches of columns [c0, c0 + width) of group g at pixels
- * [q0, q0 + length) as B: panel j holds columns c0 + j*nr .. + nr - 1, one
- * row of nr floats per pixel (zeros past width and in the padding). */
+
+/* The runs of columns [c0, c0 + width) of a group; returns how many. */
+static int64_t patch_runs(const conv4j_problem *p, int64_t nr, int64_t c0, int64_t width,
+                          int64_t length, patch_run *runs)
+{
+    const int64_t cig = p->in_channels_per_group;
+    int64_t count = 0;
+    int64_t c = 0;
+    while (c < width) {
+        const int64_t r = c0 + c;
+        const int64_t tap = r / cig;
+        patch_run run;
+        run.source = r % cig;
+        run.count = cig - run.source < width - c ? cig - run.source : width - c;
+        const int64_t lane = c % nr;
+        run.count = run.count < nr - lane ? run.count : nr - lane; /* stay in one panel */
+        run.kh = tap / p->kernel_w * p->dilation_h;
+        run.kw = tap % p->kernel_w * p->dilation_w;
+        run.target = (c / nr) * length * nr + lane;
+        runs[count++] = run;
+        c += run.count;
+    }
+    return count;
+}
+
+/* Packs the patches of the runs (group g) at pixels [q0, q0 + length) as B:
+ * panel j holds columns c0 + j*nr .. + nr - 1, one row of nr floats per
+ * pixel (zeros past width and in the padding). */
 static void pack_patches(const conv4j_problem *p, const weights_layout *l, const float *x,
-                         int64_t g, int64_t c0, int64_t width, int64_t q0, int64_t length,
-                         float *packed)
+                         int64_t g, const patch_run *runs, int64_t run_count, int64_t width,
+                         int64_t q0, int64_t length, float *packed)
 {
     const int64_t nr = l->nr;
-    const int64_t cig = p->in_channels_per_group;
     const int64_t panels = (width + nr - 1) / nr;
     if (width % nr != 0) {
         float *last = packed + (panels - 1) * length * nr;
@@ -561,24 +596,21 @@ static void pack_patches(const conv4j_problem *p, const weights_layout *l, const
     int64_t oh = (q0 / p->out_w) % p->out_h;
     int64_t n = q0 / (p->out_w * p->out_h);
     for (int64_t qi = 0; qi < length; ++qi) {
-        const float *image = x + n * p->in.n + g * cig;
-        int64_t c = 0;
-        while (c < width) {
-            const int64_t r = c0 + c;
-            const int64_t tap = r / cig;
-            const int64_t ci = r % cig;
-            int64_t count = cig - ci < width - c ? cig - ci : width - c;
-            const int64_t lane = c % nr;
-            count = count < nr - lane ? count : nr - lane; /* stay in one panel */
-            float *to = packed + (c / nr) * length * nr + qi * nr + lane;
-            const int64_t ih = oh * p->stride_h - p->pad_top + tap / p->kernel_w * p->dilation_h;
-            const int64_t iw = ow * p->stride_w - p->pad_left + tap % p->kernel_w * p->dilation_w;
+        const float *image = x + n * p->in.n + g * p->in_channels_per_group;
+        const int64_t ih0 = oh * p->stride_h - p->pad_top;
+        const int64_t iw0 = ow * p->stride_w - p->pad_left;
+        float *row = packed + qi * nr;
+        for (int64_t k = 0; k < run_count; ++k) {
+            const patch_run *run = &runs[k];
+            const int64_t ih = ih0 + run->kh;
+            const int64_t iw = iw0 + run->kw;
+            float *to = row + run->target;
             if (ih >= 0 && ih < p->in_h && iw >= 0 && iw < p->in_w) {
-                memcpy(to, image + ih * p->in.h + iw * p->in.w + ci, (size_t)count * sizeof(float));
+                memcpy(to, image + ih * p->in.h + iw * p->in.w + run->source,
+                       (size_t)run->count * sizeof(float));
             } else {
-                memset(to, 0, (size_t)count * sizeof(float));
+                memset(to, 0, (size_t)run->count * sizeof(float));
             }
-            c += count;
         }
         if (++ow == p->out_w) {
             ow = 0;
@@ -606,13 +638,20 @@ static void weights_item(const weights_call *call, int64_t item, char *slice)
     const weights_layout *l = call->l;
     const float **a = (const float **)(void *)slice;
     float *packed = (float *)(void *)(slice + l->pointer_bytes);
+    patch_run *runs = (patch_run *)(void *)(slice + l->pointer_bytes + l->packed_bytes);
     const int64_t cog = p->out_channels_per_group;
     const int64_t g = item / l->column_blocks;
     const int64_t c0 = item % l->column_blocks * l->block_columns;
     const int64_t width = l->rows - c0 < l->block_columns ? l->rows - c0 : l->block_columns;
+    int64_t run_count = 0;
+    int64_t runs_length = -1; /* the chunk length the runs' targets are for */
     for (int64_t q0 = 0; q0 < l->pixels; q0 += WEIGHTS_CHUNK) {
         const int64_t length = l->pixels - q0 < WEIGHTS_CHUNK ? l->pixels - q0 : WEIGHTS_CHUNK;
-        pack_patches(p, l, call->x, g, c0, width, q0, length, packed);
+        if (length != runs_length) { /* the first chunk, and a shorter last one */
+            run_count = patch_runs(p, l->nr, c0, width, length, runs);
+            runs_length = length;
+        }
+        pack_patches(p, l, call->x, g, runs, run_count, width, q0, length, packed);
         const conv4j_f32_gemm_epilogue epilogue = {NULL, 0, q0 > 0};
         for (int64_t co = 0; co < cog; co += l->mr) {
             const int64_t height = cog - co < l->mr ? cog - co : l->mr;
@@ -655,7 +694,7 @@ void conv4j_bwd_weights_gemm_run(const conv4j_problem *p, const conv4j_isa_confi
     float *transposed = (float *)(void *)base;
     float *product = (float *)(void *)(base + l.transposed_bytes);
     char *slices = base + l.transposed_bytes + l.product_bytes;
-    const size_t slice_bytes = l.pointer_bytes + l.packed_bytes;
+    const size_t slice_bytes = l.pointer_bytes + l.packed_bytes + l.run_bytes;
     const weights_call call = {p, config, &l, input, transposed, product};
     const int64_t items = p->groups * l.column_blocks;
     const int64_t channels = bias_gradient == NULL ? 0 : p->out_channels;
