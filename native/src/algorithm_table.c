@@ -187,9 +187,8 @@ static void dwconv_backward_weights_run(const conv4j_problem *p, const conv4j_is
                                         float *kernel_gradient, float *bias_gradient,
                                         void *workspace, int32_t threads)
 {
-    (void)config;
-    conv4j_dwconv_backward_weights_run(p, input, output_gradient, kernel_gradient, bias_gradient,
-                                       workspace, threads);
+    conv4j_dwconv_backward_weights_run(p, config->dwconv_backward_block, input, output_gradient,
+                                       kernel_gradient, bias_gradient, workspace, threads);
 }
 
 /* Backward weights: no packing (the plan has no kernel). Depthwise first:

@@ -48,6 +48,8 @@ typedef struct conv4j_isa_config {
      * (a plane per (n, c)). */
     conv4j_dwconv_row_fn dwconv_row;
     conv4j_dwconv_row_fn dwconv_plane;
+    /* Depthwise backward weights, one block of channels. */
+    conv4j_dwconv_backward_block_fn dwconv_backward_block;
 
     /* The direct loop. */
     conv4j_direct_run_fn direct_run;
