@@ -7,18 +7,20 @@
  * per axis: the taps that reach a phase are those with kh * d = rho (mod s),
  * a fixed period apart, and over them the phase is a stride-1 correlation of
  * dy with the flipped, channel-transposed tap subset (dilation d / gcd(s, d),
- * pads possibly negative = dy rows it never reads). Each phase runs through
- * conv4j_gemm_run; stride 1 is one phase written straight into dx, larger
- * strides write a phase into scratch and copy it to its dx pixels. Nothing
- * is zero-stuffed. The packing (every phase's sub-kernel, per group, in the
- * config's NR panels) depends on the kernel, strides and dilations only.
+ * negative pads = dy rows it never reads, cropped off). Each phase runs
+ * through conv4j_gemm_run (bwd_data_dwconv: the depthwise row kernels);
+ * stride 1 is one phase written straight into dx, larger strides write a
+ * phase into scratch and copy it to its dx pixels. Nothing is zero-stuffed.
+ * The packing (every phase's sub-kernel, taps flipped) depends on the
+ * kernel, strides and dilations only.
  *
- * Backward weights (bwd_weights_gemm): per group, dW[(tap, ci)][co] =
- * sum over output pixels q of X[q][(tap, ci)] * dy[q][co], a GEMM with the
- * rows of dW as M and pixels as K. Work items own blocks of dW rows and run
- * over every pixel in chunks of a fixed size, accumulating into dW in chunk
- * order, so each element's sum order depends only on the problem: the result
- * is bit-identical for any thread count.
+ * Backward weights (bwd_weights_gemm): per group, dW^T[co][(tap, ci)] =
+ * sum over output pixels q of dy^T[co][q] * X[q][(tap, ci)]: dy transposed
+ * once is A (rows read in place), x's patches packed per chunk of pixels
+ * are B. Work items own column blocks and run over every pixel in chunks of
+ * a fixed size, accumulating in chunk order, so each element's sum order
+ * depends only on the problem: the result is bit-identical for any thread
+ * count. dW^T is transposed into the Keras layout at the end.
  */
 #ifndef CONV4J_F32_CONV_GEMM_BACKWARD_H
 #define CONV4J_F32_CONV_GEMM_BACKWARD_H
