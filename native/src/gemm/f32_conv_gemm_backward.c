@@ -497,8 +497,10 @@ typedef struct weights_layout {
     int64_t block_columns; /* per work item, a multiple of nr */
     int64_t column_blocks; /* per group */
     int64_t pixels;        /* N * Ho * Wo */
-    size_t transposed_bytes, product_bytes; /* dyT [Cout][pixels], C^T of every group */
-    size_t pointer_bytes, packed_bytes, run_bytes; /* per thread */
+    size_t transposed_bytes; /* dyT [Cout][pixels] */
+    /* Per thread: A pointers, packed patches, patch runs, and the item's
+     * C^T block [Cout/g][width], transposed into dW while it is in cache. */
+    size_t pointer_bytes, packed_bytes, run_bytes, block_bytes;
 } weights_layout;
 
 static weights_layout weights_layout_of(const conv4j_problem *p, const conv4j_isa_config *config,
@@ -526,10 +528,11 @@ static weights_layout weights_layout_of(const conv4j_problem *p, const conv4j_is
     l.block_columns = block_panels * l.nr;
     l.column_blocks = (l.rows + l.block_columns - 1) / l.block_columns;
     l.transposed_bytes = align_up((size_t)(p->out_channels * l.pixels) * sizeof(float));
-    l.product_bytes = align_up((size_t)(p->out_channels * l.rows) * sizeof(float));
     l.pointer_bytes = align_up((size_t)l.mr * sizeof(const float *));
     l.packed_bytes = align_up((size_t)(WEIGHTS_CHUNK * l.block_columns) * sizeof(float));
     l.run_bytes = align_up((size_t)l.block_columns * sizeof(patch_run)); /* a run is >= 1 column */
+    l.block_bytes =
+        align_up((size_t)(p->out_channels_per_group * l.block_columns) * sizeof(float));
     return l;
 }
 
@@ -548,8 +551,8 @@ size_t conv4j_bwd_weights_gemm_workspace_size(const conv4j_problem *p,
 {
     /* threads = 0: the widest column blocks any call uses. */
     const weights_layout l = weights_layout_of(p, config, 0);
-    return l.transposed_bytes + l.product_bytes +
-           (l.pointer_bytes + l.packed_bytes + l.run_bytes) * (size_t)slices;
+    return l.transposed_bytes +
+           (l.pointer_bytes + l.packed_bytes + l.run_bytes + l.block_bytes) * (size_t)slices;
 }
 
 
@@ -628,10 +631,11 @@ typedef struct weights_call {
     const weights_layout *l;
     const float *x;
     const float *transposed; /* dyT [Cout][pixels] */
-    float *product;          /* C^T [Cout][rows], group after group */
+    float *kernel_gradient;
 } weights_call;
 
-/* Columns block `item` of C^T over every pixel, in chunk order. */
+/* Columns block `item` of C^T over every pixel, in chunk order, then its
+ * dW rows. */
 static void weights_item(const weights_call *call, int64_t item, char *slice)
 {
     const conv4j_problem *p = call->p;
@@ -639,6 +643,8 @@ static void weights_item(const weights_call *call, int64_t item, char *slice)
     const float **a = (const float **)(void *)slice;
     float *packed = (float *)(void *)(slice + l->pointer_bytes);
     patch_run *runs = (patch_run *)(void *)(slice + l->pointer_bytes + l->packed_bytes);
+    float *block =
+        (float *)(void *)(slice + l->pointer_bytes + l->packed_bytes + l->run_bytes);
     const int64_t cog = p->out_channels_per_group;
     const int64_t g = item / l->column_blocks;
     const int64_t c0 = item % l->column_blocks * l->block_columns;
@@ -659,18 +665,20 @@ static void weights_item(const weights_call *call, int64_t item, char *slice)
                 a[i] = call->transposed + (g * cog + co + (i < height ? i : height - 1)) * l->pixels +
                        q0;
             }
-            call->config->igemm(height, width, 1, length, a, packed,
-                                call->product + (g * cog + co) * l->rows + c0, l->rows, &epilogue);
+            call->config->igemm(height, width, 1, length, a, packed, block + co * width, width,
+                                &epilogue);
         }
     }
-}
-
-/* dW row r (all Cout) from C^T; db channel block from dyT, in double. */
-static void weights_write_row(const weights_call *call, float *dw, int64_t r)
-{
-    const conv4j_problem *p = call->p;
-    for (int64_t c = 0; c < p->out_channels; ++c) {
-        dw[r * p->out_channels + c] = call->product[c * call->l->rows + r];
+    /* block [cog][width] -> dW rows c0 .. c0 + width - 1, columns of group g. */
+    float *dw = call->kernel_gradient + c0 * p->out_channels + g * cog;
+    if (p->groups == 1) {
+        conv4j_layout_transpose(call->config, block, dw, 1, cog, width, 1);
+        return;
+    }
+    for (int64_t r = 0; r < width; ++r) {
+        for (int64_t co = 0; co < cog; ++co) {
+            dw[r * p->out_channels + co] = block[co * width + r];
+        }
     }
 }
 
@@ -692,54 +700,38 @@ void conv4j_bwd_weights_gemm_run(const conv4j_problem *p, const conv4j_isa_confi
     const weights_layout l = weights_layout_of(p, config, threads);
     char *base = workspace;
     float *transposed = (float *)(void *)base;
-    float *product = (float *)(void *)(base + l.transposed_bytes);
-    char *slices = base + l.transposed_bytes + l.product_bytes;
-    const size_t slice_bytes = l.pointer_bytes + l.packed_bytes + l.run_bytes;
-    const weights_call call = {p, config, &l, input, transposed, product};
+    char *slices = base + l.transposed_bytes;
+    const size_t slice_bytes = l.pointer_bytes + l.packed_bytes + l.run_bytes + l.block_bytes;
+    const weights_call call = {p, config, &l, input, transposed, kernel_gradient};
     const int64_t items = p->groups * l.column_blocks;
     const int64_t channels = bias_gradient == NULL ? 0 : p->out_channels;
     /* dy [pixels][Cout] -> dyT [Cout][pixels]: A's rows, read in place. */
     conv4j_layout_transpose(config, output_gradient, transposed, 1, l.pixels, p->out_channels,
                             threads);
-    /* dW = transpose(C^T): one tiled transpose when ungrouped (the strided
-     * element loop cost more than the GEMM on deep layers). */
-    const int whole = p->groups == 1;
 #ifdef _OPENMP
     /* threads == 1 opens no parallel region (see conv4j_gemm_run). */
     if (threads > 1) {
 #pragma omp parallel num_threads(threads)
         {
             char *slice = slices + (size_t)omp_get_thread_num() * slice_bytes;
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
             for (int64_t item = 0; item < items; ++item) {
                 weights_item(&call, item, slice);
-            }
-#pragma omp for schedule(static) nowait
-            for (int64_t r = 0; r < (whole ? 0 : l.rows); ++r) {
-                weights_write_row(&call, kernel_gradient, r);
             }
 #pragma omp for schedule(static)
             for (int64_t c = 0; c < channels; ++c) {
                 bias_gradient_channel(&call, bias_gradient, c);
             }
         }
-    } else
+        return;
+    }
 #else
     (void)slice_bytes;
 #endif
-    {
-        for (int64_t item = 0; item < items; ++item) {
-            weights_item(&call, item, slices);
-        }
-        for (int64_t r = 0; r < (whole ? 0 : l.rows); ++r) {
-            weights_write_row(&call, kernel_gradient, r);
-        }
-        for (int64_t c = 0; c < channels; ++c) {
-            bias_gradient_channel(&call, bias_gradient, c);
-        }
+    for (int64_t item = 0; item < items; ++item) {
+        weights_item(&call, item, slices);
     }
-    if (whole) {
-        conv4j_layout_transpose(config, product, kernel_gradient, 1, p->out_channels, l.rows,
-                                threads);
+    for (int64_t c = 0; c < channels; ++c) {
+        bias_gradient_channel(&call, bias_gradient, c);
     }
 }
