@@ -48,6 +48,22 @@ typedef struct phase_axis {
     int64_t pad;       /* pad before of the phase correlation over dy; < 0 skips dy rows */
 } phase_axis;
 
+/* x with x * a = 1 (mod m), for gcd(a, m) = 1 and m >= 1 (extended Euclid). */
+static int64_t inverse_mod(int64_t a, int64_t m)
+{
+    int64_t r0 = m, r1 = a % m, t0 = 0, t1 = 1;
+    while (r1 != 0) {
+        const int64_t q = r0 / r1;
+        int64_t t = r0 - q * r1;
+        r0 = r1;
+        r1 = t;
+        t = t0 - q * t1;
+        t0 = t1;
+        t1 = t;
+    }
+    return ((t0 % m) + m) % m;
+}
+
 static phase_axis axis_phase(int64_t rho, int64_t in, int64_t kernel, int64_t stride,
                              int64_t dilation, int64_t pad_before)
 {
@@ -57,12 +73,16 @@ static phase_axis axis_phase(int64_t rho, int64_t in, int64_t kernel, int64_t st
     a.dilation = dilation / g;
     a.taps = 0;
     a.first_tap = 0;
-    /* k * dilation mod stride repeats with period `period`: one look suffices. */
-    for (int64_t k = 0; k < kernel && k < a.period; ++k) {
-        if (k * dilation % stride == rho) {
+    /* k * dilation = rho (mod stride) has a solution iff g divides rho; the
+     * smallest is (rho / g) * (dilation / g)^-1 mod period: O(log), so a
+     * large stride costs no scan of the kernel per phase. */
+    if (rho % g == 0) {
+        const int64_t inverse = a.period == 1 ? 0 : inverse_mod(a.dilation % a.period, a.period);
+        /* Products stay below 2^62: rho / g < period <= 2^31 and inverse < period. */
+        const int64_t k = (rho / g) % a.period * inverse % a.period;
+        if (k < kernel) {
             a.first_tap = k;
             a.taps = (kernel - 1 - k) / a.period + 1;
-            break;
         }
     }
     a.first = ((rho - pad_before) % stride + stride) % stride;
@@ -343,11 +363,24 @@ static void gemm_phase_pack(const conv4j_problem *p, const conv4j_isa_config *co
 static const phase_kind gemm_phases = {gemm_phase_count, gemm_phase_pack,
                                        conv4j_gemm_workspace_size, conv4j_gemm_run};
 
+/* More phases than dx pixels: strides past the input (a raw int32 stride
+ * would loop 2^31 times), where the reference loop is the cheaper one. */
+static const char *phases_reject(const conv4j_problem *p)
+{
+    if (p->stride_h * p->stride_w > p->in_h * p->in_w + 64) {
+        return "more stride phases than input pixels";
+    }
+    return NULL;
+}
+
 const char *conv4j_bwd_data_gemm_reject(const conv4j_problem *p, const conv4j_isa_config *config)
 {
     (void)config;
     if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
         return "needs channels_last";
+    }
+    if (phases_reject(p) != NULL) {
+        return phases_reject(p);
     }
     if (p->kernel_nonfinite) {
         return "non-finite weights (dy's padding would give 0*Inf = NaN)";
@@ -447,7 +480,7 @@ const char *conv4j_bwd_data_dwconv_reject(const conv4j_problem *p,
     if (p->kernel_nonfinite) {
         return "non-finite weights";
     }
-    return NULL;
+    return phases_reject(p);
 }
 
 size_t conv4j_bwd_data_dwconv_packed_kernel_count(const conv4j_problem *p,
