@@ -5,6 +5,8 @@
  *
  * Valid descriptor: the plan either refuses with CONV4J_ERR_UNSUPPORTED (a forced algorithm
  * may) or is created, and its result stays within test_bound.h's bound of the C reference.
+ * The same descriptor's backward passes (data: dy -> dx with a bias over Cin; weights: x, dy ->
+ * dw, db) under AUTO or GEMM stay within their bounds of the reference loops (test_bound.h).
  * Invalid descriptor: plan_create, output_size and reference_conv all return the same error
  * status and no plan. Anything else aborts, which libFuzzer reports as a crash.
  */
@@ -97,6 +99,67 @@ static void check_invalid(const conv4j_conv_desc *d, conv4j_status status)
                  (int)status);
 }
 
+/* Both backward passes of a valid forward descriptor, with data from rng. */
+static void check_backward(const conv4j_conv_desc *forward, test_rng *rng, uint8_t flags)
+{
+    test_conv_buffers b;
+    FUZZ_REQUIRE(test_conv_buffers_alloc(&b, forward) == 0, "out of memory");
+    test_conv_buffers_fill(&b, rng);
+    float *dy = b.output; /* output-shaped, random */
+    test_fill_random(rng, dy, b.output_count);
+    float *bias = malloc((size_t)forward->in_channels * sizeof(float));
+    float *dx = malloc((size_t)b.input_count * sizeof(float));
+    float *gradients = malloc((size_t)(b.kernel_count + forward->out_channels) * sizeof(float));
+    FUZZ_REQUIRE(bias != NULL && dx != NULL && gradients != NULL, "out of memory");
+    test_fill_random(rng, bias, forward->in_channels);
+    const int32_t threads = (flags & 0x10) ? 2 : 1;
+    conv4j_conv_desc d = *forward;
+    d.algorithm = (flags & 0x20) ? CONV4J_ALGORITHM_GEMM : CONV4J_ALGORITHM_AUTO;
+    for (int pass = CONV4J_PROPAGATION_BACKWARD_DATA; pass <= CONV4J_PROPAGATION_BACKWARD_WEIGHTS;
+         ++pass) {
+        d.propagation = pass;
+        const int weights_pass = pass == CONV4J_PROPAGATION_BACKWARD_WEIGHTS;
+        if (weights_pass) {
+            d.activation = CONV4J_ACTIVATION_NONE;
+        }
+        const float *pass_bias = (flags & 8) && !weights_pass ? bias : NULL;
+        conv4j_plan *plan = NULL;
+        const conv4j_status status = conv4j_plan_create(&d, weights_pass ? NULL : b.kernel,
+                                                        pass_bias, &plan);
+        if (status == CONV4J_ERR_UNSUPPORTED && d.algorithm != CONV4J_ALGORITHM_AUTO) {
+            FUZZ_REQUIRE(plan == NULL, "refused plan left behind");
+            continue; /* forced GEMM may refuse (huge strides) */
+        }
+        FUZZ_REQUIRE(status == CONV4J_OK && plan != NULL, "backward plan_create gave %d",
+                     (int)status);
+        test_oracle oracle;
+        float *got = weights_pass ? gradients : dx;
+        const int64_t count = weights_pass ? b.kernel_count + d.out_channels : b.input_count;
+        for (int64_t i = 0; i < count; ++i) {
+            got[i] = NAN;
+        }
+        if (weights_pass) {
+            FUZZ_REQUIRE(test_oracle_init_backward_weights(&oracle, &d, b.input, dy) == 0, "oracle");
+            FUZZ_REQUIRE(conv4j_plan_execute_backward_weights(plan, b.input, dy, gradients,
+                                                              gradients + b.kernel_count, NULL, 0,
+                                                              threads) == CONV4J_OK,
+                         "execute_backward_weights");
+        } else {
+            FUZZ_REQUIRE(test_oracle_init(&oracle, &d, dy, b.kernel, pass_bias) == 0, "oracle");
+            FUZZ_REQUIRE(conv4j_plan_execute(plan, dy, dx, NULL, 0, threads) == CONV4J_OK,
+                         "execute backward data");
+        }
+        FUZZ_REQUIRE(test_oracle_mismatches(&oracle, got, "fuzz_conv backward") == 0, "%s",
+                     conv4j_plan_explain(plan));
+        test_oracle_free(&oracle);
+        conv4j_plan_destroy(plan);
+    }
+    free(bias);
+    free(dx);
+    free(gradients);
+    test_conv_buffers_free(&b);
+}
+
 /* flags bit 0x80: the plan comes from conv4j_weights instead of plan_create. */
 static void check_valid(fuzz_input *in, const conv4j_conv_desc *d, uint8_t flags)
 {
@@ -166,6 +229,7 @@ static void check_valid(fuzz_input *in, const conv4j_conv_desc *d, uint8_t flags
     }
     test_oracle_free(&oracle);
     test_conv_buffers_free(&b);
+    check_backward(d, &rng, flags);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

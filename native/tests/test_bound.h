@@ -24,22 +24,25 @@ typedef struct test_oracle {
     float *magnitude; /* the same on |data|, without activation */
 } test_oracle;
 
-/* 0 on success; the oracle owns two buffers until test_oracle_free. */
+/* 0 on success; the oracle owns two buffers until test_oracle_free. A BACKWARD_DATA descriptor
+ * works too: input is then dy, bias is over Cin and the result is dx, whose n is KH*KW*Cout/g. */
 static inline int test_oracle_init(test_oracle *o, const conv4j_conv_desc *desc, const float *input,
                                    const float *kernel, const float *bias)
 {
     memset(o, 0, sizeof *o);
-    o->count = test_output_count(desc);
-    if (o->count < 0) {
+    const int backward = desc->propagation == CONV4J_PROPAGATION_BACKWARD_DATA;
+    o->count = backward ? test_input_count(desc) : test_output_count(desc);
+    if (test_output_count(desc) < 0) {
         return -1;
     }
-    const int64_t in_count = test_input_count(desc);
+    const int64_t in_count = backward ? test_output_count(desc) : test_input_count(desc);
     const int64_t kernel_count = test_kernel_count(desc);
+    const int32_t bias_count = backward ? desc->in_channels : desc->out_channels;
     o->reference = malloc((size_t)o->count * sizeof(float));
     o->magnitude = malloc((size_t)o->count * sizeof(float));
     float *abs_input = malloc((size_t)in_count * sizeof(float));
     float *abs_kernel = malloc((size_t)kernel_count * sizeof(float));
-    float *abs_bias = malloc((size_t)desc->out_channels * sizeof(float));
+    float *abs_bias = malloc((size_t)bias_count * sizeof(float));
     int status = -1;
     if (o->reference && o->magnitude && abs_input && abs_kernel && abs_bias) {
         for (int64_t i = 0; i < in_count; ++i) {
@@ -48,7 +51,7 @@ static inline int test_oracle_init(test_oracle *o, const conv4j_conv_desc *desc,
         for (int64_t i = 0; i < kernel_count; ++i) {
             abs_kernel[i] = fabsf(kernel[i]);
         }
-        for (int32_t i = 0; bias != NULL && i < desc->out_channels; ++i) {
+        for (int32_t i = 0; bias != NULL && i < bias_count; ++i) {
             abs_bias[i] = fabsf(bias[i]);
         }
         conv4j_conv_desc plain = *desc;
@@ -65,8 +68,55 @@ static inline int test_oracle_init(test_oracle *o, const conv4j_conv_desc *desc,
     free(abs_kernel);
     free(abs_bias);
     const double u = ldexp(1.0, -24);
-    const double taps = (double)kernel_count / desc->out_channels + 1.0;
+    const double taps = (double)kernel_count / (backward ? desc->in_channels : desc->out_channels) + 1.0;
     o->gamma = taps * u / (1.0 - taps * u);
+    return status;
+}
+
+/* The backward-weights oracle of a BACKWARD_WEIGHTS descriptor: dw, then db (count = kernel count
+ * + Cout), from a REFERENCE plan on x, dy and on |x|, |dy|; n = N*Ho*Wo products per element. */
+static inline int test_oracle_init_backward_weights(test_oracle *o, const conv4j_conv_desc *desc,
+                                                    const float *x, const float *dy)
+{
+    memset(o, 0, sizeof *o);
+    const int64_t in_count = test_input_count(desc);
+    const int64_t out_count = test_output_count(desc);
+    const int64_t kernel_count = test_kernel_count(desc);
+    if (out_count < 0) {
+        return -1;
+    }
+    o->count = kernel_count + desc->out_channels;
+    o->reference = malloc((size_t)o->count * sizeof(float));
+    o->magnitude = malloc((size_t)o->count * sizeof(float));
+    float *abs_x = malloc((size_t)in_count * sizeof(float));
+    float *abs_dy = malloc((size_t)out_count * sizeof(float));
+    conv4j_conv_desc plain = *desc;
+    plain.algorithm = CONV4J_ALGORITHM_REFERENCE;
+    conv4j_plan *plan = NULL;
+    int status = -1;
+    if (o->reference && o->magnitude && abs_x && abs_dy &&
+        conv4j_plan_create(&plain, NULL, NULL, &plan) == CONV4J_OK) {
+        for (int64_t i = 0; i < in_count; ++i) {
+            abs_x[i] = fabsf(x[i]);
+        }
+        for (int64_t i = 0; i < out_count; ++i) {
+            abs_dy[i] = fabsf(dy[i]);
+        }
+        if (conv4j_plan_execute_backward_weights(plan, x, dy, o->reference,
+                                                 o->reference + kernel_count, NULL, 0, 1) ==
+                CONV4J_OK &&
+            conv4j_plan_execute_backward_weights(plan, abs_x, abs_dy, o->magnitude,
+                                                 o->magnitude + kernel_count, NULL, 0, 1) ==
+                CONV4J_OK) {
+            status = 0;
+        }
+    }
+    conv4j_plan_destroy(plan);
+    free(abs_x);
+    free(abs_dy);
+    const double u = ldexp(1.0, -24);
+    const double n = (double)out_count / desc->out_channels + 1.0;
+    o->gamma = n * u / (1.0 - n * u);
     return status;
 }
 

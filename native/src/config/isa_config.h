@@ -50,6 +50,8 @@ typedef struct conv4j_isa_config {
     conv4j_dwconv_row_fn dwconv_plane;
     /* ... and rows (n, od, oh) of rank 3 with a depth axis, channels_last. */
     conv4j_dwconv_row_fn dwconv_volume;
+    /* Depthwise backward weights, one block of channels. */
+    conv4j_dwconv_backward_block_fn dwconv_backward_block;
 
     /* The direct loop. */
     conv4j_direct_run_fn direct_run;

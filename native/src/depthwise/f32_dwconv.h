@@ -86,6 +86,42 @@ typedef struct conv4j_dwconv_kernels {
 void conv4j_dwconv_run(const conv4j_problem *p, const conv4j_dwconv_kernels *kernels,
                        const float *packed_kernel, const float *bias, const float *input,
                        float *output, void *workspace, int32_t threads);
+/* Backward weights of groups == Cin (any multiplier), channels_last
+ * (f32_dwconv_backward.c): per block of CONV4J_DWCONV_BACKWARD_BLOCK input
+ * channels one pass over the pixels, in order (thread-count independent).
+ * The block loop is ISA-specific: dw (and db when not NULL) of input
+ * channels [c0, c0 + channels), channels <= the block, acc holds
+ * taps * channels * multiplier floats. */
+#define CONV4J_DWCONV_BACKWARD_BLOCK 64
+typedef void (*conv4j_dwconv_backward_block_fn)(const conv4j_problem *problem, const float *x,
+                                                const float *dy, float *dw, float *db, int64_t c0,
+                                                int64_t channels, float *acc);
+const char *conv4j_dwconv_backward_weights_reject(const conv4j_problem *problem);
+size_t conv4j_dwconv_backward_weights_workspace_size(const conv4j_problem *problem,
+                                                     int32_t slices);
+void conv4j_dwconv_backward_weights_run(const conv4j_problem *problem,
+                                        conv4j_dwconv_backward_block_fn block,
+                                        const float *input, const float *output_gradient,
+                                        float *kernel_gradient, float *bias_gradient,
+                                        void *workspace, int32_t threads);
+void conv4j_dwconv_backward_block__scalar(const conv4j_problem *problem, const float *x,
+                                          const float *dy, float *dw, float *db, int64_t c0,
+                                          int64_t channels, float *acc);
+#ifdef CONV4J_HAVE_AVX2_KERNELS
+void conv4j_dwconv_backward_block__avx2(const conv4j_problem *problem, const float *x,
+                                        const float *dy, float *dw, float *db, int64_t c0,
+                                        int64_t channels, float *acc);
+#endif
+#ifdef CONV4J_HAVE_AVX512_KERNELS
+void conv4j_dwconv_backward_block__avx512(const conv4j_problem *problem, const float *x,
+                                          const float *dy, float *dw, float *db, int64_t c0,
+                                          int64_t channels, float *acc);
+#endif
+#ifdef CONV4J_HAVE_NEON_KERNELS
+void conv4j_dwconv_backward_block__neon(const conv4j_problem *problem, const float *x,
+                                        const float *dy, float *dw, float *db, int64_t c0,
+                                        int64_t channels, float *acc);
+#endif
 
 /* The ISA pairs. The scalar pair is the twin of the avx512 pair: same packing,
  * same loop order over the taps, same sum order (see conv4j_dwconv_pixel);

@@ -1,0 +1,3 @@
+/* The depthwise backward-weights block loop for scalar (see f32_dwconv_backward_body.h). */
+#define DW_BACKWARD_BLOCK conv4j_dwconv_backward_block__scalar
+#include "depthwise/f32_dwconv_backward_body.h"
