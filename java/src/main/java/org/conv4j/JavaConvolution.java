@@ -37,7 +37,7 @@ final class JavaConvolution {
     private final Object packed; // [group][block][k][width] in the kernel's form; null for the reference or depthwise path
     private final float[] weights; // Keras layout, for the depthwise and reference paths
     private final float[] bias;
-    private final boolean finite;
+    private final boolean reference; // non-finite kernel, rank 3 or transposed: the reference computes
     private final int groups, cinG, coutG, cout, kh, kw, k, blocks;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -102,18 +102,19 @@ final class JavaConvolution {
         cinG = inChannels / groups;
         cout = config.filters();
         coutG = cout / groups;
-        kh = config.rank() == 2 ? config.kernelSize(0) : 1;
+        kh = config.rank() >= 2 ? config.kernelSize(config.rank() - 2) : 1;
         kw = config.kernelSize(config.rank() - 1);
         k = kh * kw * cinG;
         boolean allFinite = true;
         for (float v : weights) {
             allFinite &= Float.isFinite(v);
         }
-        finite = allFinite;
+        // Rank 3 and transposed layers have no blocked path yet: the reference (exact, one thread) runs them.
+        reference = !allFinite || config.rank() == 3 || config.kind() == ConvConfig.Kind.TRANSPOSE;
         int width = kernel.width();
         blocks = (coutG + width - 1) / width;
         boolean depthwiseOnly = cinG == 1 && coutG == 1 && config.dataFormat() == DataFormat.CHANNELS_LAST;
-        packed = finite && !depthwiseOnly ? kernel.pack(pack(width)) : null;
+        packed = !reference && !depthwiseOnly ? kernel.pack(pack(width)) : null;
     }
 
     private float[] pack(int width) {
@@ -161,7 +162,7 @@ final class JavaConvolution {
 
     /** Computes {@code g} from {@code input} into {@code output} (lengths checked by the caller). */
     void compute(ConvGeometry g, float[] input, float[] output, int threads) {
-        if (!finite) {
+        if (reference) {
             ReferenceConvolution.compute(g, input, 0, weights, bias, output, 0);
             return;
         }

@@ -2,7 +2,10 @@ package org.conv4j;
 
 import java.util.Locale;
 
-/** Keras padding modes. */
+/**
+ * Keras padding modes, plus {@link #EXPLICIT} for the pads of {@link #explicit(int[], int[])}
+ * (ZeroPadding + conv, ONNX / PyTorch models).
+ */
 public enum Padding {
     /** No padding: only windows that fit inside the input. */
     VALID,
@@ -13,7 +16,21 @@ public enum Padding {
      */
     SAME,
     /** Conv1D only: (kernel - 1) * dilation zeros before the sequence, none after. */
-    CAUSAL;
+    CAUSAL,
+    /**
+     * Pads given per axis: only as {@link #explicit(int[], int[])}, whose result the builders'
+     * {@code padding(ExplicitPadding)} takes; a builder given this constant alone refuses it.
+     */
+    EXPLICIT;
+
+    /**
+     * Zeros {@code before[i]} before and {@code after[i]} after spatial axis i (in the order of the
+     * kernel's axes: D, H, W / H, W / L), the same as Keras' {@code ZeroPadding} layer in front of
+     * a valid convolution. Pads must be &gt;= 0.
+     */
+    public static ExplicitPadding explicit(int[] before, int[] after) {
+        return new ExplicitPadding(before, after);
+    }
 
     /** Parses the Keras spelling ({@code "valid"}, {@code "same"}, {@code "causal"}), any case. */
     public static Padding parse(String text) {

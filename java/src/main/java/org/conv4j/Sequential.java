@@ -196,7 +196,7 @@ public final class Sequential implements AutoCloseable {
             if (s.layer != null) {
                 FloatPointer next = last ? output : b.nativeMaps[i + 1];
                 int[] d = b.dims[i];
-                s.layer.run(current, next, d[0], d[1], d[2], d[3]);
+                s.layer.run(current, next, d[0], d[1], d[2], d[3], d[4]);
                 current = next;
                 owned = last ? -1 : i + 1;
             } else {
@@ -224,7 +224,7 @@ public final class Sequential implements AutoCloseable {
             if (s.layer != null) {
                 float[] next = last ? output : b.heapMaps[i + 1];
                 int[] d = b.dims[i];
-                s.layer.run(current, next, d[0], d[1], d[2], d[3]);
+                s.layer.run(current, next, d[0], d[1], d[2], d[3], d[4]);
                 current = next;
             } else {
                 float[] target = last ? output : current == input ? b.heapMaps[i + 1] : current;
