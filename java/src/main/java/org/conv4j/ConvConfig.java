@@ -81,8 +81,8 @@ public final class ConvConfig {
                     + Arrays.toString(dilationRate) + ": Keras refuses strides > 1 together with dilation_rate > 1");
         }
         if (padding == Padding.CAUSAL && (rank != 1 || kind != Kind.CONV)) {
-            throw new IllegalArgumentException("padding 'causal' is only for Conv1D (rank 1), got "
-                    + kerasName(kind, rank) + "; Keras allows only 'valid' and 'same' there");
+            throw new IllegalArgumentException("padding 'causal' is only for Conv1D (rank 1), got rank " + rank
+                    + " " + kerasName(kind, rank) + "; Keras allows only 'valid' and 'same' there");
         }
         if (padding == Padding.EXPLICIT) {
             if (explicitPadding == null) {
