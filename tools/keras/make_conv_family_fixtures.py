@@ -4,7 +4,8 @@ SeparableConv{1,2}D and explicit padding (ZeroPadding + conv).
 
 Run with the Keras venv (Keras 3.15.1, TensorFlow 2.21 backend):
     /work/kv/bin/python tools/keras/make_conv_family_fixtures.py [out_dir]
-Seeded and rerunnable. Writes one text file per case-name prefix (conv3d, conv2dt, dw2d, ...) into
+Seeded and rerunnable. Also writes a few cases as .npy files plus the conv command's flags into
+java/cli/src/test/resources/keras-cli/<case>/ (ConvFamilyCliTest). Writes one text file per case-name prefix (conv3d, conv2dt, dw2d, ...) into
 java/src/test/resources/org/conv4j/keras/ (read by KerasConvFamilyTest):
 
     case <name>
@@ -28,6 +29,10 @@ channels_last: the same function, as the layers are defined per channel axis.
 import os
 import sys
 
+if os.environ.get("PYTHONHASHSEED") != "0":
+    # Keras' messages print sets: fix their order so that reruns write the same files.
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable] + sys.argv)
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -182,6 +187,35 @@ def tensor_line(name, a, digits):
     return f"tensor {name} {fmt_list(list(a.shape))} {vals}"
 
 
+CLI_CASES = {"conv3d_same_stride2_odd_nobias", "conv2dt_same_op", "conv1dt_dilation", "conv3dt_channels_first",
+             "dw2d_m2_channels_first", "sep2d_m3_stride", "sep1d_m2_same_stride2_relu", "conv2d_explicit_stride"}
+CLI_OUT = os.path.join(os.path.dirname(__file__), "..", "..", "java", "cli", "src", "test", "resources", "keras-cli")
+
+
+def cli_args(layer, rank, cfg):
+    """The conv command's flags for the case (files are added by the test)."""
+    args = ["--layer", layer, "--rank", str(rank)]
+    for key, flag in [("strides", "--strides"), ("dilation_rate", "--dilation"), ("output_padding", "--output-padding")]:
+        if cfg.get(key) is not None:
+            args += [flag, fmt_list(cfg[key])]
+    args += ["--padding", cfg.get("padding", "valid")]
+    if cfg.get("padding") == "explicit":
+        args += ["--pads", fmt_list(cfg["pads"])]
+    args += ["--activation", cfg.get("activation") or "none", "--data-format", cfg.get("data_format", "channels_last")]
+    return args
+
+
+def write_cli_case(name, layer, rank, cfg, x, ws, names, o64):
+    d = os.path.join(CLI_OUT, name)
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, "input.npy"), x.astype("<f4"))
+    for n, w in zip(names, ws):
+        np.save(os.path.join(d, f"{n}.npy"), w.astype("<f4"))
+    np.save(os.path.join(d, "expected.npy"), o64.astype("<f4"))  # float64 Keras, rounded once
+    with open(os.path.join(d, "args.txt"), "w") as f:
+        f.write(" ".join(cli_args(layer, rank, cfg)) + "\n")
+
+
 def case(out, name, layer, rank, cfg, input_shape):
     x = f32(input_shape)
     first = cfg.get("data_format") == "channels_first"
@@ -195,6 +229,8 @@ def case(out, name, layer, rank, cfg, input_shape):
     lines += [tensor_line(n, w, 9) for n, w in zip(names, ws)]
     lines += [tensor_line("out64", o64, 17), tensor_line("out32", o32, 9), "end"]
     out.append("\n".join(lines))
+    if name in CLI_CASES:
+        write_cli_case(name, layer, rank, cfg, x, ws, names, o64)
 
 
 def refusal(out, name, layer, rank, cfg, input_shape):

@@ -164,7 +164,7 @@ public abstract class SeparableConv implements AutoCloseable {
 
     /** Builder: the depthwise vocabulary plus filters; input channels are required, as for depthwise layers. */
     @SuppressWarnings("unchecked")
-    abstract static class Builder<B extends Builder<B>> extends ConvLayer.DepthwiseBuilder<B> {
+    public abstract static class Builder<B extends Builder<B>> extends ConvLayer.DepthwiseBuilder<B> {
         private int pointwiseFilters;
 
         Builder(int rank) {

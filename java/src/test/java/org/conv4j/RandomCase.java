@@ -28,6 +28,7 @@ final class RandomCase {
     final int[] strides;
     final int[] dilation;
     final Padding padding;
+    final ExplicitPadding explicit; // the pads when padding is EXPLICIT, else null
     final int groups;
     final boolean useBias;
     final Activation activation;
@@ -116,7 +117,8 @@ final class RandomCase {
             kernelSize = new int[rank];
             strides = new int[rank];
             dilation = new int[rank];
-            Padding[] paddings = rank == 1 ? Padding.values() : new Padding[] {Padding.VALID, Padding.SAME};
+            Padding[] paddings = rank == 1 ? Padding.values()
+                    : new Padding[] {Padding.VALID, Padding.SAME, Padding.EXPLICIT};
             padding = paddings[r.nextInt(paddings.length)];
             boolean strided = rank == 2 && r.nextBoolean();
             int[] spatial = new int[rank];
@@ -141,7 +143,8 @@ final class RandomCase {
             strides = new int[rank];
             dilation = new int[rank];
             int[] spatial = new int[rank];
-            Padding[] paddings = rank == 1 ? Padding.values() : new Padding[] {Padding.VALID, Padding.SAME};
+            Padding[] paddings = rank == 1 ? Padding.values()
+                    : new Padding[] {Padding.VALID, Padding.SAME, Padding.EXPLICIT};
             padding = paddings[r.nextInt(paddings.length)];
             int shapeKind = index % 10; // 0: kernel equals the input, 1: 1×1, 2: output length 1 by stride
             for (int i = 0; i < rank; i++) {
@@ -157,12 +160,13 @@ final class RandomCase {
                 } else {
                     spatial[i] = 1 + r.nextInt(13);
                 }
-                if (padding == Padding.VALID && spatial[i] < effective) {
+                if ((padding == Padding.VALID || padding == Padding.EXPLICIT) && spatial[i] < effective) {
                     spatial[i] = effective + r.nextInt(3);
                 }
             }
             inputShape = shape(dataFormat, 1 + r.nextInt(3), cin, spatial);
         }
+        explicit = padding == Padding.EXPLICIT ? randomPads(r, rank) : null;
         useBias = r.nextBoolean();
         activation = r.nextBoolean() ? Activation.RELU : Activation.NONE;
         int inCount = 1;
@@ -238,9 +242,20 @@ final class RandomCase {
         return v >= low && v <= high ? v : low + r.nextInt(high - low + 1);
     }
 
-    /** A spatial size that VALID padding can take: at least the dilated kernel. */
+    /** A spatial size that VALID (or EXPLICIT) padding can take: at least the dilated kernel. */
     private static int fit(int size, int effectiveKernel, Padding padding) {
-        return padding == Padding.VALID ? Math.max(size, effectiveKernel) : size;
+        return padding == Padding.VALID || padding == Padding.EXPLICIT ? Math.max(size, effectiveKernel) : size;
+    }
+
+    /** Asymmetric pads 0..3 on each side (ZeroPadding + conv, ONNX / PyTorch models). */
+    private static ExplicitPadding randomPads(SplittableRandom r, int rank) {
+        int[] before = new int[rank];
+        int[] after = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            before[i] = r.nextInt(4);
+            after[i] = r.nextInt(4);
+        }
+        return Padding.explicit(before, after);
     }
 
     private static int[] shape(DataFormat format, int n, int cin, int... spatial) {
@@ -263,9 +278,10 @@ final class RandomCase {
     }
 
     ConvLayer.Builder builder() {
-        return ConvLayer.builder(rank).filters(filters).kernelSize(kernelSize).strides(strides)
+        ConvLayer.Builder b = ConvLayer.builder(rank).filters(filters).kernelSize(kernelSize).strides(strides)
                 .dilationRate(dilation).padding(padding).groups(groups).useBias(useBias)
                 .activation(activation).dataFormat(dataFormat);
+        return explicit == null ? b : b.padding(explicit);
     }
 
     ConvConfig config() {
@@ -285,7 +301,8 @@ final class RandomCase {
     @Override
     public String toString() {
         return "rank=" + rank + " filters=" + filters + " kernel=" + Arrays.toString(kernelSize) + " strides="
-                + Arrays.toString(strides) + " dilation=" + Arrays.toString(dilation) + " padding=" + padding
+                + Arrays.toString(strides) + " dilation=" + Arrays.toString(dilation)
+                + " padding=" + (explicit == null ? padding : explicit)
                 + " groups=" + groups + " bias=" + useBias + " act=" + activation + " " + dataFormat + " input="
                 + Arrays.toString(inputShape) + " data=" + dataKind;
     }
