@@ -105,13 +105,58 @@ class ConvFamilyCliTest {
         }
     }
 
+    /** Flag combinations Keras or the command refuses: exit 2, one line naming the flag, no output file. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("refusals")
+    void refusalsExitTwoInOneLineWithoutOutput(String name, String caseName, List<String> extra, String expected)
+            throws Exception {
+        Run r = run(caseName, "java", false, extra);
+        assertEquals(2, r.status, name + ": " + r.err);
+        assertEquals(1, r.err.strip().lines().count(), r.err);
+        assertTrue(r.err.contains(expected), name + ": '" + r.err.strip() + "' should say '" + expected + "'");
+        assertFalse(Files.exists(r.output), "no output file after an error");
+    }
+
+    static Stream<org.junit.jupiter.params.provider.Arguments> refusals() {
+        return Stream.of(
+            org.junit.jupiter.params.provider.Arguments.of("output padding >= stride", "conv2dt_same_op",
+                List.of("--output-padding", "3,1"), "output_padding must be strictly less than strides"),
+            org.junit.jupiter.params.provider.Arguments.of("output padding on conv", "conv2d_explicit_stride",
+                List.of("--output-padding", "1,1"), "--output-padding is only for --layer conv_transpose"),
+            org.junit.jupiter.params.provider.Arguments.of("pads count", "conv2d_explicit_stride",
+                List.of("--pads", "1,1"), "--pads '1,1' has 2 values but --rank 2 needs 4"),
+            org.junit.jupiter.params.provider.Arguments.of("explicit on transposed", "conv2dt_same_op",
+                List.of("--padding", "explicit", "--pads", "1,1,1,1"), "explicit padding is refused"),
+            org.junit.jupiter.params.provider.Arguments.of("causal on depthwise", "dw2d_m2_channels_first",
+                List.of("--padding", "causal"), "causal"),
+            org.junit.jupiter.params.provider.Arguments.of("TensorFlow's transposed shape check", "conv2dt_same_op",
+                List.of("--output-padding", "0,0", "--strides", "1,1"), "TensorFlow refuses"),
+            org.junit.jupiter.params.provider.Arguments.of("rank 3 depthwise", "dw2d_m2_channels_first",
+                List.of("--rank", "3"), "Keras has no DepthwiseConv3D"));
+    }
+
     private record Run(int status, String err, Path output) {}
 
-    /** Runs the case's flags; {@code abs}: on |x|, |w|, |b| (the bound's magnitude). */
     private Run run(String name, String backend, boolean abs) throws Exception {
+        return run(name, backend, abs, List.of());
+    }
+
+    /**
+     * Runs the case's flags, with {@code extra} replacing a flag's value or adding a flag; {@code abs}:
+     * on |x|, |w|, |b| (the bound's magnitude).
+     */
+    private Run run(String name, String backend, boolean abs, List<String> extra) throws Exception {
         Path d = caseDir(name);
         List<String> args = new ArrayList<>(List.of("conv"));
         args.addAll(Arrays.asList(Files.readString(d.resolve("args.txt")).strip().split(" ")));
+        for (int i = 0; i < extra.size(); i += 2) {
+            int at = args.indexOf(extra.get(i));
+            if (at >= 0) {
+                args.set(at + 1, extra.get(i + 1));
+            } else {
+                args.addAll(List.of(extra.get(i), extra.get(i + 1)));
+            }
+        }
         String[][] files = {{"input.npy", "--input"}, {"kernel.npy", "--kernel"}, {"pointwise.npy", "--pointwise-kernel"},
             {"bias.npy", "--bias"}};
         for (String[] f : files) {
