@@ -44,14 +44,14 @@ public final class ConvGeometry {
         batch = inputShape[0];
         inChannels = last ? inputShape[rank + 1] : inputShape[1];
         int spatialStart = last ? 1 : 2;
-        if (inChannels % config.groups() != 0) {
-            throw new IllegalArgumentException("input channels (" + inChannels + ") must be divisible by groups ("
-                    + config.groups() + ")");
-        }
         if (config.inputChannels() > 0 && config.kind() == ConvConfig.Kind.DEPTHWISE
                 && inChannels != config.inputChannels()) {
             throw new IllegalArgumentException("input has " + inChannels + " channels, but the "
                     + config.kerasClassName() + " was built for " + config.inputChannels());
+        }
+        if (inChannels % config.groups() != 0) {
+            throw new IllegalArgumentException("input channels (" + inChannels + ") must be divisible by groups ("
+                    + config.groups() + ")");
         }
         boolean transposed = config.kind() == ConvConfig.Kind.TRANSPOSE;
         for (int i = 0; i < rank; i++) {
