@@ -37,8 +37,7 @@ final class NativePlan {
     /** A light plan for {@code g} over {@code weights}, which are created (and packed) on first use. */
     static NativePlan create(ConvGeometry g, NativeWeights weights) {
         Conv4j.requireNative();
-        try (ConvDesc d = new ConvDesc()) {
-            describe(d, g);
+        try (ConvDesc d = describe(new ConvDesc(), g)) {
             requireSupported(d, g);
             Conv4jNative.Weights shared = weights.handle(d, g);
             Conv4jNative.Plan handle = new Conv4jNative.Plan();
@@ -54,11 +53,11 @@ final class NativePlan {
     }
 
     /**
-     * Fills {@code d} for {@code g}. Rank r fills indices 0..r-1 of the spatial arrays (the
+     * Fills {@code d} for {@code g} and returns it. Rank r fills indices 0..r-1 of the spatial arrays (the
      * geometry keeps its axes at depth, height, width: 3-r..2). A transposed layer is described as
      * the forward convolution from its output back to its input, run as BACKWARD_DATA.
      */
-    static void describe(ConvDesc d, ConvGeometry g) {
+    static ConvDesc describe(ConvDesc d, ConvGeometry g) {
         boolean transposed = g.transposed();
         int[] forwardIn = transposed ? new int[] {g.outDepth(), g.outHeight(), g.outWidth()}
                 : new int[] {g.inDepth(), g.inHeight(), g.inWidth()};
@@ -84,6 +83,7 @@ final class NativePlan {
             d.inSize(i, forwardIn[a]).kernel(i, k[a]).stride(i, s[a]).dilation(i, dil[a])
                     .padBefore(i, before[a]).padAfter(i, after[a]);
         }
+        return d;
     }
 
     /**
@@ -91,7 +91,7 @@ final class NativePlan {
      * it answers CONV4J_ERR_INVALID_RANK for rank 3, or CONV4J_ERR_UNSUPPORTED for the descriptor
      * of a backward pass, until those kernels are built in.
      */
-    private static void requireSupported(ConvDesc d, ConvGeometry g) {
+    static void requireSupported(ConvDesc d, ConvGeometry g) {
         int status = Conv4jNative.conv4j_output_size(d, null);
         boolean rank3 = status == NativeStatus.ERR_INVALID_RANK.code() && g.rank() == 3;
         boolean backward = status == NativeStatus.ERR_UNSUPPORTED.code() && g.transposed();
