@@ -136,16 +136,7 @@ public final class ConvConfig {
     }
 
     private static int[] requireNonNegative(String name, int[] values, int rank) {
-        if (values.length != rank) {
-            throw new IllegalArgumentException(name + " must have " + rank + " value" + (rank == 1 ? "" : "s")
-                    + " for rank " + rank + ", got " + Arrays.toString(values));
-        }
-        for (int v : values) {
-            if (v < 0) {
-                throw new IllegalArgumentException(name + " must be >= 0, got " + Arrays.toString(values));
-            }
-        }
-        return values.clone();
+        return requireAtLeast(0, ">= 0", name, values, rank);
     }
 
     /** Keras' class name: Conv2D, Conv3DTranspose, DepthwiseConv1D. */
@@ -165,6 +156,10 @@ public final class ConvConfig {
     }
 
     static int[] requirePositive(String name, int[] values, int rank) {
+        return requireAtLeast(1, "positive", name, values, rank);
+    }
+
+    private static int[] requireAtLeast(int min, String wording, String name, int[] values, int rank) {
         if (values == null) {
             throw new IllegalArgumentException(name + " must not be null");
         }
@@ -173,8 +168,8 @@ public final class ConvConfig {
                     + " for rank " + rank + ", got " + Arrays.toString(values));
         }
         for (int v : values) {
-            if (v < 1) {
-                throw new IllegalArgumentException(name + " must be positive, got " + Arrays.toString(values));
+            if (v < min) {
+                throw new IllegalArgumentException(name + " must be " + wording + ", got " + Arrays.toString(values));
             }
         }
         return values.clone();

@@ -258,10 +258,15 @@ public final class ConvGeometry {
     }
 
     private int[] shape(int channels, int[] spatial) {
+        return layoutShape(config, batch, channels, spatial);
+    }
+
+    /** {@code [n, spatial..., c]} or {@code [n, c, spatial...]} for the config's rank and format; spatial is (D, H, W). */
+    static int[] layoutShape(ConvConfig config, int n, int channels, int[] spatial) {
         boolean last = config.dataFormat() == DataFormat.CHANNELS_LAST;
         int r = config.rank();
         int[] s = new int[r + 2];
-        s[0] = batch;
+        s[0] = n;
         s[last ? r + 1 : 1] = channels;
         for (int i = 0; i < r; i++) {
             s[(last ? 1 : 2) + i] = spatial[3 - r + i];

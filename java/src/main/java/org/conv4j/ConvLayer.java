@@ -325,16 +325,7 @@ public abstract class ConvLayer implements AutoCloseable {
 
     /** The input shape in the layer's format from normalized sizes. */
     final int[] layerShape(int n, int d, int h, int w, int c) {
-        boolean last = config.dataFormat() == DataFormat.CHANNELS_LAST;
-        int r = config.rank();
-        int[] spatial = {d, h, w};
-        int[] s = new int[r + 2];
-        s[0] = n;
-        s[last ? r + 1 : 1] = c;
-        for (int i = 0; i < r; i++) {
-            s[(last ? 1 : 2) + i] = spatial[3 - r + i];
-        }
-        return s;
+        return ConvGeometry.layoutShape(config, n, c, new int[] {d, h, w});
     }
 
     final void run(float[] input, float[] output, int n, int h, int w, int c) {

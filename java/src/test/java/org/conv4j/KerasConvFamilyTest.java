@@ -160,10 +160,10 @@ class KerasConvFamilyTest {
                 assertArrayEquals(out64.shape(), s.outputShape(x.shape()), what);
                 ConvGeometry gd = s.depthwise().geometry(x.shape());
                 ConvGeometry gp = s.pointwise().geometry(gd.outputShape());
-                float[] mid = ReferenceConvolution.compute(gd, abs(x.floats()), abs(f.tensors().get("kernel").floats()),
+                float[] mid = ReferenceConvolution.compute(gd, Tolerance.abs(x.floats()), Tolerance.abs(f.tensors().get("kernel").floats()),
                         null);
-                float[] magnitude = ReferenceConvolution.compute(gp, mid, abs(f.tensors().get("pointwise").floats()),
-                        bias(f) == null ? null : abs(bias(f)));
+                float[] magnitude = ReferenceConvolution.compute(gp, mid, Tolerance.abs(f.tensors().get("pointwise").floats()),
+                        bias(f) == null ? null : Tolerance.abs(bias(f)));
                 Tolerance.assertWithinMagnitude(gd.fanIn() + gp.fanIn() + 2.0, magnitude, gp, expected, actual, what);
             } else {
                 ConvLayer l = (ConvLayer) layer;
@@ -216,13 +216,5 @@ class KerasConvFamilyTest {
             a[i] = (float) r.nextGaussian();
         }
         return a;
-    }
-
-    static float[] abs(float[] a) {
-        float[] b = new float[a.length];
-        for (int i = 0; i < a.length; i++) {
-            b[i] = Math.abs(a[i]);
-        }
-        return b;
     }
 }
