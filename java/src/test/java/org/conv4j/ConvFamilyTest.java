@@ -102,6 +102,61 @@ class ConvFamilyTest {
         }
     }
 
+    /**
+     * The Java backend's blocked rank-3 path (and its depthwise rows) against the reference on
+     * random Conv3D shapes: both layouts, groups and depthwise, strides or dilation, every padding,
+     * 1 and 2 threads on the full team.
+     */
+    @Test
+    void javaConv3DMatchesTheReferenceOnRandomShapes() {
+        SplittableRandom r = new SplittableRandom(2026);
+        boolean fullTeam = JavaConvolution.fullTeam;
+        JavaConvolution.fullTeam = true;
+        try {
+            for (int i = 0; i < 60; i++) {
+                int groupKind = r.nextInt(3);
+                int groups = groupKind == 0 ? 1 : 2 + r.nextInt(3);
+                int cin = groups * (groupKind == 2 ? 1 : 1 + r.nextInt(3));
+                int filters = groups * (groupKind == 2 ? 1 : 1 + r.nextInt(4));
+                boolean strided = r.nextBoolean();
+                int[] k = new int[3], s = new int[3], d = new int[3], in = new int[3], before = new int[3],
+                        after = new int[3];
+                for (int a = 0; a < 3; a++) {
+                    k[a] = 1 + r.nextInt(3);
+                    s[a] = strided ? 1 + r.nextInt(2) : 1;
+                    d[a] = strided ? 1 : 1 + r.nextInt(2);
+                    in[a] = (k[a] - 1) * d[a] + 1 + r.nextInt(4);
+                    before[a] = r.nextInt(2);
+                    after[a] = r.nextInt(3);
+                }
+                DataFormat format = r.nextBoolean() ? DataFormat.CHANNELS_LAST : DataFormat.CHANNELS_FIRST;
+                Conv3D.Builder b = Conv3D.builder().filters(filters).groups(groups).kernelSize(k).strides(s)
+                        .dilationRate(d).dataFormat(format).activation(r.nextBoolean() ? Activation.RELU
+                                : Activation.NONE).backend(Backend.JAVA).threads(1 + r.nextInt(2));
+                int padding = r.nextInt(3);
+                if (padding == 2) {
+                    b.padding(Padding.explicit(before, after));
+                } else {
+                    b.padding(padding == 0 ? Padding.VALID : Padding.SAME);
+                }
+                int n = 1 + r.nextInt(2);
+                int[] shape = format == DataFormat.CHANNELS_LAST ? new int[] {n, in[0], in[1], in[2], cin}
+                        : new int[] {n, cin, in[0], in[1], in[2]};
+                float[] x = RandomCase.values(r, n * in[0] * in[1] * in[2] * cin);
+                float[] w = RandomCase.values(r, k[0] * k[1] * k[2] * cin / groups * filters);
+                float[] bias = RandomCase.values(r, filters);
+                try (Conv3D conv = b.build()) {
+                    conv.setWeights(w, bias);
+                    ConvGeometry g = conv.geometry(shape);
+                    Tolerance.assertWithinBound(g, x, w, bias, ReferenceConvolution.compute(g, x, w, bias),
+                            conv.predict(x, shape), "case " + i + " " + g);
+                }
+            }
+        } finally {
+            JavaConvolution.fullTeam = fullTeam;
+        }
+    }
+
     @Test
     void summaryShowsKerasNamesAndParameters() {
         try (Conv2D c = Conv2D.builder().filters(4).kernelSize(3).padding(Padding.SAME).backend(Backend.JAVA).build();
