@@ -260,6 +260,8 @@ def conv3d(out):
     case(out, "conv3d_channels_first", "conv", 3,
          dict(filters=3, kernel_size=[2, 2, 2], padding="same", strides=[2, 1, 2], data_format="channels_first"),
          [2, 2, 3, 3, 4])
+    case(out, "conv3d_groups2", "conv", 3,
+         dict(filters=4, kernel_size=[2, 2, 2], groups=2, padding="same"), [1, 3, 4, 3, 4])
     case(out, "conv3d_explicit", "conv", 3,
          dict(filters=2, kernel_size=[2, 3, 2], padding="explicit", pads=[1, 0, 2, 1, 0, 3]), [1, 3, 4, 3, 2])
     case(out, "conv2d_explicit_stride", "conv", 2,
@@ -337,6 +339,10 @@ def depthwise(out):
          [2, 3, 5, 5])
     case(out, "dw2d_m2_explicit", d, 2,
          dict(kernel_size=[3, 3], padding="explicit", pads=[1, 2, 0, 1], depth_multiplier=2), [1, 4, 5, 2])
+    case(out, "dw2d_m2_stride_and_dilation", d, 2,
+         dict(kernel_size=[3, 3], strides=[2, 2], dilation_rate=[2, 2], depth_multiplier=2), [1, 9, 8, 2])
+    case(out, "dw1d_stride_and_dilation_same", d, 1,
+         dict(kernel_size=[3], strides=[2], dilation_rate=[2], padding="same"), [2, 9, 2])
     refusal(out, "dw_causal", d, 1, dict(kernel_size=[3], padding="causal"), [1, 6, 2])
     refusal(out, "dw_too_small", d, 2, dict(kernel_size=[3, 3]), [1, 2, 5, 2])
 
@@ -360,6 +366,8 @@ def separable(out):
     case(out, "sep2d_explicit", s, 2,
          dict(filters=2, kernel_size=[2, 2], padding="explicit", pads=[1, 0, 0, 2], depth_multiplier=2),
          [1, 3, 4, 2])
+    case(out, "sep2d_stride_and_dilation", s, 2,
+         dict(filters=2, kernel_size=[3, 3], strides=[2, 2], dilation_rate=[2, 2], padding="same"), [1, 7, 8, 2])
     refusal(out, "sep_causal", s, 1, dict(filters=2, kernel_size=[3], padding="causal"), [1, 6, 2])
 
 

@@ -76,7 +76,9 @@ public final class ConvConfig {
             throw new IllegalArgumentException("input channels must be positive (or not set), got " + inputChannels);
         }
         this.inputChannels = inputChannels;
-        if (Arrays.stream(strides).anyMatch(s -> s > 1) && Arrays.stream(dilationRate).anyMatch(d -> d > 1)) {
+        // Keras' Conv and ConvTranspose layers refuse this; its depthwise and separable layers do not.
+        if (kind != Kind.DEPTHWISE && Arrays.stream(strides).anyMatch(s -> s > 1)
+                && Arrays.stream(dilationRate).anyMatch(d -> d > 1)) {
             throw new IllegalArgumentException("strides " + Arrays.toString(strides) + " with dilation_rate "
                     + Arrays.toString(dilationRate) + ": Keras refuses strides > 1 together with dilation_rate > 1");
         }

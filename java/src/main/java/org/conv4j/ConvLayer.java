@@ -257,7 +257,7 @@ public abstract class ConvLayer implements AutoCloseable {
     public String explain(int... inputShape) {
         PlanCache.Entry e = acquire(normalized(inputShape));
         try {
-            return e.plan == null ? "java (" + JavaConvolution.kernelName() + " micro-kernel)" : e.plan.explanation();
+            return e.plan == null ? e.java.description() : e.plan.explanation();
         } finally {
             e.release();
         }

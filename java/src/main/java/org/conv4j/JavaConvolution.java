@@ -134,6 +134,11 @@ final class JavaConvolution {
         return p;
     }
 
+    /** What computes this layer on the Java backend, for {@code explain}. */
+    String description() {
+        return reference ? "java (the reference: double sums, one thread)" : "java (" + kernel.name() + " micro-kernel)";
+    }
+
     /** The micro-kernel this JVM uses, for reports. */
     static String kernelName() {
         return KERNEL.name();

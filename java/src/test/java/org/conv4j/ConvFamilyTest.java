@@ -158,6 +158,17 @@ class ConvFamilyTest {
     }
 
     @Test
+    void explainSaysWhatComputesTheJavaBackend() {
+        try (Conv2DTranspose t = Conv2DTranspose.builder().filters(2).kernelSize(3).backend(Backend.JAVA).build();
+             Conv3D c = Conv3D.builder().filters(2).kernelSize(2).backend(Backend.JAVA).build()) {
+            t.setWeights(new float[3 * 3 * 2 * 4], new float[2]);
+            c.setWeights(new float[2 * 2 * 2 * 4 * 2], new float[2]);
+            assertTrue(t.explain(1, 4, 4, 4).contains("reference"), t.explain(1, 4, 4, 4));
+            assertTrue(c.explain(1, 3, 3, 3, 4).contains("micro-kernel"), c.explain(1, 3, 3, 3, 4));
+        }
+    }
+
+    @Test
     void summaryShowsKerasNamesAndParameters() {
         try (Conv2D c = Conv2D.builder().filters(4).kernelSize(3).padding(Padding.SAME).backend(Backend.JAVA).build();
              Conv2DTranspose t = Conv2DTranspose.builder().filters(2).kernelSize(2).strides(2).backend(Backend.JAVA)

@@ -54,6 +54,12 @@ class KerasConvFamilyTest {
         assertTrue(cases().anyMatch(f -> f.config().getOrDefault("depth_multiplier", "1").matches("[2-9]")));
         assertTrue(cases().anyMatch(f -> "explicit".equals(f.config().get("padding"))));
         assertTrue(cases().anyMatch(f -> "channels_first".equals(f.config().get("data_format"))));
+        // Keras' depthwise and separable layers take strides and dilation together (its Conv layers refuse).
+        for (String layer : new String[] {"depthwise", "separable"}) {
+            assertTrue(cases().anyMatch(f -> f.layer().equals(layer)
+                    && f.config().getOrDefault("strides", "1").matches(".*[2-9].*")
+                    && f.config().getOrDefault("dilation_rate", "1").matches(".*[2-9].*")), layer);
+        }
         assertTrue(cases().count() >= 40, "cases: " + cases().count());
     }
 
