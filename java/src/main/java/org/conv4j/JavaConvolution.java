@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * from +0, then the bias: the error is within γ(k+1)·(Σ|x·w| + |b|) (Higham 3.5) rather than the
  * reference's single rounding, and the result is the same bits for any thread count. A kernel
  * with a NaN or an infinity goes to the reference, which skips the taps that fall on padding (a
- * zero-filled patch would turn 0·∞ into NaN there).
+ * zero-filled patch would turn 0·∞ into NaN there). Transposed layers have no
+ * blocked path: the reference computes them too, its output rows split over the workers.
  *
  * <p><b>Threads.</b> Immutable after construction and safe to share; a call uses the calling
  * thread plus idle {@link JavaWorkers}, and per-thread scratch that grows to the largest shape
@@ -37,7 +38,7 @@ final class JavaConvolution {
     private final Object packed; // [group][block][k][width] in the kernel's form; null for the reference or depthwise path
     private final float[] weights; // Keras layout, for the depthwise and reference paths
     private final float[] bias;
-    private final boolean reference; // non-finite kernel, rank 3 or transposed: the reference computes
+    private final boolean reference; // non-finite kernel or transposed layer: the reference computes
     private final int groups, cinG, coutG, cout, kd, kh, kw, k, blocks;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -73,11 +74,14 @@ final class JavaConvolution {
         float[] output;
         int units, pixelsPerBlock, splits;
         boolean depthwise;
+        boolean reference;
 
         @Override
         void work() {
             for (int u = next.getAndIncrement(); u < units; u = next.getAndIncrement()) {
-                if (depthwise) {
+                if (reference) {
+                    ReferenceConvolution.computeRows(g, input, 0, conv.weights, conv.bias, output, 0, u, u + 1);
+                } else if (depthwise) {
                     conv.depthwiseRow(this, u);
                 } else {
                     conv.unit(this, u);
@@ -111,7 +115,7 @@ final class JavaConvolution {
         for (float v : weights) {
             allFinite &= Float.isFinite(v);
         }
-        // Transposed layers have no blocked path yet: the reference (exact, one thread) runs them.
+        // Transposed layers have no blocked path yet: the reference runs them, output rows split over the workers.
         reference = !allFinite || config.kind() == ConvConfig.Kind.TRANSPOSE;
         int width = kernel.width();
         blocks = (coutG + width - 1) / width;
@@ -136,7 +140,8 @@ final class JavaConvolution {
 
     /** What computes this layer on the Java backend, for {@code explain}. */
     String description() {
-        return reference ? "java (the reference: double sums, one thread)" : "java (" + kernel.name() + " micro-kernel)";
+        return reference ? "java (the reference: double sums, rows over the workers)"
+                : "java (" + kernel.name() + " micro-kernel)";
     }
 
     /** The micro-kernel this JVM uses, for reports. */
@@ -169,10 +174,6 @@ final class JavaConvolution {
 
     /** Computes {@code g} from {@code input} into {@code output} (lengths checked by the caller). */
     void compute(ConvGeometry g, float[] input, float[] output, int threads) {
-        if (reference) {
-            ReferenceConvolution.compute(g, input, 0, weights, bias, output, 0);
-            return;
-        }
         // Below the native core's small-call cutoff a team costs more than it saves (a call that
         // takes microseconds waits as long again for the workers' wake-up and join): stay on the
         // calling thread, as native plans do.
@@ -183,8 +184,11 @@ final class JavaConvolution {
         c.input = input;
         c.output = output;
         c.next.set(0);
+        c.reference = reference;
         c.depthwise = packed == null;
-        if (c.depthwise) {
+        if (reference) {
+            c.units = ReferenceConvolution.rows(g); // one output row per unit: rows are independent
+        } else if (c.depthwise) {
             c.units = g.batch() * g.outDepth() * g.outHeight();
         } else {
             int rows = kernel.rows();

@@ -28,6 +28,20 @@ public final class ReferenceConvolution {
         if (bias != null) {
             checkLength("bias", bias, 0, g.outChannels());
         }
+        computeRows(g, input, inputOffset, kernel, bias, output, outputOffset, 0, rows(g));
+    }
+
+    /** Output rows (n, z, y) of {@code g}: the units {@link #computeRows} splits the work into. */
+    static int rows(ConvGeometry g) {
+        return g.batch() * g.outDepth() * g.outHeight();
+    }
+
+    /**
+     * {@link #compute} for output rows {@code from} .. {@code to - 1} (row = (n·Dout + z)·Hout + y);
+     * lengths checked by the caller. Rows are independent, so threads may each take some.
+     */
+    static void computeRows(ConvGeometry g, float[] input, int inputOffset, float[] kernel, float[] bias,
+                            float[] output, int outputOffset, int from, int to) {
         boolean last = g.config().dataFormat() == DataFormat.CHANNELS_LAST;
         int cin = g.inChannels(), cout = g.outChannels();
         int[] in = {g.inDepth(), g.inHeight(), g.inWidth()}, out = {g.outDepth(), g.outHeight(), g.outWidth()};
@@ -44,47 +58,44 @@ public final class ReferenceConvolution {
                 outN = cout * outPlane;
         boolean relu = g.config().activation() == Activation.RELU;
         int[] i = new int[3];
-        for (int n = 0; n < g.batch(); n++) {
-            for (int oz = 0; oz < out[0]; oz++) {
-                for (int oy = 0; oy < out[1]; oy++) {
-                    for (int ox = 0; ox < out[2]; ox++) {
-                        for (int co = 0; co < cout; co++) {
-                            int group = co / coutG;
-                            double sum = 0;
-                            for (int kz = 0; kz < k[0]; kz++) {
-                                if ((i[0] = source(transposed, oz, kz, s[0], d[0], pad[0], in[0])) < 0) {
+        for (int row = from; row < to; row++) {
+            int n = row / (out[0] * out[1]), oz = row / out[1] % out[0], oy = row % out[1];
+            for (int ox = 0; ox < out[2]; ox++) {
+                for (int co = 0; co < cout; co++) {
+                    int group = co / coutG;
+                    double sum = 0;
+                    for (int kz = 0; kz < k[0]; kz++) {
+                        if ((i[0] = source(transposed, oz, kz, s[0], d[0], pad[0], in[0])) < 0) {
+                            continue;
+                        }
+                        for (int ky = 0; ky < k[1]; ky++) {
+                            if ((i[1] = source(transposed, oy, ky, s[1], d[1], pad[1], in[1])) < 0) {
+                                continue;
+                            }
+                            for (int kx = 0; kx < k[2]; kx++) {
+                                if ((i[2] = source(transposed, ox, kx, s[2], d[2], pad[2], in[2])) < 0) {
                                     continue;
                                 }
-                                for (int ky = 0; ky < k[1]; ky++) {
-                                    if ((i[1] = source(transposed, oy, ky, s[1], d[1], pad[1], in[1])) < 0) {
-                                        continue;
-                                    }
-                                    for (int kx = 0; kx < k[2]; kx++) {
-                                        if ((i[2] = source(transposed, ox, kx, s[2], d[2], pad[2], in[2])) < 0) {
-                                            continue;
-                                        }
-                                        long base = inputOffset + n * inN + i[0] * inZ + i[1] * inY + i[2] * inX;
-                                        int tap = (kz * k[1] + ky) * k[2] + kx;
-                                        for (int ci = 0; ci < cinG; ci++) {
-                                            float x = input[(int) (base + (long) (group * cinG + ci) * inC)];
-                                            // forward [k..., Cin/groups, Cout]; transposed [k..., filters, Cin]
-                                            float w = transposed ? kernel[(tap * cout + co) * cin + ci]
-                                                    : kernel[(tap * cinG + ci) * cout + co];
-                                            sum += (double) x * w;
-                                        }
-                                    }
+                                long base = inputOffset + n * inN + i[0] * inZ + i[1] * inY + i[2] * inX;
+                                int tap = (kz * k[1] + ky) * k[2] + kx;
+                                for (int ci = 0; ci < cinG; ci++) {
+                                    float x = input[(int) (base + (long) (group * cinG + ci) * inC)];
+                                    // forward [k..., Cin/groups, Cout]; transposed [k..., filters, Cin]
+                                    float w = transposed ? kernel[(tap * cout + co) * cin + ci]
+                                            : kernel[(tap * cinG + ci) * cout + co];
+                                    sum += (double) x * w;
                                 }
                             }
-                            if (bias != null) {
-                                sum += bias[co];
-                            }
-                            float v = (float) sum;
-                            if (relu && v < 0) {
-                                v = 0; // NaN is not < 0 and passes through, as in TensorFlow
-                            }
-                            output[(int) (outputOffset + n * outN + oz * outZ + oy * outY + ox * outX + co * outC)] = v;
                         }
                     }
+                    if (bias != null) {
+                        sum += bias[co];
+                    }
+                    float v = (float) sum;
+                    if (relu && v < 0) {
+                        v = 0; // NaN is not < 0 and passes through, as in TensorFlow
+                    }
+                    output[(int) (outputOffset + n * outN + oz * outZ + oy * outY + ox * outX + co * outC)] = v;
                 }
             }
         }

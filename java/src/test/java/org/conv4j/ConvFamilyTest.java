@@ -157,6 +157,48 @@ class ConvFamilyTest {
         }
     }
 
+    /** Transposed layers on the Java backend: the reference's rows split over 2 workers, bit for bit. */
+    @Test
+    void javaTransposedSplitsTheReferenceOverWorkers() {
+        SplittableRandom r = new SplittableRandom(13);
+        boolean fullTeam = JavaConvolution.fullTeam;
+        JavaConvolution.fullTeam = true;
+        try {
+            for (int i = 0; i < 30; i++) {
+                int rank = 1 + r.nextInt(3);
+                int cin = 1 + r.nextInt(4), filters = 1 + r.nextInt(4);
+                int[] k = new int[rank], s = new int[rank], in = new int[rank];
+                int volume = 1, inCount = 1;
+                for (int a = 0; a < rank; a++) {
+                    k[a] = 1 + r.nextInt(3);
+                    s[a] = 1 + r.nextInt(3);
+                    in[a] = 1 + r.nextInt(5);
+                    volume *= k[a];
+                    inCount *= in[a];
+                }
+                ConvLayer.TransposeBuilder<?> b = rank == 1 ? Conv1DTranspose.builder()
+                        : rank == 2 ? Conv2DTranspose.builder() : Conv3DTranspose.builder();
+                b.filters(filters).kernelSize(k).strides(s).padding(r.nextBoolean() ? Padding.VALID : Padding.SAME)
+                        .backend(Backend.JAVA).threads(2);
+                int[] shape = new int[rank + 2];
+                shape[0] = 1 + r.nextInt(2);
+                System.arraycopy(in, 0, shape, 1, rank);
+                shape[rank + 1] = cin;
+                float[] x = RandomCase.values(r, shape[0] * inCount * cin);
+                float[] w = RandomCase.values(r, volume * filters * cin);
+                float[] bias = RandomCase.values(r, filters);
+                try (ConvLayer layer = rank == 1 ? ((Conv1DTranspose.Builder) b).build()
+                        : rank == 2 ? ((Conv2DTranspose.Builder) b).build() : ((Conv3DTranspose.Builder) b).build()) {
+                    layer.setWeights(w, bias);
+                    ConvGeometry g = layer.geometry(shape);
+                    assertArrayEquals(ReferenceConvolution.compute(g, x, w, bias), layer.predict(x, shape), g.toString());
+                }
+            }
+        } finally {
+            JavaConvolution.fullTeam = fullTeam;
+        }
+    }
+
     @Test
     void explainSaysWhatComputesTheJavaBackend() {
         try (Conv2DTranspose t = Conv2DTranspose.builder().filters(2).kernelSize(3).backend(Backend.JAVA).build();
