@@ -19,7 +19,7 @@ public final class ConvConfig {
     }
 
     private final Kind kind;
-    private final ExplicitPadding explicitPadding; // null unless padding is EXPLICIT
+    private final ExplicitPadding explicitPadding; // null, or the pads of a valid convolution
     private final int[] outputPadding; // null: Keras' None (transposed only)
     private final int rank;
     private final int filters;
@@ -86,10 +86,10 @@ public final class ConvConfig {
             throw new IllegalArgumentException("padding 'causal' is only for Conv1D (rank 1), got rank " + rank
                     + " " + kerasName(kind, rank) + "; Keras allows only 'valid' and 'same' there");
         }
-        if (padding == Padding.EXPLICIT) {
-            if (explicitPadding == null) {
-                throw new IllegalArgumentException("padding 'explicit' needs its pads: use"
-                        + " padding(Padding.explicit(before, after))");
+        if (explicitPadding != null) {
+            if (padding != Padding.VALID) {
+                throw new IllegalArgumentException("explicit pads go with a valid convolution, got padding "
+                        + padding.kerasName());
             }
             if (explicitPadding.rank() != rank) {
                 throw new IllegalArgumentException("explicit padding " + explicitPadding + " has "
@@ -99,8 +99,6 @@ public final class ConvConfig {
                 throw new IllegalArgumentException("explicit padding is refused for " + kerasName(kind, rank)
                         + ": Keras' transposed layers take only 'valid' and 'same' (crop the output instead)");
             }
-        } else if (explicitPadding != null) {
-            throw new IllegalArgumentException("explicit pads given with padding " + padding.kerasName());
         }
         this.explicitPadding = explicitPadding;
         if (outputPadding != null) {
@@ -180,7 +178,7 @@ public final class ConvConfig {
     public Kind kind() { return kind; }
     /** Keras' class name of the layer: {@code Conv2D}, {@code Conv1DTranspose}, {@code DepthwiseConv2D}. */
     public String kerasClassName() { return kerasName(kind, rank); }
-    /** The pads of {@link Padding#EXPLICIT}, else null. */
+    /** Explicit pads (padding is then VALID over the zero-padded input), or null. */
     public ExplicitPadding explicitPadding() { return explicitPadding; }
     /** Transposed layers' output_padding, or null for Keras' None. */
     public int[] outputPadding() { return outputPadding == null ? null : outputPadding.clone(); }

@@ -105,6 +105,9 @@ public final class ConvGeometry {
     /** Pads of config axis i for a forward input of size {@code in}. */
     private static int[] pads(ConvConfig config, int i, int in, int k, int s, int d) {
         long effective = (long) (k - 1) * d + 1;
+        if (config.explicitPadding() != null) {
+            return new int[] {config.explicitPadding().before(i), config.explicitPadding().after(i)};
+        }
         switch (config.padding()) {
             case VALID:
                 return new int[] {0, 0};
@@ -115,8 +118,6 @@ public final class ConvGeometry {
             }
             case CAUSAL:
                 return new int[] {checkedPad(effective - 1), 0};
-            case EXPLICIT:
-                return new int[] {config.explicitPadding().before(i), config.explicitPadding().after(i)};
             default:
                 throw new AssertionError(config.padding());
         }
@@ -165,7 +166,8 @@ public final class ConvGeometry {
         if (span < 0) {
             throw new IllegalArgumentException("output " + axis + " would be < 1: input " + axis + " " + in
                     + ", kernel_size " + k + ", dilation_rate " + d + " (effective kernel " + effective
-                    + "), padding " + config.padding().kerasName() + " (" + before + " before, " + after + " after)");
+                    + "), padding " + (config.explicitPadding() != null ? "explicit" : config.padding().kerasName())
+                    + " (" + before + " before, " + after + " after)");
         }
         return (int) (span / s + 1);
     }

@@ -676,7 +676,7 @@ public abstract class ConvLayer implements AutoCloseable {
             if (pads == null) {
                 throw new IllegalArgumentException("padding must not be null");
             }
-            this.padding = Padding.EXPLICIT;
+            this.padding = Padding.VALID; // over the zero-padded input
             this.explicitPadding = pads;
             return (B) this;
         }

@@ -44,8 +44,6 @@ class ConvFamilyTest {
         rejects(() -> Conv3D.builder().filters(2).kernelSize(3).padding(Padding.CAUSAL).build(), "causal", "rank 3");
         rejects(() -> Conv3D.builder().filters(2).kernelSize(3).strides(2, 1, 1).dilationRate(1, 1, 2).build(),
                 "dilation_rate", "Keras refuses");
-        rejects(() -> Conv2D.builder().filters(2).kernelSize(3).padding(Padding.EXPLICIT).build(),
-                "padding 'explicit' needs its pads");
         rejects(() -> Conv2D.builder().filters(2).kernelSize(3)
                 .padding(Padding.explicit(new int[] {1}, new int[] {1})).build(), "1 axes", "rank 2");
         rejects(() -> Padding.explicit(new int[] {1, -1}, new int[] {0, 0}), "explicit pads must be >= 0", "-1");

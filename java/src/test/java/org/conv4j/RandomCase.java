@@ -28,7 +28,7 @@ final class RandomCase {
     final int[] strides;
     final int[] dilation;
     final Padding padding;
-    final ExplicitPadding explicit; // the pads when padding is EXPLICIT, else null
+    final ExplicitPadding explicit; // explicit pads (padding is then VALID), or null
     final int groups;
     final boolean useBias;
     final Activation activation;
@@ -55,6 +55,7 @@ final class RandomCase {
     RandomCase(long seed, int index) {
         SplittableRandom r = new SplittableRandom(seed * 1_000_003L + index);
         int family = index % FAMILIES;
+        boolean padsDrawn = false; // explicit pads on a VALID case (families 3 and the general one)
         if (family == 0) { // Winograd: 3×3, stride 1, undilated, ungrouped
             rank = 2;
             // Mostly what Winograd accepts (channels_last, >= 16 channels), some just outside it.
@@ -117,9 +118,9 @@ final class RandomCase {
             kernelSize = new int[rank];
             strides = new int[rank];
             dilation = new int[rank];
-            Padding[] paddings = rank == 1 ? Padding.values()
-                    : new Padding[] {Padding.VALID, Padding.SAME, Padding.EXPLICIT};
+            Padding[] paddings = rank == 1 ? Padding.values() : new Padding[] {Padding.VALID, Padding.SAME};
             padding = paddings[r.nextInt(paddings.length)];
+            padsDrawn = padding == Padding.VALID && r.nextBoolean();
             boolean strided = rank == 2 && r.nextBoolean();
             int[] spatial = new int[rank];
             for (int i = 0; i < rank; i++) {
@@ -143,9 +144,9 @@ final class RandomCase {
             strides = new int[rank];
             dilation = new int[rank];
             int[] spatial = new int[rank];
-            Padding[] paddings = rank == 1 ? Padding.values()
-                    : new Padding[] {Padding.VALID, Padding.SAME, Padding.EXPLICIT};
+            Padding[] paddings = rank == 1 ? Padding.values() : new Padding[] {Padding.VALID, Padding.SAME};
             padding = paddings[r.nextInt(paddings.length)];
+            padsDrawn = padding == Padding.VALID && r.nextBoolean();
             int shapeKind = index % 10; // 0: kernel equals the input, 1: 1×1, 2: output length 1 by stride
             for (int i = 0; i < rank; i++) {
                 kernelSize[i] = shapeKind == 1 ? 1 : 1 + r.nextInt(5);
@@ -160,13 +161,13 @@ final class RandomCase {
                 } else {
                     spatial[i] = 1 + r.nextInt(13);
                 }
-                if ((padding == Padding.VALID || padding == Padding.EXPLICIT) && spatial[i] < effective) {
+                if (padding == Padding.VALID && spatial[i] < effective) {
                     spatial[i] = effective + r.nextInt(3);
                 }
             }
             inputShape = shape(dataFormat, 1 + r.nextInt(3), cin, spatial);
         }
-        explicit = padding == Padding.EXPLICIT ? randomPads(r, rank) : null;
+        explicit = padsDrawn ? randomPads(r, rank) : null;
         useBias = r.nextBoolean();
         activation = r.nextBoolean() ? Activation.RELU : Activation.NONE;
         int inCount = 1;
@@ -242,9 +243,9 @@ final class RandomCase {
         return v >= low && v <= high ? v : low + r.nextInt(high - low + 1);
     }
 
-    /** A spatial size that VALID (or EXPLICIT) padding can take: at least the dilated kernel. */
+    /** A spatial size that VALID padding (explicit pads or none) can take: at least the dilated kernel. */
     private static int fit(int size, int effectiveKernel, Padding padding) {
-        return padding == Padding.VALID || padding == Padding.EXPLICIT ? Math.max(size, effectiveKernel) : size;
+        return padding == Padding.VALID ? Math.max(size, effectiveKernel) : size;
     }
 
     /** Asymmetric pads 0..3 on each side (ZeroPadding + conv, ONNX / PyTorch models). */

@@ -71,7 +71,7 @@ final class ConvCommand implements Callable<Integer> {
 
     @Option(names = "--padding", paramLabel = "valid|same|causal|explicit", defaultValue = "valid",
             description = "Default: ${DEFAULT-VALUE}. explicit takes --pads.")
-    Padding padding;
+    String paddingName;
 
     @Option(names = "--pads", paramLabel = "B1,A1[,B2,A2...]",
             description = "With --padding explicit: zeros before and after each spatial axis (not for conv_transpose).")
@@ -124,7 +124,14 @@ final class ConvCommand implements Callable<Integer> {
             throw new CliException(pointwiseKernel == null ? "--layer separable needs --pointwise-kernel"
                     : "--pointwise-kernel is only for --layer separable, not " + layerKind);
         }
-        if ((pads != null) != (padding == Padding.EXPLICIT)) {
+        boolean explicit = paddingName.strip().equalsIgnoreCase("explicit");
+        Padding padding;
+        try {
+            padding = explicit ? Padding.VALID : Padding.parse(paddingName);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("--padding must be one of valid, same, causal, explicit, got '" + paddingName + "'");
+        }
+        if ((pads != null) != explicit) {
             throw new CliException(pads == null ? "--padding explicit needs --pads B1,A1,... (two per spatial axis)"
                     : "--pads needs --padding explicit, got --padding " + padding.kerasName());
         }
