@@ -22,7 +22,7 @@ static conv4j_conv_desc decode(fuzz_input *in, uint8_t flags)
 {
     conv4j_conv_desc d;
     memset(&d, 0, sizeof d);
-    d.rank = (flags & 1) ? 2 : 1;
+    d.rank = (flags & 1) ? 2 : 1; /* 2 may become 3 below */
     d.layout = (flags >> 1) & 1;
     d.activation = (flags >> 2) & 1;
     d.algorithm = fuzz_range(in, -1, 6); /* -1 and 6 are not algorithms */
@@ -53,6 +53,19 @@ static conv4j_conv_desc decode(fuzz_input *in, uint8_t flags)
         d.dilation[axis] = fuzz_range(in, 1, 3);
         d.pad_before[axis] = fuzz_range(in, 0, 6);
         d.pad_after[axis] = fuzz_range(in, 0, 6);
+    }
+    if (d.rank == 2 && (fuzz_byte(in) & 1)) {
+        /* Rank 3: the two axes become D and H of a small volume, plus a W axis. */
+        d.rank = 3;
+        for (int axis = 0; axis < 2; ++axis) {
+            d.in_size[axis] = 1 + (d.in_size[axis] - 1) % 8;
+        }
+        d.in_size[2] = fuzz_range(in, 1, 8);
+        d.kernel[2] = fuzz_range(in, 1, 4);
+        d.stride[2] = fuzz_range(in, 1, 3);
+        d.dilation[2] = fuzz_range(in, 1, 2);
+        d.pad_before[2] = fuzz_range(in, 0, 3);
+        d.pad_after[2] = fuzz_range(in, 0, 3);
     }
     if (flags & 0x40) {
         /* One field of the struct replaced by a raw value: validation's turn. */

@@ -27,7 +27,7 @@ static int64_t keras_extent(int64_t in, int64_t before, int64_t after, int64_t k
 /* Whether every field is in range, axis by axis, as the header documents. */
 static int fields_valid(const conv4j_conv_desc *d)
 {
-    if (d->rank != 1 && d->rank != 2) {
+    if (d->rank < 1 || d->rank > 3) {
         return 0;
     }
     if ((d->layout != 0 && d->layout != 1) || (d->activation != 0 && d->activation != 1) ||
@@ -130,39 +130,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     if (fields_valid(&d)) {
-        const int rank2 = d.rank == 2;
-        const int64_t in_h = rank2 ? d.in_size[0] : 1;
-        const int64_t in_w = rank2 ? d.in_size[1] : d.in_size[0];
-        const int64_t out_h = rank2 ? keras_extent(d.in_size[0], d.pad_before[0], d.pad_after[0],
-                                                   d.kernel[0], d.stride[0], d.dilation[0])
-                                    : 1;
-        const int64_t out_w = keras_extent(d.in_size[rank2], d.pad_before[rank2],
-                                           d.pad_after[rank2], d.kernel[rank2], d.stride[rank2],
-                                           d.dilation[rank2]);
-        const int64_t pad_h = rank2 ? (int64_t)d.pad_before[0] + d.pad_after[0] : 0;
-        const int64_t pad_w = (int64_t)d.pad_before[rank2] + d.pad_after[rank2];
-        const int64_t k_h = rank2 ? d.kernel[0] : 1;
-        const int64_t counts[4][4] = {
-            {d.batch, in_h, in_w, d.in_channels},
-            {d.batch, in_h + pad_h, in_w + pad_w, d.in_channels},
-            {d.batch, out_h, out_w, d.out_channels},
-            {k_h, d.kernel[rank2], d.in_channels / d.groups, d.out_channels},
+        /* Axes as (D, H, W): a rank below 3 has 1-long leading axes, unpadded. */
+        int64_t in[3], out[3], padded[3], kernel[3];
+        for (int axis = 0; axis < 3; ++axis) {
+            const int given = axis - (3 - d.rank); /* the descriptor's index, < 0 when absent */
+            in[axis] = given < 0 ? 1 : d.in_size[given];
+            kernel[axis] = given < 0 ? 1 : d.kernel[given];
+            padded[axis] =
+                given < 0 ? 1 : in[axis] + (int64_t)d.pad_before[given] + d.pad_after[given];
+            out[axis] = given < 0 ? 1
+                                  : keras_extent(in[axis], d.pad_before[given], d.pad_after[given],
+                                                 kernel[axis], d.stride[given], d.dilation[given]);
+        }
+        const int64_t counts[4][5] = {
+            {d.batch, in[0], in[1], in[2], d.in_channels},
+            {d.batch, padded[0], padded[1], padded[2], d.in_channels},
+            {d.batch, out[0], out[1], out[2], d.out_channels},
+            {kernel[0], kernel[1], kernel[2], d.in_channels / d.groups, d.out_channels},
         };
         int overflow = 0;
         for (int c = 0; c < 4; ++c) {
-            overflow |= saturating_product(counts[c], 4) > INT32_MAX;
+            overflow |= saturating_product(counts[c], 5) > INT32_MAX;
         }
-        overflow |= in_h + pad_h > INT32_MAX || in_w + pad_w > INT32_MAX;
+        for (int axis = 0; axis < 3; ++axis) {
+            overflow |= padded[axis] > INT32_MAX;
+        }
         if (status == CONV4J_OK) {
             FUZZ_REQUIRE(!overflow, "accepted element counts beyond INT32_MAX");
-            FUZZ_REQUIRE(out_size[0] == (rank2 ? out_h : out_w) && out_size[1] == (rank2 ? out_w : 1),
-                         "output %d x %d, Keras says %lld x %lld", out_size[0], out_size[1],
-                         (long long)out_h, (long long)out_w);
+            /* Written in descriptor order, 1 past the rank. */
+            for (int i = 0; i < 3; ++i) {
+                const int64_t expected = i < d.rank ? out[3 - d.rank + i] : 1;
+                FUZZ_REQUIRE(out_size[i] == expected, "output size %d is %d, Keras says %lld", i,
+                             out_size[i], (long long)expected);
+            }
         } else if (overflow) {
             FUZZ_REQUIRE(status == CONV4J_ERR_SIZE_OVERFLOW, "overflow reported as %d",
                          (int)status);
         } else {
-            FUZZ_REQUIRE(status == CONV4J_ERR_EMPTY_OUTPUT && (out_h < 1 || out_w < 1),
+            FUZZ_REQUIRE(status == CONV4J_ERR_EMPTY_OUTPUT && (out[0] < 1 || out[1] < 1 || out[2] < 1),
                          "valid fields refused with %d", (int)status);
         }
     }

@@ -32,6 +32,14 @@ static void dwconv_pack(const conv4j_problem *p, const conv4j_isa_config *config
     conv4j_dwconv_pack(p, kernel, packed);
 }
 
+static size_t dwconv_workspace(const conv4j_problem *p, const conv4j_isa_config *config,
+                               int32_t slices)
+{
+    (void)config;
+    (void)slices; /* one expanded input, shared by the threads */
+    return conv4j_dwconv_workspace_size(p);
+}
+
 static size_t no_workspace(const conv4j_problem *p, const conv4j_isa_config *config,
                            int32_t slices)
 {
@@ -45,9 +53,9 @@ static void dwconv_run(const conv4j_problem *p, const conv4j_isa_config *config,
                        const float *packed, const float *bias, const float *input, float *output,
                        void *workspace, int32_t threads)
 {
-    (void)workspace;
-    conv4j_dwconv_run_with(p, config->dwconv_row, config->dwconv_plane, packed, bias, input,
-                           output, threads);
+    const conv4j_dwconv_kernels kernels = {config->dwconv_row, config->dwconv_plane,
+                                           config->dwconv_volume};
+    conv4j_dwconv_run(p, &kernels, packed, bias, input, output, workspace, threads);
 }
 
 static const char *direct_reject(const conv4j_problem *p, const conv4j_isa_config *config)
@@ -105,7 +113,7 @@ static const conv4j_algorithm_entry table[] = {
     /* Depthwise first: the only kernel that vectorizes a groups == Cin
      * problem over its channels. */
     {"dwconv", CONV4J_ALGORITHM_DEPTHWISE, dwconv_reject, dwconv_packed_count, dwconv_pack,
-     no_workspace, dwconv_run},
+     dwconv_workspace, dwconv_run},
     /* Winograd (opt-in: plan.c skips it under AUTO without the allow flag)
      * does about a quarter of the multiplications where it applies. */
     {"winograd_f4x4_3x3", CONV4J_ALGORITHM_WINOGRAD, conv4j_winograd_reject,

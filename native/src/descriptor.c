@@ -11,27 +11,34 @@
 
 #include <string.h>
 
-/* Spatial values as (H, W); rank 1 uses index 0 as W and H = 1. */
-typedef struct spatial_pair {
-    int64_t h, w;
-} spatial_pair;
+/* Spatial values as (D, H, W): rank 3 uses indices 0, 1, 2; rank 2 has
+ * D = fill; rank 1 uses index 0 as W and D = H = fill. */
+typedef struct spatial_triple {
+    int64_t d, h, w;
+} spatial_triple;
 
-static spatial_pair spatial(const int32_t values[2], int32_t rank, int64_t rank1_h)
+static spatial_triple spatial(const int32_t values[3], int32_t rank, int64_t fill)
 {
-    spatial_pair pair;
-    if (rank == 1) {
-        pair.h = rank1_h;
-        pair.w = values[0];
+    spatial_triple t;
+    if (rank == 3) {
+        t.d = values[0];
+        t.h = values[1];
+        t.w = values[2];
+    } else if (rank == 2) {
+        t.d = fill;
+        t.h = values[0];
+        t.w = values[1];
     } else {
-        pair.h = values[0];
-        pair.w = values[1];
+        t.d = fill;
+        t.h = fill;
+        t.w = values[0];
     }
-    return pair;
+    return t;
 }
 
-static int pair_at_least(spatial_pair pair, int64_t minimum)
+static int at_least(spatial_triple t, int64_t minimum)
 {
-    return pair.h >= minimum && pair.w >= minimum;
+    return t.d >= minimum && t.h >= minimum && t.w >= minimum;
 }
 
 /* Product of factors that are each in [0, INT32_MAX], or INT32_MAX + 1 once
@@ -59,19 +66,21 @@ static int64_t output_extent(int64_t in, int64_t pad_before, int64_t pad_after, 
     return span / stride + 1;
 }
 
-static void set_strides(conv4j_strides *s, conv4j_layout layout, int64_t channels, int64_t h,
-                        int64_t w)
+static void set_strides(conv4j_strides *s, conv4j_layout layout, int64_t channels, int64_t d,
+                        int64_t h, int64_t w)
 {
     if (layout == CONV4J_LAYOUT_CHANNELS_LAST) {
         s->c = 1;
         s->w = channels;
         s->h = w * channels;
-        s->n = h * w * channels;
+        s->d = h * w * channels;
+        s->n = d * h * w * channels;
     } else {
         s->w = 1;
         s->h = w;
-        s->c = h * w;
-        s->n = channels * h * w;
+        s->d = h * w;
+        s->c = d * h * w;
+        s->n = channels * d * h * w;
     }
 }
 
@@ -81,7 +90,7 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
         return CONV4J_ERR_NULL_POINTER;
     }
     const int32_t rank = desc->rank;
-    if (rank != 1 && rank != 2) {
+    if (rank < 1 || rank > 3) {
         return CONV4J_ERR_INVALID_RANK;
     }
     if (desc->layout != CONV4J_LAYOUT_CHANNELS_LAST &&
@@ -102,26 +111,26 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
         return CONV4J_ERR_UNSUPPORTED; /* the backward passes are not built yet */
     }
 
-    const spatial_pair in = spatial(desc->in_size, rank, 1);
+    const spatial_triple in = spatial(desc->in_size, rank, 1);
     if (desc->batch < 1 || desc->in_channels < 1 || desc->out_channels < 1 ||
-        !pair_at_least(in, 1)) {
+        !at_least(in, 1)) {
         return CONV4J_ERR_INVALID_SIZE;
     }
-    const spatial_pair kernel = spatial(desc->kernel, rank, 1);
-    if (!pair_at_least(kernel, 1)) {
+    const spatial_triple kernel = spatial(desc->kernel, rank, 1);
+    if (!at_least(kernel, 1)) {
         return CONV4J_ERR_INVALID_KERNEL;
     }
-    const spatial_pair stride = spatial(desc->stride, rank, 1);
-    if (!pair_at_least(stride, 1)) {
+    const spatial_triple stride = spatial(desc->stride, rank, 1);
+    if (!at_least(stride, 1)) {
         return CONV4J_ERR_INVALID_STRIDE;
     }
-    const spatial_pair dilation = spatial(desc->dilation, rank, 1);
-    if (!pair_at_least(dilation, 1)) {
+    const spatial_triple dilation = spatial(desc->dilation, rank, 1);
+    if (!at_least(dilation, 1)) {
         return CONV4J_ERR_INVALID_DILATION;
     }
-    const spatial_pair pad_before = spatial(desc->pad_before, rank, 0);
-    const spatial_pair pad_after = spatial(desc->pad_after, rank, 0);
-    if (!pair_at_least(pad_before, 0) || !pair_at_least(pad_after, 0)) {
+    const spatial_triple pad_before = spatial(desc->pad_before, rank, 0);
+    const spatial_triple pad_after = spatial(desc->pad_after, rank, 0);
+    if (!at_least(pad_before, 0) || !at_least(pad_after, 0)) {
         return CONV4J_ERR_INVALID_PADDING;
     }
     if (desc->groups < 1 || desc->in_channels % desc->groups != 0 ||
@@ -129,8 +138,11 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
         return CONV4J_ERR_INVALID_GROUPS;
     }
 
+    const int64_t padded_d = in.d + pad_before.d + pad_after.d;
     const int64_t padded_h = in.h + pad_before.h + pad_after.h;
     const int64_t padded_w = in.w + pad_before.w + pad_after.w;
+    const int64_t out_d =
+        output_extent(in.d, pad_before.d, pad_after.d, kernel.d, stride.d, dilation.d);
     const int64_t out_h =
         output_extent(in.h, pad_before.h, pad_after.h, kernel.h, stride.h, dilation.h);
     const int64_t out_w =
@@ -138,20 +150,21 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
     const int64_t in_channels_per_group = desc->in_channels / desc->groups;
     /* Padded extents first: they are the only factors that can exceed
      * INT32_MAX, and capped_count needs factors <= INT32_MAX. */
-    if (padded_h > INT32_MAX || padded_w > INT32_MAX) {
+    if (padded_d > INT32_MAX || padded_h > INT32_MAX || padded_w > INT32_MAX) {
         return CONV4J_ERR_SIZE_OVERFLOW;
     }
-    const int64_t input_factors[] = {desc->batch, in.h, in.w, desc->in_channels};
-    const int64_t padded_factors[] = {desc->batch, padded_h, padded_w, desc->in_channels};
-    const int64_t output_factors[] = {desc->batch, out_h, out_w, desc->out_channels};
-    const int64_t kernel_factors[] = {kernel.h, kernel.w, in_channels_per_group,
+    const int64_t input_factors[] = {desc->batch, in.d, in.h, in.w, desc->in_channels};
+    const int64_t padded_factors[] = {desc->batch, padded_d, padded_h, padded_w,
+                                      desc->in_channels};
+    const int64_t output_factors[] = {desc->batch, out_d, out_h, out_w, desc->out_channels};
+    const int64_t kernel_factors[] = {kernel.d, kernel.h, kernel.w, in_channels_per_group,
                                       desc->out_channels};
-    if (capped_count(input_factors, 4) > INT32_MAX || capped_count(padded_factors, 4) > INT32_MAX ||
-        capped_count(output_factors, 4) > INT32_MAX ||
-        capped_count(kernel_factors, 4) > INT32_MAX) {
+    if (capped_count(input_factors, 5) > INT32_MAX || capped_count(padded_factors, 5) > INT32_MAX ||
+        capped_count(output_factors, 5) > INT32_MAX ||
+        capped_count(kernel_factors, 5) > INT32_MAX) {
         return CONV4J_ERR_SIZE_OVERFLOW;
     }
-    if (out_h < 1 || out_w < 1) {
+    if (out_d < 1 || out_h < 1 || out_w < 1) {
         return CONV4J_ERR_EMPTY_OUTPUT;
     }
 
@@ -163,18 +176,25 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
     p.algorithm = (conv4j_algorithm)desc->algorithm;
     p.flags = desc->flags;
     p.batch = desc->batch;
+    p.in_d = in.d;
     p.in_h = in.h;
     p.in_w = in.w;
     p.in_channels = desc->in_channels;
+    p.out_d = out_d;
     p.out_h = out_h;
     p.out_w = out_w;
     p.out_channels = desc->out_channels;
+    p.kernel_d = kernel.d;
     p.kernel_h = kernel.h;
     p.kernel_w = kernel.w;
+    p.stride_d = stride.d;
     p.stride_h = stride.h;
     p.stride_w = stride.w;
+    p.dilation_d = dilation.d;
     p.dilation_h = dilation.h;
     p.dilation_w = dilation.w;
+    p.pad_front = pad_before.d;
+    p.pad_back = pad_after.d;
     p.pad_top = pad_before.h;
     p.pad_left = pad_before.w;
     p.pad_bottom = pad_after.h;
@@ -182,8 +202,8 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
     p.groups = desc->groups;
     p.in_channels_per_group = in_channels_per_group;
     p.out_channels_per_group = desc->out_channels / desc->groups;
-    set_strides(&p.in, p.layout, p.in_channels, p.in_h, p.in_w);
-    set_strides(&p.out, p.layout, p.out_channels, p.out_h, p.out_w);
+    set_strides(&p.in, p.layout, p.in_channels, p.in_d, p.in_h, p.in_w);
+    set_strides(&p.out, p.layout, p.out_channels, p.out_d, p.out_h, p.out_w);
     *problem = p;
     return CONV4J_OK;
 }

@@ -9,16 +9,18 @@
 
 #include "conv4j.h"
 
-/* Element strides of a 4-D tensor, so one loop body indexes either layout. */
+/* Element strides of a 5-D tensor, so one loop body indexes either layout
+ * (d is the depth axis of rank 3; for ranks 1 and 2 there is one depth slice). */
 typedef struct conv4j_strides {
-    int64_t n, c, h, w;
+    int64_t n, c, d, h, w;
 } conv4j_strides;
 
 /*
- * A validated descriptor. Rank 1 is folded into 2-D: its index-0 values
+ * A validated descriptor, always 3-D. Rank 1 is folded: its index-0 values
  * move to the W axis and the H axis becomes H = KH = SH = DH = 1 with no
- * padding, so the kernels only ever see 2-D. int64 so that no index
- * arithmetic can overflow.
+ * padding; ranks 1 and 2 get D = KD = SD = DD = 1 with no depth padding.
+ * Kernels that know only 2-D reject problems that are not flat
+ * (conv4j_problem_is_flat). int64 so that no index arithmetic can overflow.
  */
 typedef struct conv4j_problem {
     int32_t rank; /* as given, only for messages */
@@ -31,11 +33,12 @@ typedef struct conv4j_problem {
      * reference skips the tap, so such kernels reject these plans. */
     int32_t kernel_nonfinite;
     int64_t batch;
-    int64_t in_h, in_w, in_channels;
-    int64_t out_h, out_w, out_channels;
-    int64_t kernel_h, kernel_w;
-    int64_t stride_h, stride_w;
-    int64_t dilation_h, dilation_w;
+    int64_t in_d, in_h, in_w, in_channels;
+    int64_t out_d, out_h, out_w, out_channels;
+    int64_t kernel_d, kernel_h, kernel_w;
+    int64_t stride_d, stride_h, stride_w;
+    int64_t dilation_d, dilation_h, dilation_w;
+    int64_t pad_front, pad_back; /* depth */
     int64_t pad_top, pad_left, pad_bottom, pad_right;
     int64_t groups, in_channels_per_group, out_channels_per_group;
     conv4j_strides in, out;
@@ -44,10 +47,26 @@ typedef struct conv4j_problem {
 /* Validates desc (see the check order in descriptor.c) and fills problem. */
 conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *problem);
 
-/* Number of float elements of the Keras kernel [KH][KW][Cin/g][Cout]. */
+/* Number of float elements of the Keras kernel [KD][KH][KW][Cin/g][Cout]. */
 static inline int64_t conv4j_kernel_count(const conv4j_problem *p)
 {
-    return p->kernel_h * p->kernel_w * p->in_channels_per_group * p->out_channels;
+    return p->kernel_d * p->kernel_h * p->kernel_w * p->in_channels_per_group * p->out_channels;
+}
+
+/* Whether the problem is a 2-D one: one depth slice in and out, a kernel one
+ * deep, and no front pad (which would leave the only output slice in the
+ * padding). A rank-3 problem with D = KD = 1 is flat and runs on any 2-D
+ * kernel; the others need a kernel that walks the depth axis. */
+static inline int conv4j_problem_is_flat(const conv4j_problem *p)
+{
+    return p->in_d == 1 && p->out_d == 1 && p->kernel_d == 1 && p->pad_front == 0;
+}
+
+/* Whether any pad (depth included) is non-zero. */
+static inline int conv4j_problem_is_padded(const conv4j_problem *p)
+{
+    return p->pad_front != 0 || p->pad_back != 0 || p->pad_top != 0 || p->pad_left != 0 ||
+           p->pad_bottom != 0 || p->pad_right != 0;
 }
 
 /*

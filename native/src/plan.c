@@ -82,7 +82,7 @@ static void describe_problem(text_buffer *text, const conv4j_problem *p)
                     " s=%" PRId64 " d=%" PRId64 " pad=%" PRId64 "/%" PRId64,
                     p->in_w, p->in_channels, p->out_w, p->out_channels, p->kernel_w, p->stride_w,
                     p->dilation_w, p->pad_left, p->pad_right);
-    } else {
+    } else if (p->rank == 2) {
         text_append(text,
                     " in=%" PRId64 "x%" PRId64 "x%" PRId64 " out=%" PRId64 "x%" PRId64
                     "x%" PRId64 " k=%" PRId64 "x%" PRId64 " s=%" PRId64 "x%" PRId64
@@ -91,6 +91,19 @@ static void describe_problem(text_buffer *text, const conv4j_problem *p)
                     p->in_h, p->in_w, p->in_channels, p->out_h, p->out_w, p->out_channels,
                     p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->dilation_h,
                     p->dilation_w, p->pad_top, p->pad_left, p->pad_bottom, p->pad_right);
+    } else {
+        text_append(text,
+                    " in=%" PRId64 "x%" PRId64 "x%" PRId64 "x%" PRId64 " out=%" PRId64
+                    "x%" PRId64 "x%" PRId64 "x%" PRId64,
+                    p->in_d, p->in_h, p->in_w, p->in_channels, p->out_d, p->out_h, p->out_w,
+                    p->out_channels);
+        text_append(text,
+                    " k=%" PRId64 "x%" PRId64 "x%" PRId64 " s=%" PRId64 "x%" PRId64 "x%" PRId64
+                    " d=%" PRId64 "x%" PRId64 "x%" PRId64 " pad=%" PRId64 ",%" PRId64
+                    ",%" PRId64 "/%" PRId64 ",%" PRId64 ",%" PRId64,
+                    p->kernel_d, p->kernel_h, p->kernel_w, p->stride_d, p->stride_h,
+                    p->stride_w, p->dilation_d, p->dilation_h, p->dilation_w, p->pad_front,
+                    p->pad_top, p->pad_left, p->pad_back, p->pad_bottom, p->pad_right);
     }
     text_append(text, " groups=%" PRId64 " layout=%s act=%s", p->groups,
                 p->layout == CONV4J_LAYOUT_CHANNELS_LAST ? "channels_last" : "channels_first",
@@ -178,10 +191,12 @@ conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[
         return status;
     }
     if (out_size != NULL) {
-        /* Rank 1 keeps its length at index 0, like the descriptor. */
-        out_size[0] = (int32_t)(p.rank == 1 ? p.out_w : p.out_h);
-        out_size[1] = (int32_t)(p.rank == 1 ? 1 : p.out_w);
-        out_size[2] = 1;
+        /* In the descriptor's order, 1 past the rank. */
+        const int64_t sizes[3] = {p.out_d, p.out_h, p.out_w};
+        const int first = 3 - p.rank; /* rank 1: W only; rank 2: H, W */
+        for (int i = 0; i < 3; ++i) {
+            out_size[i] = i < p.rank ? (int32_t)sizes[first + i] : 1;
+        }
     }
     return CONV4J_OK;
 }
@@ -197,8 +212,8 @@ conv4j_status conv4j_output_size(const conv4j_conv_desc *desc, int32_t out_size[
 
 static int64_t multiply_adds(const conv4j_problem *p)
 {
-    return p->batch * p->out_h * p->out_w * p->out_channels * p->kernel_h * p->kernel_w *
-           p->in_channels_per_group;
+    return p->batch * p->out_d * p->out_h * p->out_w * p->out_channels * p->kernel_d *
+           p->kernel_h * p->kernel_w * p->in_channels_per_group;
 }
 
 conv4j_status conv4j_explain(const conv4j_conv_desc *desc, char *buffer, size_t capacity)

@@ -14,7 +14,7 @@ const char *conv4j_status_string(conv4j_status status)
     case CONV4J_ERR_NULL_POINTER:
         return "A required pointer argument is NULL.";
     case CONV4J_ERR_INVALID_RANK:
-        return "The rank must be 1 (Conv1D) or 2 (Conv2D).";
+        return "The rank must be 1 (Conv1D), 2 (Conv2D) or 3 (Conv3D).";
     case CONV4J_ERR_INVALID_SIZE:
         return "The batch, every spatial input size and both channel counts must be at least 1.";
     case CONV4J_ERR_INVALID_KERNEL:

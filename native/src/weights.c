@@ -102,7 +102,8 @@ int conv4j_weights_match(const conv4j_weights *w, const conv4j_problem *p)
 {
     const conv4j_problem *l = &w->layer;
     return p->rank == l->rank && p->in_channels == l->in_channels &&
-           p->out_channels == l->out_channels && p->kernel_h == l->kernel_h &&
+           p->out_channels == l->out_channels && p->kernel_d == l->kernel_d &&
+           p->kernel_h == l->kernel_h &&
            p->kernel_w == l->kernel_w && p->groups == l->groups;
 }
 

@@ -220,6 +220,19 @@ static void check_data_kinds(test_rng *rng)
             check_all(rng, &shapes[s], (test_data_kind)kind, (s + kind) % 2);
         }
     }
+    /* Conv3D (3x3x3, pads 1 and asymmetric) and a rank-3 depthwise layer with a
+     * multiplier of 2, on every kind of data. */
+    conv4j_conv_desc volume = test_desc_3d(1, 5, 6, 7, 16, 3, 3, 3, 20);
+    volume.pad_before[0] = volume.pad_before[1] = volume.pad_before[2] = 1;
+    volume.pad_after[0] = volume.pad_after[2] = 1;
+    conv4j_conv_desc volume_dw = test_desc_3d(2, 4, 6, 5, 12, 3, 3, 3, 24);
+    volume_dw.groups = 12;
+    volume_dw.pad_before[1] = volume_dw.pad_after[1] = 1;
+    volume_dw.activation = CONV4J_ACTIVATION_RELU;
+    for (int kind = 0; kind < TEST_DATA_KINDS; ++kind) {
+        check_all(rng, &volume, (test_data_kind)kind, kind % 2);
+        check_all(rng, &volume_dw, (test_data_kind)kind, (kind + 1) % 2);
+    }
     /* A causal dilated Conv1D over post-relu and sparse sequences. */
     conv4j_conv_desc causal = test_desc_1d(2, 40, 12, 3, 20);
     causal.dilation[0] = 2;

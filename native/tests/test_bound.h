@@ -123,12 +123,13 @@ static inline int64_t test_oracle_mismatches(const test_oracle *o, const float *
 static inline void test_describe(const conv4j_conv_desc *d, char *text, size_t capacity)
 {
     snprintf(text, capacity,
-             "rank=%d N=%d in=%dx%d Cin=%d Cout=%d k=%dx%d s=%dx%d d=%dx%d pad=%d,%d/%d,%d "
-             "groups=%d layout=%d act=%d",
-             d->rank, d->batch, d->in_size[0], d->in_size[1], d->in_channels, d->out_channels,
-             d->kernel[0], d->kernel[1], d->stride[0], d->stride[1], d->dilation[0],
-             d->dilation[1], d->pad_before[0], d->pad_before[1], d->pad_after[0],
-             d->pad_after[1], d->groups, d->layout, d->activation);
+             "rank=%d N=%d in=%dx%dx%d Cin=%d Cout=%d k=%dx%dx%d s=%dx%dx%d d=%dx%dx%d "
+             "pad=%d,%d,%d/%d,%d,%d groups=%d layout=%d act=%d",
+             d->rank, d->batch, d->in_size[0], d->in_size[1], d->in_size[2], d->in_channels,
+             d->out_channels, d->kernel[0], d->kernel[1], d->kernel[2], d->stride[0],
+             d->stride[1], d->stride[2], d->dilation[0], d->dilation[1], d->dilation[2],
+             d->pad_before[0], d->pad_before[1], d->pad_before[2], d->pad_after[0],
+             d->pad_after[1], d->pad_after[2], d->groups, d->layout, d->activation);
 }
 
 /* ---- Winograd F(4x4, 3x3)'s own bound (README "Semantics") ----

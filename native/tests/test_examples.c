@@ -54,7 +54,7 @@ static void run_case(const char *name, conv4j_conv_desc desc, const float *input
     const int64_t count = test_output_count(&desc);
     CHECK(count == expected_count, "%s: output count %lld, expected %lld", name,
           (long long)count, (long long)expected_count);
-    if (count != expected_count) {
+    if (count != expected_count || count < 1) {
         return;
     }
     float *output = malloc((size_t)count * sizeof(float));
@@ -473,6 +473,123 @@ static void dense_3x3(int32_t in_channels, int32_t out_channels, int32_t kernel_
     }
 }
 
+/* Conv3D: a 2x2x2 kernel over a 2x2x2 volume is one dot product, worked by
+ * hand; then a 3x2x2 kernel with depth stride 2 and asymmetric pads on every
+ * axis, in both layouts, whose three non-zero taps per output channel give
+ * each output as a short sum of exactly representable pattern values. */
+static void conv3d(void)
+{
+    const float volume[] = {1, 2, 3, 4, 5, 6, 7, 8}; /* [d][h][w] */
+    const float picks[] = {1, 0, 0, -1, 0, 0.5f, 0, 2}; /* taps (0,0,0), (0,1,1), (1,0,1), (1,1,1) */
+    const float bias[] = {0.25f};
+    const float dot[] = {1 - 4 + 3 + 16 + 0.25f};
+    run_case("conv3d one dot", test_desc_3d(1, 2, 2, 2, 1, 2, 2, 2, 1), volume, picks, bias, dot,
+             COUNT(dot));
+
+    enum { N = 2, D = 5, H = 4, W = 3, CI = 2, CO = 3, KD = 3, KH = 2, KW = 2 };
+    enum { OD = 3, OH = 4, OW = 3 }; /* (5+1+1-3)/2+1, (4+1+0-2)+1, (3+0+1-2)+1 */
+    float input[N * D * H * W * CI];
+    float kernel[KD * KH * KW * CI * CO] = {0};
+    float bias3[CO];
+    float expected[N * OD * OH * OW * CO];
+    /* Output channel co: 1 x (0,0,0, ci co%2) + 2 x (2,1,1, ci (co+1)%2) - 1 x (1,1,0, ci 0). */
+    const int32_t taps[3][4] = {{0, 0, 0, 1}, {2, 1, 1, 2}, {1, 1, 0, -1}};
+    for (int32_t co = 0; co < CO; ++co) {
+        const int32_t channel[3] = {co % 2, (co + 1) % 2, 0};
+        for (int t = 0; t < 3; ++t) {
+            const int32_t at = ((taps[t][0] * KH + taps[t][1]) * KW + taps[t][2]) * CI + channel[t];
+            kernel[at * CO + co] = (float)taps[t][3];
+        }
+        bias3[co] = 0.5f * (float)co - 0.5f;
+    }
+    for (int layout = 0; layout < 2; ++layout) {
+        for (int32_t n = 0; n < N; ++n) {
+            for (int32_t z = 0; z < D; ++z) {
+                for (int32_t y = 0; y < H; ++y) {
+                    for (int32_t x = 0; x < W; ++x) {
+                        for (int32_t c = 0; c < CI; ++c) {
+                            const int64_t at =
+                                layout == 0 ? ((((int64_t)n * D + z) * H + y) * W + x) * CI + c
+                                            : ((((int64_t)n * CI + c) * D + z) * H + y) * W + x;
+                            input[at] = (float)(n * 64 + z * 16 + y * 4 + x) * 0.25f +
+                                        (float)c * 0.125f - 8.0f;
+                        }
+                    }
+                }
+            }
+        }
+        for (int32_t n = 0; n < N; ++n) {
+            for (int32_t z = 0; z < OD; ++z) {
+                for (int32_t y = 0; y < OH; ++y) {
+                    for (int32_t x = 0; x < OW; ++x) {
+                        for (int32_t co = 0; co < CO; ++co) {
+                            const int32_t channel[3] = {co % 2, (co + 1) % 2, 0};
+                            float sum = bias3[co];
+                            for (int t = 0; t < 3; ++t) {
+                                const int32_t iz = z * 2 - 1 + taps[t][0];
+                                const int32_t iy = y - 1 + taps[t][1];
+                                const int32_t ix = x + taps[t][2];
+                                if (iz >= 0 && iz < D && iy >= 0 && iy < H && ix < W) {
+                                    const float value = (float)(n * 64 + iz * 16 + iy * 4 + ix) *
+                                                            0.25f +
+                                                        (float)channel[t] * 0.125f - 8.0f;
+                                    sum += (float)taps[t][3] * value;
+                                }
+                            }
+                            const int64_t at =
+                                layout == 0
+                                    ? ((((int64_t)n * OD + z) * OH + y) * OW + x) * CO + co
+                                    : ((((int64_t)n * CO + co) * OD + z) * OH + y) * OW + x;
+                            expected[at] = sum;
+                        }
+                    }
+                }
+            }
+        }
+        conv4j_conv_desc d = test_desc_3d(N, D, H, W, CI, KD, KH, KW, CO);
+        d.layout = layout;
+        d.stride[0] = 2;
+        d.pad_before[0] = 1;
+        d.pad_after[0] = 1;
+        d.pad_before[1] = 1;
+        d.pad_after[2] = 1;
+        run_case(layout == 0 ? "conv3d channels_last" : "conv3d channels_first", d, input, kernel,
+                 bias3, expected, COUNT(expected));
+    }
+}
+
+/* DepthwiseConv1D with depth_multiplier 3: output channel c * 3 + m reads
+ * input channel c alone, with weight kernel[k][0][c * 3 + m]. */
+static void depth_multiplier(void)
+{
+    enum { L = 5, C = 2, M = 3, K = 2, LO = L - K + 1 };
+    float input[L * C];
+    float kernel[K * C * M];
+    float expected[LO * C * M];
+    for (int l = 0; l < L; ++l) {
+        for (int c = 0; c < C; ++c) {
+            input[l * C + c] = (float)(l + 10 * c);
+        }
+    }
+    for (int c = 0; c < C; ++c) {
+        for (int m = 0; m < M; ++m) {
+            kernel[0 * C * M + c * M + m] = (float)(m + 1);
+            kernel[1 * C * M + c * M + m] = -(float)(c + 1);
+        }
+    }
+    for (int l = 0; l < LO; ++l) {
+        for (int c = 0; c < C; ++c) {
+            for (int m = 0; m < M; ++m) {
+                expected[l * C * M + c * M + m] =
+                    (float)(l + 10 * c) * (float)(m + 1) - (float)(c + 1) * (float)(l + 1 + 10 * c);
+            }
+        }
+    }
+    conv4j_conv_desc d = test_desc_1d(1, L, C, K, C * M);
+    d.groups = C;
+    run_case("depth multiplier 3", d, input, kernel, NULL, expected, COUNT(expected));
+}
+
 int main(void)
 {
     if (!test_use_config()) {
@@ -494,6 +611,8 @@ int main(void)
     dense_3x3(8, 8, 3);
     dense_3x3(17, 15, 1);
     dense_3x3(3, 17, 3);
+    conv3d();
+    depth_multiplier();
     for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
         printf("%s accepted %d examples\n", conv4j_algorithm_name(test_algorithm(a)), accepted[a]);
         CHECK(accepted[a] > 0, "%s accepted none of the examples",

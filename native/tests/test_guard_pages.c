@@ -202,6 +202,20 @@ int main(void)
         d = test_desc_2d(1, 3, v, 2 * v, 3, 1, 2 * other);
         d.groups = 2;
         run_shape(&rng, d);
+        /* Conv3D: 3x3x3 with pads 1 (windows cut on every face), depthwise with a
+         * multiplier of 2 at stride 2, and channels_first through the adapter. */
+        d = test_desc_3d(1, 3, 3, v, other, 3, 3, 3, v);
+        d.pad_before[0] = d.pad_before[1] = d.pad_before[2] = 1;
+        d.pad_after[0] = d.pad_after[1] = d.pad_after[2] = 1;
+        run_shape(&rng, d);
+        d = test_desc_3d(1, 4, 3, other, v, 2, 3, 3, 2 * v);
+        d.groups = v;
+        d.stride[0] = d.stride[2] = 2;
+        d.pad_after[1] = d.pad_after[2] = 1;
+        run_shape(&rng, d);
+        d = test_desc_3d(1, 2, 3, v, other, 2, 1, 3, v);
+        d.layout = CONV4J_LAYOUT_CHANNELS_FIRST;
+        run_shape(&rng, d);
     }
 
     long total = 0;

@@ -201,9 +201,59 @@ static conv4j_conv_desc random_small_cin_desc(test_rng *rng)
     return d;
 }
 
-#define FAMILY_COUNT 8
+/* Rank 3 (Conv3D): small volumes, any groups, strides, dilations and
+ * asymmetric pads on each axis; a quarter depthwise. */
+static conv4j_conv_desc random_rank3_desc(test_rng *rng)
+{
+    for (;;) {
+        conv4j_conv_desc d = test_desc_3d(test_rng_int(rng, 1, 2), 1, 1, 1, 1, 1, 1, 1, 1);
+        d.layout = test_rng_int(rng, 0, 1);
+        d.activation = test_rng_int(rng, 0, 1);
+        d.in_channels = test_tail_value(rng, 1, 24);
+        const int kind = test_rng_int(rng, 0, 3);
+        d.groups = kind == 0 ? d.in_channels : kind == 1 ? random_divisor(rng, d.in_channels) : 1;
+        const int32_t per_group = test_rng_int(rng, 0, 2) == 0 ? 1 : test_rng_int(rng, 1, 17);
+        d.out_channels = d.groups * per_group;
+        if (d.out_channels > 48) {
+            d.out_channels = d.groups;
+        }
+        for (int axis = 0; axis < 3; ++axis) {
+            d.kernel[axis] = test_rng_int(rng, 1, 3);
+            d.stride[axis] = test_rng_int(rng, 0, 2) == 0 ? 2 : 1;
+            d.dilation[axis] = test_rng_int(rng, 0, 4) == 0 ? 2 : 1;
+            fit_axis(rng, &d, axis, axis == 2 ? 9 : 6);
+        }
+        if (conv4j_output_size(&d, NULL) == CONV4J_OK) {
+            return d;
+        }
+    }
+}
 
-/* Half the cases are general; the rest come from families the specialized
+/* Depthwise with a channel multiplier M > 1 (Keras' depth_multiplier):
+ * groups == Cin, Cout = Cin * M, ranks 1 to 3. */
+static conv4j_conv_desc random_multiplier_desc(test_rng *rng)
+{
+    const int32_t rank = test_rng_int(rng, 1, 3);
+    conv4j_conv_desc d = rank == 3 ? test_desc_3d(1, 1, 1, 1, 1, 1, 1, 1, 1) : family_base(rng, rank);
+    d.batch = test_rng_int(rng, 1, 2);
+    d.layout = test_rng_int(rng, 0, 2) == 0 ? CONV4J_LAYOUT_CHANNELS_FIRST
+                                            : CONV4J_LAYOUT_CHANNELS_LAST;
+    d.activation = test_rng_int(rng, 0, 1);
+    d.in_channels = test_tail_value(rng, 1, rank == 3 ? 17 : 33);
+    d.groups = d.in_channels;
+    d.out_channels = d.in_channels * test_rng_int(rng, 2, 5);
+    for (int axis = 0; axis < rank; ++axis) {
+        d.kernel[axis] = test_rng_int(rng, 1, rank == 1 ? 5 : 3);
+        d.stride[axis] = test_rng_int(rng, 1, 2);
+        d.dilation[axis] = test_rng_int(rng, 0, 3) == 0 ? 2 : 1;
+        fit_axis(rng, &d, axis, rank == 3 ? 6 : 17);
+    }
+    return d;
+}
+
+#define FAMILY_COUNT 10
+
+/* Four in ten cases are general; the rest come from families the specialized
  * kernels accept, so every algorithm is exercised on its tails. */
 static conv4j_conv_desc random_desc(test_rng *rng, int index)
 {
@@ -220,6 +270,12 @@ static conv4j_conv_desc random_desc(test_rng *rng, int index)
         break;
     case 3:
         d = random_small_cin_desc(rng);
+        break;
+    case 4:
+        d = random_rank3_desc(rng);
+        break;
+    case 5:
+        d = random_multiplier_desc(rng);
         break;
     default:
         d = random_general_desc(rng);
@@ -249,8 +305,15 @@ static void fill_case_data(test_rng *rng, test_conv_buffers *b, const conv4j_con
     }
 }
 
-/* Plans each algorithm accepted, by test_algorithm index. */
+/* Plans each algorithm accepted, by test_algorithm index; the same over the
+ * rank-3 and the multiplier cases alone. */
 static int accepted[TEST_ALGORITHM_COUNT];
+static int accepted_rank3[TEST_ALGORITHM_COUNT];
+static int accepted_multiplier[TEST_ALGORITHM_COUNT];
+static int rank3_cases;
+static int rank3_depthwise_cases; /* groups == Cin > 1 */
+static int accepted_rank3_depthwise[TEST_ALGORITHM_COUNT];
+static int multiplier_cases;
 
 static void check_case(test_rng *rng, const conv4j_conv_desc *base)
 {
@@ -273,6 +336,14 @@ static void check_case(test_rng *rng, const conv4j_conv_desc *base)
     }
     char text[256];
     test_describe(&d, text, sizeof text);
+    /* The depthwise kernel's share: depthwise with a multiplier > 1 (one
+     * input channel is a dense convolution, GEMM's). */
+    const int multiplier =
+        d.in_channels > 1 && d.groups == d.in_channels && d.out_channels > d.in_channels;
+    rank3_cases += d.rank == 3;
+    const int rank3_depthwise = d.rank == 3 && d.in_channels > 1 && d.groups == d.in_channels;
+    rank3_depthwise_cases += rank3_depthwise;
+    multiplier_cases += multiplier;
 
     for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
         d.algorithm = test_algorithm(a);
@@ -281,6 +352,9 @@ static void check_case(test_rng *rng, const conv4j_conv_desc *base)
             continue;
         }
         ++accepted[a];
+        accepted_rank3[a] += d.rank == 3;
+        accepted_rank3_depthwise[a] += rank3_depthwise;
+        accepted_multiplier[a] += multiplier;
         for (int32_t threads = 0; threads < TEST_THREAD_COUNTS; ++threads) {
             float *target = threads == 0 ? first_output : b.output;
             for (int64_t i = 0; i < out_count; ++i) {
@@ -353,6 +427,47 @@ static void check_choice(int expect_scalar)
     }
 }
 
+/* Rank 3: AUTO runs the indirect GEMM on a dense Conv3D, the direct loop on
+ * one output channel per group; Winograd refuses with "rank 3" in the explain
+ * line, also when forced. */
+static void check_rank3_explain(void)
+{
+    conv4j_conv_desc d = test_desc_3d(2, 4, 5, 6, 16, 3, 3, 3, 16);
+    char line[1024];
+    CHECK_STATUS(conv4j_explain(&d, line, sizeof line), CONV4J_OK);
+    printf("rank 3 auto: %s\n", line);
+    CHECK(has_text(line, "conv4j: rank=3 N=2 in=4x5x6x16 out=2x3x4x16 k=3x3x3"), "explain: %s", line);
+    CHECK(has_text(line, "-> igemm_"), "rank 3 AUTO: %s", line);
+    d.algorithm = CONV4J_ALGORITHM_WINOGRAD;
+    CHECK_STATUS(conv4j_explain(&d, line, sizeof line), CONV4J_OK);
+    CHECK(has_text(line, "winograd_f4x4_3x3 (rank 3)"), "forced winograd: %s", line);
+    conv4j_plan *plan = (conv4j_plan *)&plan;
+    static const float kernel[3 * 3 * 3 * 16 * 16];
+    CHECK_STATUS(conv4j_plan_create(&d, kernel, NULL, &plan), CONV4J_ERR_UNSUPPORTED);
+    CHECK(plan == NULL, "refused plan not NULL");
+    d.algorithm = CONV4J_ALGORITHM_AUTO;
+    d.groups = 8;
+    d.out_channels = 8;
+    CHECK_STATUS(conv4j_explain(&d, line, sizeof line), CONV4J_OK);
+    CHECK(has_text(line, "-> direct_") && has_text(line, "igemm (one output channel per group)"),
+          "rank 3, one output channel per group: %s", line);
+    /* A 1x1x1 stride-1 Conv3D is one plain GEMM; a rank-3 depthwise layer
+     * (multiplier 2) runs on the depthwise driver's volume rows. */
+    d = test_desc_3d(1, 3, 4, 5, 8, 1, 1, 1, 24);
+    CHECK_STATUS(conv4j_explain(&d, line, sizeof line), CONV4J_OK);
+    CHECK(has_text(line, "-> gemm_1x1_"), "rank 3 1x1x1: %s", line);
+    d = test_desc_3d(1, 3, 4, 5, 8, 3, 3, 3, 16);
+    d.groups = 8;
+    CHECK_STATUS(conv4j_explain(&d, line, sizeof line), CONV4J_OK);
+    CHECK(has_text(line, "-> dwconv_"), "rank 3 depthwise: %s", line);
+    /* DepthwiseConv2D with depth_multiplier 3: AUTO runs the depthwise kernel. */
+    d = test_desc_2d(1, 9, 9, 8, 3, 3, 24);
+    d.groups = 8;
+    CHECK_STATUS(conv4j_explain(&d, line, sizeof line), CONV4J_OK);
+    printf("multiplier 3 auto: %s\n", line);
+    CHECK(has_text(line, "-> dwconv_"), "multiplier 3 AUTO: %s", line);
+}
+
 int main(int argc, char **argv)
 {
     if (!test_use_config()) {
@@ -366,6 +481,7 @@ int main(int argc, char **argv)
            conv4j_isa_name(conv4j_cpu_isa()), conv4j_isa_name(conv4j_active_isa()),
            conv4j_cpu_features(), (int)conv4j_max_threads());
     check_choice(expect_scalar);
+    check_rank3_explain();
 
     test_rng rng = {UINT64_C(0x9E3779B97F4A7C15)};
     const char *cases_text = getenv("CONV4J_TEST_CASES");
@@ -418,10 +534,27 @@ int main(int argc, char **argv)
     for (int a = 0; a < TEST_ALGORITHM_COUNT; ++a) {
         const conv4j_algorithm algorithm = test_algorithm(a);
         const int minimum = test_algorithm_accepts_all(algorithm) ? cases : cases / MIN_SHARE;
-        printf("%s accepted %d of %d cases\n", conv4j_algorithm_name(algorithm), accepted[a], cases);
+        printf("%s accepted %d of %d cases (%d of %d rank 3, %d of %d with a multiplier)\n",
+               conv4j_algorithm_name(algorithm), accepted[a], cases, accepted_rank3[a],
+               rank3_cases, accepted_multiplier[a], multiplier_cases);
         CHECK(accepted[a] >= minimum, "%s accepted %d of %d cases, expected at least %d",
               conv4j_algorithm_name(algorithm), accepted[a], cases, minimum);
     }
+    /* The fast paths of issue 13: GEMM takes every channels_last rank-3
+     * case (the adapter the channels_first ones), the depthwise kernel every
+     * case with a multiplier and every rank-3 depthwise one, AUTO too. */
+    CHECK(rank3_cases >= cases / FAMILY_COUNT && multiplier_cases >= cases / FAMILY_COUNT,
+          "%d rank-3 and %d multiplier cases of %d", rank3_cases, multiplier_cases, cases);
+    CHECK(accepted_rank3[CONV4J_ALGORITHM_GEMM] == rank3_cases, "GEMM accepted %d of %d rank-3 cases",
+          accepted_rank3[CONV4J_ALGORITHM_GEMM], rank3_cases);
+    CHECK(accepted_multiplier[CONV4J_ALGORITHM_DEPTHWISE] == multiplier_cases &&
+              accepted_multiplier[CONV4J_ALGORITHM_AUTO] == multiplier_cases,
+          "depthwise accepted %d of %d cases with a multiplier",
+          accepted_multiplier[CONV4J_ALGORITHM_DEPTHWISE], multiplier_cases);
+    CHECK(rank3_depthwise_cases >= cases / (4 * FAMILY_COUNT) &&
+              accepted_rank3_depthwise[CONV4J_ALGORITHM_DEPTHWISE] == rank3_depthwise_cases,
+          "depthwise accepted %d of %d rank-3 depthwise cases",
+          accepted_rank3_depthwise[CONV4J_ALGORITHM_DEPTHWISE], rank3_depthwise_cases);
     return test_summary(expect_scalar ? "test_plan_vs_reference (isa capped to scalar)"
                                       : "test_plan_vs_reference");
 }

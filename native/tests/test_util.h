@@ -150,9 +150,29 @@ static inline conv4j_conv_desc test_desc_2d(int32_t batch, int32_t height, int32
     return d;
 }
 
-static inline int64_t test_spatial(const conv4j_conv_desc *d, const int32_t sizes[2])
+/* Rank 3: D, H, W at indices 0, 1, 2 (test_desc_2d plus a leading depth axis). */
+static inline conv4j_conv_desc test_desc_3d(int32_t batch, int32_t depth, int32_t height,
+                                            int32_t width, int32_t in_channels, int32_t kernel_d,
+                                            int32_t kernel_h, int32_t kernel_w,
+                                            int32_t out_channels)
 {
-    return d->rank == 1 ? (int64_t)sizes[0] : (int64_t)sizes[0] * sizes[1];
+    conv4j_conv_desc d = test_desc_2d(batch, depth, height, in_channels, kernel_d, kernel_h,
+                                      out_channels);
+    d.rank = 3;
+    d.in_size[2] = width;
+    d.kernel[2] = kernel_w;
+    d.stride[2] = 1;
+    d.dilation[2] = 1;
+    return d;
+}
+
+static inline int64_t test_spatial(const conv4j_conv_desc *d, const int32_t sizes[3])
+{
+    int64_t product = 1;
+    for (int i = 0; i < d->rank && i < 3; ++i) {
+        product *= sizes[i];
+    }
+    return product;
 }
 
 static inline int64_t test_input_count(const conv4j_conv_desc *d)
@@ -283,8 +303,9 @@ static inline void test_fill_input_kind(test_rng *rng, const conv4j_conv_desc *d
     if (kind != TEST_DATA_POST_RELU) {
         return;
     }
-    const int32_t h = d->rank == 1 ? 1 : d->in_size[0];
-    const int32_t w = d->rank == 1 ? d->in_size[0] : d->in_size[1];
+    /* Rank 3 merges D and H, which are adjacent in both layouts. */
+    const int32_t h = d->rank == 1 ? 1 : d->rank == 2 ? d->in_size[0] : d->in_size[0] * d->in_size[1];
+    const int32_t w = d->in_size[d->rank - 1];
     const int32_t c = d->in_channels;
     const int rectangles = test_rng_int(rng, 1, 3);
     for (int r = 0; r < rectangles; ++r) {

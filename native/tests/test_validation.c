@@ -9,9 +9,9 @@
 #include "test_util.h"
 
 /* Big enough for every valid descriptor below; overflow cases never read it. */
-static float scratch_kernel[64];
-static float scratch_input[64];
-static float scratch_output[64];
+static float scratch_kernel[256];
+static float scratch_input[256];
+static float scratch_output[256];
 
 static conv4j_conv_desc valid_2d(void)
 {
@@ -57,7 +57,7 @@ static void null_pointers(void)
 
     /* NULL wins over any descriptor fault. */
     conv4j_conv_desc bad = d;
-    bad.rank = 3;
+    bad.rank = 4;
     CHECK_STATUS(conv4j_plan_create(&bad, NULL, NULL, &plan), CONV4J_ERR_NULL_POINTER);
 
     CHECK_STATUS(conv4j_reference_conv(NULL, scratch_input, scratch_kernel, NULL, scratch_output),
@@ -82,8 +82,8 @@ static void descriptor_faults(void)
     d = valid_2d();
     d.rank = 0;
     expect("rank 0", &d, CONV4J_ERR_INVALID_RANK);
-    d.rank = 3;
-    expect("rank 3", &d, CONV4J_ERR_INVALID_RANK);
+    d.rank = 4;
+    expect("rank 4", &d, CONV4J_ERR_INVALID_RANK);
     d.rank = -1;
     expect("rank -1", &d, CONV4J_ERR_INVALID_RANK);
 
@@ -176,6 +176,97 @@ static void descriptor_faults(void)
     d.pad_after[1] = -1;
     d.groups = 0;
     expect("padding before groups", &d, CONV4J_ERR_INVALID_PADDING);
+}
+
+static conv4j_conv_desc valid_3d(void)
+{
+    return test_desc_3d(1, 3, 4, 4, 2, 2, 3, 3, 2); /* input 96, kernel 72 (120 with a longer axis), output 16 floats */
+}
+
+/* Rank 3: every axis of every spatial array is checked, index 2 included;
+ * rank 2 ignores index 2 as rank 1 ignores index 1. */
+static void rank3_faults(void)
+{
+    conv4j_conv_desc d = valid_3d();
+    expect("rank 3 valid", &d, CONV4J_OK);
+    const int32_t bad_sizes[] = {0, -1, INT32_MIN};
+    for (int axis = 0; axis < 3; ++axis) {
+        for (int i = 0; i < 3; ++i) {
+            const int32_t v = bad_sizes[i];
+            d = valid_3d(); d.in_size[axis] = v;  expect("rank 3 size", &d, CONV4J_ERR_INVALID_SIZE);
+            d = valid_3d(); d.kernel[axis] = v;   expect("rank 3 kernel", &d, CONV4J_ERR_INVALID_KERNEL);
+            d = valid_3d(); d.stride[axis] = v;   expect("rank 3 stride", &d, CONV4J_ERR_INVALID_STRIDE);
+            d = valid_3d(); d.dilation[axis] = v; expect("rank 3 dilation", &d, CONV4J_ERR_INVALID_DILATION);
+            if (v < 0) {
+                d = valid_3d(); d.pad_before[axis] = v;
+                expect("rank 3 pad before", &d, CONV4J_ERR_INVALID_PADDING);
+                d = valid_3d(); d.pad_after[axis] = v;
+                expect("rank 3 pad after", &d, CONV4J_ERR_INVALID_PADDING);
+            }
+        }
+        /* Empty output on each axis alone: a kernel one longer than the input. */
+        d = valid_3d();
+        d.kernel[axis] = d.in_size[axis] + 1;
+        expect("rank 3 kernel longer than input", &d, CONV4J_ERR_EMPTY_OUTPUT);
+        d.pad_after[axis] = 1;
+        expect("rank 3 padding makes room", &d, CONV4J_OK);
+    }
+
+    d = valid_2d();
+    d.in_size[2] = -5;
+    d.kernel[2] = 0;
+    d.stride[2] = -1;
+    d.dilation[2] = 0;
+    d.pad_before[2] = -3;
+    d.pad_after[2] = -3;
+    expect("rank 2 ignores index 2", &d, CONV4J_OK);
+
+    /* Output sizes in descriptor order: D: floor((5 + 1 + 0 - 3) / 2) + 1 = 2;
+     * H: floor((7 + 0 + 2 - (2 * 2 + 1)) / 1) + 1 = 5; W: floor((6 - 1) / 3) + 1 = 2. */
+    d = test_desc_3d(2, 5, 7, 6, 1, 3, 3, 1, 1);
+    d.stride[0] = 2;
+    d.pad_before[0] = 1;
+    d.dilation[1] = 2;
+    d.pad_after[1] = 2;
+    d.stride[2] = 3;
+    int32_t out[3] = {0, 0, 0};
+    CHECK_STATUS(conv4j_output_size(&d, out), CONV4J_OK);
+    CHECK(out[0] == 2 && out[1] == 5 && out[2] == 2, "rank 3 output size %d,%d,%d, expected 2,5,2",
+          out[0], out[1], out[2]);
+    /* Rank 2 writes 1 past its rank. */
+    d = test_desc_2d(1, 5, 6, 1, 2, 3, 1);
+    out[2] = -7;
+    CHECK_STATUS(conv4j_output_size(&d, out), CONV4J_OK);
+    CHECK(out[0] == 4 && out[1] == 4 && out[2] == 1, "rank 2 output size %d,%d,%d", out[0], out[1],
+          out[2]);
+
+    /* Overflow over the five-dimensional counts: each would fit as 2-D. */
+    d = test_desc_3d(1, 2048, 1024, 1024, 1, 1, 1, 1, 1);
+    expect("rank 3 input 2^31", &d, CONV4J_ERR_SIZE_OVERFLOW);
+    d = test_desc_3d(1, 1024, 1024, 1024, 1, 1, 1, 1, 1);
+    expect("rank 3 input 2^30 fits", &d, CONV4J_OK); /* validation only */
+    d.pad_before[0] = 512;
+    d.pad_after[0] = 512;
+    expect("rank 3 padded depth 2^31", &d, CONV4J_ERR_SIZE_OVERFLOW);
+    d = test_desc_3d(1, 4, 1, 1, 1, 1, 1, 1, 1);
+    d.pad_after[0] = INT32_MAX;
+    expect("rank 3 padded depth beyond int32", &d, CONV4J_ERR_SIZE_OVERFLOW);
+    d = test_desc_3d(1, 256, 256, 1, 1, 1, 1, 1, 1);
+    d.pad_before[2] = 32767;
+    d.pad_after[2] = 32767;
+    expect("rank 3 padded width 2^32", &d, CONV4J_ERR_SIZE_OVERFLOW);
+    d = test_desc_3d(1, 64, 64, 64, 1, 1, 1, 1, 8192);
+    expect("rank 3 output 2^31", &d, CONV4J_ERR_SIZE_OVERFLOW);
+    d = test_desc_3d(1, 256, 256, 256, 128, 256, 256, 256, 1);
+    expect("rank 3 kernel count 2^31", &d, CONV4J_ERR_SIZE_OVERFLOW);
+    /* Overflow before an empty output, also on the depth axis. */
+    d = test_desc_3d(1, 2048, 1024, 1024, 1, 2049, 1, 1, 1);
+    expect("rank 3 overflow before empty", &d, CONV4J_ERR_SIZE_OVERFLOW);
+    /* A rank-3 descriptor's rank is checked before its sizes. */
+    d = valid_3d();
+    d.rank = 4;
+    d.in_size[2] = 0;
+    expect("rank before size", &d, CONV4J_ERR_INVALID_RANK);
 }
 
 static void output_extents(void)
@@ -315,6 +406,7 @@ int main(void)
 {
     null_pointers();
     descriptor_faults();
+    rank3_faults();
     output_extents();
     size_overflow();
     execute_faults();

@@ -101,6 +101,12 @@ static void check_new_shapes_do_not_repack(void)
     other.groups = 2;
     other.in_channels = 48;
     CHECK_STATUS(conv4j_plan_create_with_weights(&other, weights, &plan), CONV4J_ERR_WEIGHTS_MISMATCH);
+    other = d; /* the same numbers as a rank-3 layer with KD = 1 */
+    other.rank = 3;
+    other.in_size[2] = 1;
+    other.kernel[2] = 1;
+    other.stride[2] = other.dilation[2] = 1;
+    CHECK_STATUS(conv4j_plan_create_with_weights(&other, weights, &plan), CONV4J_ERR_WEIGHTS_MISMATCH);
     CHECK_STATUS(conv4j_plan_create_with_weights(NULL, weights, &plan), CONV4J_ERR_NULL_POINTER);
     CHECK_STATUS(conv4j_plan_create_with_weights(&d, NULL, &plan), CONV4J_ERR_NULL_POINTER);
     CHECK_STATUS(conv4j_plan_create_with_weights(&d, weights, NULL), CONV4J_ERR_NULL_POINTER);
@@ -253,9 +259,45 @@ static void print_new_shape_cost(void)
     test_conv_buffers_free(&layer);
 }
 
+/* A Conv3D layer's weights serve volumes of any depth, height, width and
+ * batch with one packing; another depth of kernel is another layer. */
+static void check_rank3_shapes(void)
+{
+    test_rng rng = {UINT64_C(0x5EED0033)};
+    conv4j_conv_desc d = test_desc_3d(1, 4, 5, 6, 8, 3, 3, 3, 12);
+    d.pad_before[0] = d.pad_before[1] = d.pad_before[2] = 1;
+    d.pad_after[0] = d.pad_after[1] = d.pad_after[2] = 1;
+    test_conv_buffers layer;
+    if (test_conv_buffers_alloc(&layer, &d) != 0) {
+        CHECK(0, "buffers");
+        return;
+    }
+    test_conv_buffers_fill(&layer, &rng);
+    conv4j_weights *weights = NULL;
+    CHECK_STATUS(conv4j_weights_create(&d, layer.kernel, layer.bias, &weights), CONV4J_OK);
+    for (int32_t i = 0; i < 3 && weights != NULL; ++i) {
+        conv4j_conv_desc shape = d;
+        shape.batch = 1 + i;
+        shape.in_size[0] = 2 + 3 * i;
+        shape.in_size[1] = 7 - i;
+        shape.in_size[2] = 3 + i;
+        check_same_as_plan_create(weights, &shape, layer.kernel, layer.bias, &rng);
+        CHECK(conv4j_weights_pack_count(weights) == 1, "rank 3 shape %d: packed %lld times", (int)i,
+              (long long)conv4j_weights_pack_count(weights));
+    }
+    conv4j_conv_desc other = d;
+    other.kernel[0] = 2;
+    conv4j_plan *plan = NULL;
+    CHECK_STATUS(conv4j_plan_create_with_weights(&other, weights, &plan), CONV4J_ERR_WEIGHTS_MISMATCH);
+    CHECK(plan == NULL, "plan set on a kernel-depth mismatch");
+    conv4j_weights_destroy(weights);
+    test_conv_buffers_free(&layer);
+}
+
 int main(void)
 {
     check_new_shapes_do_not_repack();
+    check_rank3_shapes();
     check_concurrent_creation_packs_once();
     check_explain_of_a_refusal();
     print_new_shape_cost();

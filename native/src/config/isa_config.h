@@ -48,6 +48,8 @@ typedef struct conv4j_isa_config {
      * (a plane per (n, c)). */
     conv4j_dwconv_row_fn dwconv_row;
     conv4j_dwconv_row_fn dwconv_plane;
+    /* ... and rows (n, od, oh) of rank 3 with a depth axis, channels_last. */
+    conv4j_dwconv_row_fn dwconv_volume;
 
     /* The direct loop. */
     conv4j_direct_run_fn direct_run;

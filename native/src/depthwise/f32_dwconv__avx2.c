@@ -339,3 +339,7 @@ void conv4j_dwconv_plane__avx2(const conv4j_dwconv_args *a, int64_t n, int64_t c
         }
     }
 }
+
+/* The row loop over a depth axis, with this file's flags. */
+#define CONV4J_DWCONV_VOLUME_SUFFIX avx2
+#include "depthwise/f32_dwconv_volume_body.h"

@@ -335,3 +335,7 @@ void conv4j_dwconv_plane__neon(const conv4j_dwconv_args *a, int64_t n, int64_t c
         }
     }
 }
+
+/* The row loop over a depth axis, with this file's flags. */
+#define CONV4J_DWCONV_VOLUME_SUFFIX neon
+#include "depthwise/f32_dwconv_volume_body.h"

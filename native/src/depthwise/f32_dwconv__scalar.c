@@ -67,3 +67,7 @@ void conv4j_dwconv_row__scalar(const conv4j_dwconv_args *a, int64_t n, int64_t o
         }
     }
 }
+
+/* The row loop over a depth axis, with this file's flags. */
+#define CONV4J_DWCONV_VOLUME_SUFFIX scalar
+#include "depthwise/f32_dwconv_volume_body.h"

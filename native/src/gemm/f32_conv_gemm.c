@@ -4,12 +4,12 @@
  *
  * Row i of A (output pixel q) is cut into segments that the kernel reads in
  * place:
- *   wide   groups == 1, dilation_w == 1: one segment per kernel row kh, the
+ *   wide   groups == 1, dilation_w == 1: one segment per kernel row (kd, kh), the
  *          KW * Cin floats of pixels iw0 .. iw0 + KW - 1, contiguous in
  *          channels_last (a Conv1D with KH = 1 is then a plain GEMM with a
  *          row stride of stride_w * Cin). A window cut by the left or right
  *          padding is copied into the thread's slice with zeros;
- *   tap    one segment of Cin/g floats per tap (kh, kw); also taken by deep
+ *   tap    one segment of Cin/g floats per tap (kd, kh, kw); also taken by deep
  *          (Cin >= TAP_MIN_CIN), narrow (Wout <= TAP_MAX_WIDTH) inputs with
  *          left/right padding, whose wide windows would be copied per tile;
  *   packed segments shorter than MIN_SEGMENT floats would spend more time on
@@ -19,8 +19,9 @@
  * and trailing segments that are zero in every row of a tile (a tile of
  * the top or bottom output row: 1/3 of its products at 3x3 pad 1) are left
  * out of the kernel call; the chain over the others is the same sum, bit
- * for bit. A 1x1 stride-1 unpadded problem points its rows a pixel apart
- * without the general window arithmetic.
+ * for bit. A 1x1(x1) stride-1 unpadded problem points its rows a pixel apart
+ * without the general window arithmetic. Rank 3 adds the depth axis to the
+ * windows only: rows of A are (n, od, oh, ow), segments run over kd first.
  *
  * Work items are (group, block of output channels, tile of MR pixels), tiles
  * fastest, cut into contiguous chunks that threads take on demand: a thread
@@ -56,12 +57,12 @@ typedef struct gemm_layout {
     int64_t mr, nr;          /* the config's tile */
     segment_mode mode;
     int pointwise;           /* row i of a tile at q0 is input pixel q0 + i */
-    int64_t k;               /* KH * KW * Cin/g */
+    int64_t k;               /* KD * KH * KW * Cin/g */
     int64_t segments;        /* per row of A */
     int64_t segment_length;  /* floats per segment */
     int64_t block_columns;   /* output channels per work item, a multiple of nr */
     int64_t blocks;          /* per group */
-    int64_t tiles;           /* ceil(N * Hout * Wout / mr) */
+    int64_t tiles;           /* ceil(N * Dout * Hout * Wout / mr) */
     size_t packed_per_group; /* floats */
     size_t slice_bytes;      /* per thread: pointers, then copied rows */
     size_t zero_bytes;       /* the shared zero row, at the start of the workspace */
@@ -81,7 +82,8 @@ static gemm_layout layout_of(const conv4j_problem *p, const conv4j_isa_config *c
     l.nr = nr;
     const int64_t cin = p->in_channels_per_group;
     const int64_t cout = p->out_channels_per_group;
-    l.k = p->kernel_h * p->kernel_w * cin;
+    const int64_t rows = p->kernel_d * p->kernel_h; /* kernel rows (kd, kh) */
+    l.k = rows * p->kernel_w * cin;
     /* Deep, narrow inputs with left or right padding go by taps: a wide
      * window cut by the padding would be copied for every tile and weight
      * block (at 7x7, 2 of 7 columns: 6 % slower on r50_3x3_7, 4 % on
@@ -92,11 +94,11 @@ static gemm_layout layout_of(const conv4j_problem *p, const conv4j_isa_config *c
                             (p->pad_left != 0 || p->pad_right != 0);
     if (p->groups == 1 && p->dilation_w == 1 && !deep_padded) {
         l.mode = MODE_WIDE;
-        l.segments = p->kernel_h;
+        l.segments = rows;
         l.segment_length = p->kernel_w * cin;
     } else {
         l.mode = MODE_TAP;
-        l.segments = p->kernel_h * p->kernel_w;
+        l.segments = rows * p->kernel_w;
         l.segment_length = cin;
     }
     if (l.segment_length < MIN_SEGMENT && l.segments > 1) {
@@ -106,20 +108,20 @@ static gemm_layout layout_of(const conv4j_problem *p, const conv4j_isa_config *c
     }
     /* 1x1, stride 1, unpadded, over a dense channels_last input: the rows
      * of A are the input pixels, a constant stride apart. */
-    l.pointwise = l.mode == MODE_WIDE && p->kernel_h == 1 && p->kernel_w == 1 &&
-                  p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
-                  p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0 &&
-                  p->in.h == p->in_w * p->in.w && p->in.n == p->in_h * p->in.h;
+    l.pointwise = l.mode == MODE_WIDE && rows == 1 && p->kernel_w == 1 && p->stride_d == 1 &&
+                  p->stride_h == 1 && p->stride_w == 1 && !conv4j_problem_is_padded(p) &&
+                  p->in.h == p->in_w * p->in.w && p->in.d == p->in_h * p->in.h &&
+                  p->in.n == p->in_d * p->in.d;
     int64_t columns = WEIGHT_BLOCK_BYTES / (l.k * (int64_t)sizeof(float)) / nr * nr;
     const int64_t padded = (cout + nr - 1) / nr * nr;
     columns = columns < nr ? nr : columns;
     l.block_columns = columns < padded ? columns : padded;
     l.blocks = (cout + l.block_columns - 1) / l.block_columns;
-    l.tiles = (p->batch * p->out_h * p->out_w + mr - 1) / mr;
+    l.tiles = (p->batch * p->out_d * p->out_h * p->out_w + mr - 1) / mr;
     l.packed_per_group = conv4j_f32_gemm_packed_b_count(l.k, cout, nr);
     const size_t pointers = (size_t)(l.segments * mr) * sizeof(const float *);
-    const size_t rows = l.mode == MODE_TAP ? 0 : (size_t)(mr * l.k) * sizeof(float);
-    l.slice_bytes = align_up(pointers) + align_up(rows);
+    const size_t copies = l.mode == MODE_TAP ? 0 : (size_t)(mr * l.k) * sizeof(float);
+    l.slice_bytes = align_up(pointers) + align_up(copies);
     l.zero_bytes = align_up((size_t)l.segment_length * sizeof(float));
     return l;
 }
@@ -129,8 +131,7 @@ static const char *common_reject(const conv4j_problem *p)
     if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
         return "needs channels_last";
     }
-    if (p->kernel_nonfinite &&
-        (p->pad_top != 0 || p->pad_left != 0 || p->pad_bottom != 0 || p->pad_right != 0)) {
+    if (p->kernel_nonfinite && conv4j_problem_is_padded(p)) {
         return "non-finite weights with padding (its zero rows would give 0*Inf = NaN)";
     }
     if (p->algorithm == CONV4J_ALGORITHM_AUTO) {
@@ -148,10 +149,10 @@ static const char *common_reject(const conv4j_problem *p)
 const char *conv4j_gemm_1x1_reject(const conv4j_problem *p, const conv4j_isa_config *config)
 {
     (void)config;
-    if (p->kernel_h != 1 || p->kernel_w != 1) {
+    if (p->kernel_d != 1 || p->kernel_h != 1 || p->kernel_w != 1) {
         return "kernel is not 1x1";
     }
-    if (p->pad_top != 0 || p->pad_left != 0 || p->pad_bottom != 0 || p->pad_right != 0) {
+    if (conv4j_problem_is_padded(p)) {
         return "padded";
     }
     return common_reject(p);
@@ -173,7 +174,7 @@ void conv4j_gemm_pack(const conv4j_problem *p, const conv4j_isa_config *config,
 {
     const gemm_layout l = layout_of(p, config);
     const int64_t cout = p->out_channels_per_group;
-    /* Keras [KH][KW][Cin/g][Cout] is, per group, a row-major [K][Cout/g]
+    /* Keras [KD][KH][KW][Cin/g][Cout] is, per group, a row-major [K][Cout/g]
      * matrix with row stride Cout, rows in the segments' order. */
     for (int64_t g = 0; g < p->groups; ++g) {
         conv4j_f32_gemm_pack_b(l.k, cout, kernel + g * cout, p->out_channels, l.nr,
@@ -190,7 +191,7 @@ size_t conv4j_gemm_workspace_size(const conv4j_problem *p, const conv4j_isa_conf
 
 /* An output pixel by coordinates. */
 typedef struct pixel {
-    int64_t n, oh, ow;
+    int64_t n, od, oh, ow;
 } pixel;
 
 /* Points the segments of tile row i (output pixel at, group g) into the
@@ -202,24 +203,29 @@ static void point_row(const conv4j_problem *p, const gemm_layout *l, const float
     const int64_t mr = l->mr;
     const int64_t cin = p->in_channels_per_group;
     const float *image = input + at.n * p->in.n + g * cin;
+    const int64_t id0 = at.od * p->stride_d - p->pad_front;
     const int64_t ih0 = at.oh * p->stride_h - p->pad_top;
     const int64_t iw0 = at.ow * p->stride_w - p->pad_left;
+    const int64_t slice_step = p->dilation_d * p->in.d;
     const int64_t row_step = p->dilation_h * p->in.h;
     const int64_t column_step = p->dilation_w * p->in.w;
 
     /* The common case: the whole window inside the image, pointers only. */
-    if (l->mode != MODE_PACKED && ih0 >= 0 && iw0 >= 0 &&
+    if (l->mode != MODE_PACKED && id0 >= 0 && ih0 >= 0 && iw0 >= 0 &&
+        id0 + (p->kernel_d - 1) * p->dilation_d < p->in_d &&
         ih0 + (p->kernel_h - 1) * p->dilation_h < p->in_h &&
         iw0 + (p->kernel_w - 1) * p->dilation_w < p->in_w) {
-        const float *origin = image + ih0 * p->in.h + iw0 * p->in.w;
-        if (l->mode == MODE_WIDE) {
+        const float *origin = image + id0 * p->in.d + ih0 * p->in.h + iw0 * p->in.w;
+        const float **slot = a + i;
+        for (int64_t kd = 0; kd < p->kernel_d; ++kd) {
+            const float *slice = origin + kd * slice_step;
             for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
-                a[kh * mr + i] = origin + kh * row_step;
-            }
-        } else {
-            const float **slot = a + i;
-            for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
-                const float *line = origin + kh * row_step;
+                const float *line = slice + kh * row_step;
+                if (l->mode == MODE_WIDE) {
+                    *slot = line;
+                    slot += mr;
+                    continue;
+                }
                 for (int64_t kw = 0; kw < p->kernel_w; ++kw, slot += mr) {
                     *slot = line + kw * column_step;
                 }
@@ -228,7 +234,9 @@ static void point_row(const conv4j_problem *p, const gemm_layout *l, const float
         return;
     }
 
-    int64_t kh_begin, kh_end, kw_begin, kw_end;
+    int64_t kd_begin, kd_end, kh_begin, kh_end, kw_begin, kw_end;
+    conv4j_tap_range(at.od, p->stride_d, p->pad_front, p->dilation_d, p->kernel_d, p->in_d,
+                     &kd_begin, &kd_end);
     conv4j_tap_range(at.oh, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h,
                      &kh_begin, &kh_end);
     conv4j_tap_range(at.ow, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w,
@@ -237,41 +245,52 @@ static void point_row(const conv4j_problem *p, const gemm_layout *l, const float
     if (l->mode == MODE_WIDE) {
         const int64_t width = p->kernel_w * cin;
         const int whole = kw_begin == 0 && kw_end == p->kernel_w;
-        for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
-            const float **slot = &a[kh * mr + i];
-            if (kh < kh_begin || kh >= kh_end || kw_begin >= kw_end) {
-                *slot = zero;
-                continue;
+        for (int64_t kd = 0; kd < p->kernel_d; ++kd) {
+            const int slice_inside = kd >= kd_begin && kd < kd_end;
+            for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
+                const int64_t row = kd * p->kernel_h + kh;
+                const float **slot = &a[row * mr + i];
+                if (!slice_inside || kh < kh_begin || kh >= kh_end || kw_begin >= kw_end) {
+                    *slot = zero;
+                    continue;
+                }
+                const float *line = image + (id0 + kd * p->dilation_d) * p->in.d +
+                                    (ih0 + kh * p->dilation_h) * p->in.h;
+                if (whole) {
+                    *slot = line + iw0 * p->in.w;
+                    continue;
+                }
+                float *copy = rows + (size_t)i * l->k + row * width;
+                memset(copy, 0, (size_t)(kw_begin * cin) * sizeof(float));
+                memcpy(copy + kw_begin * cin, line + (iw0 + kw_begin) * p->in.w,
+                       (size_t)((kw_end - kw_begin) * cin) * sizeof(float));
+                memset(copy + kw_end * cin, 0,
+                       (size_t)((p->kernel_w - kw_end) * cin) * sizeof(float));
+                *slot = copy;
             }
-            const float *line = image + (ih0 + kh * p->dilation_h) * p->in.h;
-            if (whole) {
-                *slot = line + iw0 * p->in.w;
-                continue;
-            }
-            float *copy = rows + (size_t)i * l->k + kh * width;
-            memset(copy, 0, (size_t)(kw_begin * cin) * sizeof(float));
-            memcpy(copy + kw_begin * cin, line + (iw0 + kw_begin) * p->in.w,
-                   (size_t)((kw_end - kw_begin) * cin) * sizeof(float));
-            memset(copy + kw_end * cin, 0, (size_t)((p->kernel_w - kw_end) * cin) * sizeof(float));
-            *slot = copy;
         }
         return;
     }
 
     float *copy = rows + (size_t)i * l->k;
-    for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
-        const int row_inside = kh >= kh_begin && kh < kh_end;
-        const float *line = image + (ih0 + kh * p->dilation_h) * p->in.h;
-        for (int64_t kw = 0; kw < p->kernel_w; ++kw) {
-            const int64_t tap = kh * p->kernel_w + kw;
-            const int inside = row_inside && kw >= kw_begin && kw < kw_end;
-            const float *source = inside ? line + (iw0 + kw * p->dilation_w) * p->in.w : zero;
-            if (l->mode == MODE_TAP) {
-                a[tap * mr + i] = source;
-            } else if (inside) {
-                memcpy(copy + tap * cin, source, (size_t)cin * sizeof(float));
-            } else {
-                memset(copy + tap * cin, 0, (size_t)cin * sizeof(float));
+    int64_t tap = 0;
+    for (int64_t kd = 0; kd < p->kernel_d; ++kd) {
+        const int slice_inside = kd >= kd_begin && kd < kd_end;
+        for (int64_t kh = 0; kh < p->kernel_h; ++kh) {
+            const int row_inside = slice_inside && kh >= kh_begin && kh < kh_end;
+            const float *line = image + (id0 + kd * p->dilation_d) * p->in.d +
+                                (ih0 + kh * p->dilation_h) * p->in.h;
+            for (int64_t kw = 0; kw < p->kernel_w; ++kw, ++tap) {
+                const int inside = row_inside && kw >= kw_begin && kw < kw_end;
+                const float *source =
+                    inside ? line + (iw0 + kw * p->dilation_w) * p->in.w : zero;
+                if (l->mode == MODE_TAP) {
+                    a[tap * mr + i] = source;
+                } else if (inside) {
+                    memcpy(copy + tap * cin, source, (size_t)cin * sizeof(float));
+                } else {
+                    memset(copy + tap * cin, 0, (size_t)cin * sizeof(float));
+                }
             }
         }
     }
@@ -298,14 +317,18 @@ static void point_tile(const conv4j_problem *p, const gemm_layout *l, const floa
     pixel at;
     at.ow = q0 % p->out_w;
     at.oh = (q0 / p->out_w) % p->out_h;
-    at.n = q0 / (p->out_w * p->out_h);
+    at.od = (q0 / (p->out_w * p->out_h)) % p->out_d;
+    at.n = q0 / (p->out_w * p->out_h * p->out_d);
     for (int i = 0; i < height; ++i) {
         point_row(p, l, input, zero, g, at, i, a, rows);
         if (++at.ow == p->out_w) {
             at.ow = 0;
             if (++at.oh == p->out_h) {
                 at.oh = 0;
-                ++at.n;
+                if (++at.od == p->out_d) {
+                    at.od = 0;
+                    ++at.n;
+                }
             }
         }
     }
@@ -378,12 +401,10 @@ static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *s
     const float **a = (const float **)(void *)slice;
     float *rows = (float *)(void *)(slice + align_up((size_t)(l->segments * mr) *
                                                      sizeof(const float *)));
-    const int64_t pixels = p->batch * p->out_h * p->out_w;
+    const int64_t pixels = p->batch * p->out_d * p->out_h * p->out_w;
     const int64_t cout = p->out_channels_per_group;
     conv4j_f32_gemm_epilogue epilogue = {NULL, p->activation == CONV4J_ACTIVATION_RELU, 0};
-    const int padded = p->pad_top != 0 || p->pad_left != 0 || p->pad_bottom != 0 ||
-                       p->pad_right != 0;
-    const int skip = padded && l->segments > 1;
+    const int skip = conv4j_problem_is_padded(p) && l->segments > 1;
 
     for (int64_t item = begin; item < end; ++item) {
         const int64_t tile = item % l->tiles;

@@ -1,6 +1,6 @@
 /*
  * Convolution as GEMM over the ISA config's micro-kernel (f32_gemm.h),
- * channels_last: M = N * Hout * Wout output pixels, K = KH * KW * Cin/g,
+ * channels_last: M = N * Dout * Hout * Wout output pixels, K = KD * KH * KW * Cin/g,
  * N = Cout/g, per group. The input is never copied whole: each MR-pixel tile
  * gets pointers to its input rows (XNNPACK's indirection, padding taps
  * pointing at a zero row); only pixels at the border of a merged window are

@@ -23,21 +23,23 @@ void conv4j_layout_channels_last_problem(const conv4j_problem *p, conv4j_problem
     cl->in.c = 1;
     cl->in.w = p->in_channels;
     cl->in.h = p->in_w * p->in_channels;
-    cl->in.n = p->in_h * p->in_w * p->in_channels;
+    cl->in.d = p->in_h * cl->in.h;
+    cl->in.n = p->in_d * cl->in.d;
     cl->out.c = 1;
     cl->out.w = p->out_channels;
     cl->out.h = p->out_w * p->out_channels;
-    cl->out.n = p->out_h * p->out_w * p->out_channels;
+    cl->out.d = p->out_h * cl->out.h;
+    cl->out.n = p->out_d * cl->out.d;
 }
 
 int conv4j_layout_input_is_shared(const conv4j_problem *p)
 {
-    return p->in_channels == 1 || p->in_h * p->in_w == 1;
+    return p->in_channels == 1 || p->in_d * p->in_h * p->in_w == 1;
 }
 
 int conv4j_layout_output_is_shared(const conv4j_problem *p)
 {
-    return p->out_channels == 1 || p->out_h * p->out_w == 1;
+    return p->out_channels == 1 || p->out_d * p->out_h * p->out_w == 1;
 }
 
 static size_t align_up(size_t bytes)
@@ -141,8 +143,9 @@ void conv4j_layout_run(const conv4j_problem *p, const conv4j_problem *cl,
     if (!conv4j_layout_input_is_shared(p)) {
         float *copy = (float *)next;
         next += input_copy_bytes(p);
-        /* Per image: [C][H*W] -> [H*W][C]. */
-        transpose_batch(config, input, copy, p->batch, p->in_channels, p->in_h * p->in_w, threads);
+        /* Per image: [C][D*H*W] -> [D*H*W][C]. */
+        transpose_batch(config, input, copy, p->batch, p->in_channels, p->in_d * p->in_h * p->in_w,
+                        threads);
         nhwc_input = copy;
     }
     if (!conv4j_layout_output_is_shared(p)) {
@@ -152,8 +155,8 @@ void conv4j_layout_run(const conv4j_problem *p, const conv4j_problem *cl,
     algorithm->run(cl, config, packed_kernel, bias, nhwc_input, nhwc_output,
                    conv4j_layout_kernel_workspace(p, workspace), threads);
     if (nhwc_output != output) {
-        /* Per image: [Ho*Wo][Cout] -> [Cout][Ho*Wo]. */
-        transpose_batch(config, nhwc_output, output, p->batch, p->out_h * p->out_w, p->out_channels,
-                        threads);
+        /* Per image: [Do*Ho*Wo][Cout] -> [Cout][Do*Ho*Wo]. */
+        transpose_batch(config, nhwc_output, output, p->batch, p->out_d * p->out_h * p->out_w,
+                        p->out_channels, threads);
     }
 }

@@ -4,7 +4,7 @@
 
 #include "internal.h"
 
-/* kernel in the Keras layout [KH][KW][Cin/g][Cout]; bias may be NULL. */
+/* kernel in the Keras layout [KD][KH][KW][Cin/g][Cout]; bias may be NULL. */
 void conv4j_reference_compute(const conv4j_problem *problem, const float *input,
                               const float *kernel, const float *bias, float *output);
 

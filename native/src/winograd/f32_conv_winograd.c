@@ -101,6 +101,9 @@ const char *conv4j_winograd_reject(const conv4j_problem *p, const conv4j_isa_con
     if (p->kernel_nonfinite) {
         return "non-finite weights (the transforms would spread NaN)";
     }
+    if (p->rank == 3) {
+        return "rank 3";
+    }
     if (p->rank != 2 || p->kernel_h != 3 || p->kernel_w != 3) {
         return "needs a 3x3 Conv2D kernel";
     }

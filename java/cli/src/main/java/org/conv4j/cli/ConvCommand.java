@@ -254,7 +254,7 @@ final class ConvCommand implements Callable<Integer> {
         return values;
     }
 
-    private static NpyArray read(String option, Path file) {
+    static NpyArray read(String option, Path file) {
         if (Files.isDirectory(file)) {
             throw new CliException(option + " " + file + ": is a directory, not a .npy file");
         }

@@ -6,6 +6,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import org.conv4j.cli.npy.NpyFormatException;
+import org.conv4j.keras.KerasModelException;
 
 /** Words for failures: the user's mistakes as their message, anything else named for what it is. */
 final class ErrorMessages {
@@ -16,7 +17,7 @@ final class ErrorMessages {
         if (t instanceof ExceptionInInitializerError && t.getCause() != null) {
             return describe(t.getCause()); // e.g. a bad system property seen while the library initialises
         }
-        if (t instanceof CliException || t instanceof NpyFormatException
+        if (t instanceof CliException || t instanceof NpyFormatException || t instanceof KerasModelException
                 || t instanceof IllegalArgumentException || t instanceof IllegalStateException) {
             return messageOrName(t);
         }

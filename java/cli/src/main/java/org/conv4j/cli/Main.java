@@ -25,7 +25,8 @@ import picocli.CommandLine.TypeConversionException;
 @Command(name = "conv4j",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {DemoCommand.class, InfoCommand.class, ConvCommand.class, BenchCommand.class},
+        subcommands = {DemoCommand.class, InfoCommand.class, ConvCommand.class, PredictCommand.class,
+            SummaryCommand.class, BenchCommand.class},
         description = "Float32 Conv1D/Conv2D with Keras semantics (native C core or pure-Java backend).")
 public final class Main implements Callable<Integer> {
     public static final int EXIT_OK = 0;
@@ -45,6 +46,11 @@ public final class Main implements Callable<Integer> {
 
     static {
         LIBRARY_LOGGER.setLevel(Level.OFF);
+        // jHDF (predict, summary) logs through SLF4J, which without a provider prints three warning
+        // lines on stderr; the error contract is one line.
+        if (System.getProperty("slf4j.internal.verbosity") == null) {
+            System.setProperty("slf4j.internal.verbosity", "ERROR");
+        }
     }
 
     @Spec
@@ -52,7 +58,7 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new ParameterException(spec.commandLine(), "missing command: use demo, info, conv or bench");
+        throw new ParameterException(spec.commandLine(), "missing command: use demo, info, conv, predict, summary or bench");
     }
 
     public static void main(String[] args) {
