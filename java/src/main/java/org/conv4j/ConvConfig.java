@@ -8,6 +8,19 @@ import java.util.Objects;
  * know the input size; {@link ConvGeometry} adds that. Safe to share between threads.
  */
 public final class ConvConfig {
+    /** Which Keras layer family the configuration describes. */
+    public enum Kind {
+        /** Conv1D / Conv2D / Conv3D (groups included). */
+        CONV,
+        /** Conv1DTranspose / Conv2DTranspose / Conv3DTranspose: kernel {@code [k..., filters, Cin]}. */
+        TRANSPOSE,
+        /** DepthwiseConv1D / DepthwiseConv2D: groups = Cin, filters = Cin × depth_multiplier. */
+        DEPTHWISE
+    }
+
+    private final Kind kind;
+    private final ExplicitPadding explicitPadding; // null, or the pads of a valid convolution
+    private final int[] outputPadding; // null: Keras' None (transposed only)
     private final int rank;
     private final int filters;
     private final int[] kernelSize;
@@ -32,8 +45,20 @@ public final class ConvConfig {
     ConvConfig(int rank, int filters, int[] kernelSize, int[] strides, int[] dilationRate, Padding padding,
                int groups, boolean useBias, Activation activation, DataFormat dataFormat, Algorithm algorithm,
                boolean winograd, int inputChannels) {
-        if (rank != 1 && rank != 2) {
-            throw new IllegalArgumentException("rank must be 1 (Conv1D) or 2 (Conv2D), got " + rank);
+        this(Kind.CONV, rank, filters, kernelSize, strides, dilationRate, padding, null, null, groups, useBias,
+                activation, dataFormat, algorithm, winograd, inputChannels);
+    }
+
+    ConvConfig(Kind kind, int rank, int filters, int[] kernelSize, int[] strides, int[] dilationRate,
+               Padding padding, ExplicitPadding explicitPadding, int[] outputPadding, int groups, boolean useBias,
+               Activation activation, DataFormat dataFormat, Algorithm algorithm, boolean winograd,
+               int inputChannels) {
+        this.kind = Objects.requireNonNull(kind, "kind must not be null");
+        if (rank < 1 || rank > 3) {
+            throw new IllegalArgumentException("rank must be 1, 2 or 3 (Conv1D, Conv2D, Conv3D), got " + rank);
+        }
+        if (kind == Kind.DEPTHWISE && rank == 3) {
+            throw new IllegalArgumentException("Keras has no DepthwiseConv3D: rank must be 1 or 2, got 3");
         }
         this.rank = rank;
         this.filters = requirePositive("filters", filters);
@@ -51,12 +76,55 @@ public final class ConvConfig {
             throw new IllegalArgumentException("input channels must be positive (or not set), got " + inputChannels);
         }
         this.inputChannels = inputChannels;
-        if (Arrays.stream(strides).anyMatch(s -> s > 1) && Arrays.stream(dilationRate).anyMatch(d -> d > 1)) {
+        // Keras' Conv and ConvTranspose layers refuse this; its depthwise and separable layers do not.
+        if (kind != Kind.DEPTHWISE && Arrays.stream(strides).anyMatch(s -> s > 1)
+                && Arrays.stream(dilationRate).anyMatch(d -> d > 1)) {
             throw new IllegalArgumentException("strides " + Arrays.toString(strides) + " with dilation_rate "
                     + Arrays.toString(dilationRate) + ": Keras refuses strides > 1 together with dilation_rate > 1");
         }
-        if (padding == Padding.CAUSAL && rank != 1) {
-            throw new IllegalArgumentException("padding 'causal' is only for Conv1D (rank 1), got rank " + rank);
+        if (padding == Padding.CAUSAL && (rank != 1 || kind != Kind.CONV)) {
+            throw new IllegalArgumentException("padding 'causal' is only for Conv1D (rank 1), got rank " + rank
+                    + " " + kerasName(kind, rank) + "; Keras allows only 'valid' and 'same' there");
+        }
+        if (explicitPadding != null) {
+            if (padding != Padding.VALID) {
+                throw new IllegalArgumentException("explicit pads go with a valid convolution, got padding "
+                        + padding.kerasName());
+            }
+            if (explicitPadding.rank() != rank) {
+                throw new IllegalArgumentException("explicit padding " + explicitPadding + " has "
+                        + explicitPadding.rank() + " axes, but the layer has rank " + rank);
+            }
+            if (kind == Kind.TRANSPOSE) {
+                throw new IllegalArgumentException("explicit padding is refused for " + kerasName(kind, rank)
+                        + ": Keras' transposed layers take only 'valid' and 'same' (crop the output instead)");
+            }
+        }
+        this.explicitPadding = explicitPadding;
+        if (outputPadding != null) {
+            if (kind != Kind.TRANSPOSE) {
+                throw new IllegalArgumentException("output_padding is only for transposed layers, not "
+                        + kerasName(kind, rank));
+            }
+            this.outputPadding = requireNonNegative("output_padding", outputPadding, rank);
+            for (int i = 0; i < rank; i++) {
+                if (outputPadding[i] >= strides[i]) {
+                    throw new IllegalArgumentException("output_padding must be strictly less than strides (Keras):"
+                            + " at index " + i + ", output_padding is " + outputPadding[i] + " and strides is "
+                            + strides[i] + "; received output_padding=" + Arrays.toString(outputPadding)
+                            + ", strides=" + Arrays.toString(strides));
+                }
+            }
+        } else {
+            this.outputPadding = null;
+        }
+        if (kind == Kind.TRANSPOSE && groups != 1) {
+            throw new IllegalArgumentException("groups must be 1 for " + kerasName(kind, rank)
+                    + " (Keras has no grouped transposed convolution), got " + groups);
+        }
+        if (kind == Kind.DEPTHWISE && (inputChannels < 1 || groups != inputChannels)) {
+            throw new IllegalArgumentException(kerasName(kind, rank) + " needs its input channels declared"
+                    + " (inputChannels(c)), got " + inputChannels);
         }
         if (filters % groups != 0) {
             throw new IllegalArgumentException("filters (" + filters + ") must be divisible by groups (" + groups + ")");
@@ -67,6 +135,19 @@ public final class ConvConfig {
         }
     }
 
+    private static int[] requireNonNegative(String name, int[] values, int rank) {
+        return requireAtLeast(0, ">= 0", name, values, rank);
+    }
+
+    /** Keras' class name: Conv2D, Conv3DTranspose, DepthwiseConv1D. */
+    static String kerasName(Kind kind, int rank) {
+        return switch (kind) {
+            case CONV -> "Conv" + rank + "D";
+            case TRANSPOSE -> "Conv" + rank + "DTranspose";
+            case DEPTHWISE -> "DepthwiseConv" + rank + "D";
+        };
+    }
+
     static int requirePositive(String name, int value) {
         if (value < 1) {
             throw new IllegalArgumentException(name + " must be positive, got " + value);
@@ -75,6 +156,10 @@ public final class ConvConfig {
     }
 
     static int[] requirePositive(String name, int[] values, int rank) {
+        return requireAtLeast(1, "positive", name, values, rank);
+    }
+
+    private static int[] requireAtLeast(int min, String wording, String name, int[] values, int rank) {
         if (values == null) {
             throw new IllegalArgumentException(name + " must not be null");
         }
@@ -83,13 +168,22 @@ public final class ConvConfig {
                     + " for rank " + rank + ", got " + Arrays.toString(values));
         }
         for (int v : values) {
-            if (v < 1) {
-                throw new IllegalArgumentException(name + " must be positive, got " + Arrays.toString(values));
+            if (v < min) {
+                throw new IllegalArgumentException(name + " must be " + wording + ", got " + Arrays.toString(values));
             }
         }
         return values.clone();
     }
 
+    public Kind kind() { return kind; }
+    /** Keras' class name of the layer: {@code Conv2D}, {@code Conv1DTranspose}, {@code DepthwiseConv2D}. */
+    public String kerasClassName() { return kerasName(kind, rank); }
+    /** Explicit pads (padding is then VALID over the zero-padded input), or null. */
+    public ExplicitPadding explicitPadding() { return explicitPadding; }
+    /** Transposed layers' output_padding, or null for Keras' None. */
+    public int[] outputPadding() { return outputPadding == null ? null : outputPadding.clone(); }
+    /** DepthwiseConv's depth_multiplier (filters / Cin); 1 for the other kinds. */
+    public int depthMultiplier() { return kind == Kind.DEPTHWISE ? filters / inputChannels : 1; }
     public int rank() { return rank; }
     public int filters() { return filters; }
     public int[] kernelSize() { return kernelSize.clone(); }
@@ -120,13 +214,14 @@ public final class ConvConfig {
         if (allow == winograd) {
             return this;
         }
-        return new ConvConfig(rank, filters, kernelSize, strides, dilationRate, padding, groups, useBias, activation,
-                dataFormat, algorithm, allow, inputChannels);
+        return new ConvConfig(kind, rank, filters, kernelSize, strides, dilationRate, padding, explicitPadding,
+                outputPadding, groups, useBias, activation, dataFormat, algorithm, allow, inputChannels);
     }
 
     int kernelSize(int i) { return kernelSize[i]; }
     int stride(int i) { return strides[i]; }
     int dilation(int i) { return dilationRate[i]; }
+    int outputPadding(int i) { return outputPadding == null ? -1 : outputPadding[i]; }
 
     /** Product of the kernel's spatial sizes. */
     long kernelVolume() {
@@ -148,8 +243,11 @@ public final class ConvConfig {
 
     @Override
     public String toString() {
-        return "Conv" + rank + "D(filters=" + filters + ", kernel_size=" + Arrays.toString(kernelSize)
-                + ", strides=" + Arrays.toString(strides) + ", padding=" + padding.kerasName()
+        return kerasName(kind, rank) + "(" + (kind == Kind.DEPTHWISE ? "depth_multiplier=" + depthMultiplier()
+                : "filters=" + filters) + ", kernel_size=" + Arrays.toString(kernelSize)
+                + ", strides=" + Arrays.toString(strides) + ", padding="
+                + (explicitPadding != null ? explicitPadding.toString() : padding.kerasName())
+                + (outputPadding != null ? ", output_padding=" + Arrays.toString(outputPadding) : "")
                 + ", dilation_rate=" + Arrays.toString(dilationRate) + ", groups=" + groups
                 + ", use_bias=" + useBias + ", activation=" + activation.kerasName()
                 + ", data_format=" + dataFormat.kerasName() + (inputChannels > 0 ? ", input_channels=" + inputChannels : "")

@@ -6,7 +6,9 @@ import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
- * A convolution layer with Keras semantics: {@link Conv1D} or {@link Conv2D}.
+ * A convolution layer with Keras semantics: {@link Conv1D}, {@link Conv2D}, {@link Conv3D}, the
+ * transposed {@link Conv1DTranspose}, {@link Conv2DTranspose}, {@link Conv3DTranspose}, and
+ * {@link DepthwiseConv1D}, {@link DepthwiseConv2D}.
  *
  * <p><b>Threads.</b> A layer may be shared: any number of threads may call {@code predict}
  * concurrently without locking. {@link #setWeights}, {@link #setThreads} and {@link #close} may be
@@ -62,10 +64,10 @@ public abstract class ConvLayer implements AutoCloseable {
         setThreads(threads);
     }
 
-    /** A builder for a layer of rank 1 ({@link Conv1D}) or 2 ({@link Conv2D}). */
+    /** A builder for a layer of rank 1 ({@link Conv1D}), 2 ({@link Conv2D}) or 3 ({@link Conv3D}). */
     public static Builder builder(int rank) {
-        if (rank != 1 && rank != 2) {
-            throw new IllegalArgumentException("rank must be 1 (Conv1D) or 2 (Conv2D), got " + rank);
+        if (rank < 1 || rank > 3) {
+            throw new IllegalArgumentException("rank must be 1, 2 or 3 (Conv1D, Conv2D, Conv3D), got " + rank);
         }
         return new Builder(rank);
     }
@@ -92,9 +94,10 @@ public abstract class ConvLayer implements AutoCloseable {
     }
 
     /**
-     * Sets the kernel, Keras layout {@code [KH, KW, Cin/groups, filters]} (rank 1:
-     * {@code [K, Cin/groups, filters]}), and the bias {@code [filters]} (null when use_bias is
-     * false). Cin is inferred from the kernel's length. The arrays are copied.
+     * Sets the kernel, Keras layout {@code [k..., Cin/groups, filters]} (transposed layers
+     * {@code [k..., filters, Cin]}, depthwise {@code [k..., Cin, depth_multiplier]}), and the bias
+     * {@code [filters]} (null when use_bias is false). Cin is inferred from the kernel's length.
+     * The arrays are copied.
      */
     public void setWeights(float[] kernel, float[] bias) {
         if (kernel == null) {
@@ -129,14 +132,10 @@ public abstract class ConvLayer implements AutoCloseable {
                         + " does not match kernel_size " + Arrays.toString(config.kernelSize()));
             }
         }
-        if (kernelShape[r + 1] != config.filters()) {
-            throw new IllegalArgumentException("kernel shape " + Arrays.toString(kernelShape) + " has "
-                    + kernelShape[r + 1] + " output channels, but filters is " + config.filters());
-        }
-        int inChannelsPerGroup = kernelShape[r];
+        int inChannelsPerGroup = inChannelsPerGroup(kernelShape);
         if (inChannelsPerGroup < 1) {
-            throw new IllegalArgumentException("kernel shape " + Arrays.toString(kernelShape)
-                    + " must have Cin/groups >= 1");
+            throw new IllegalArgumentException("kernel shape " + Arrays.toString(kernelShape) + " " + kernelAxes()
+                    + " must have Cin >= 1");
         }
         long expected = ConvConfig.saturatedProduct(ConvConfig.saturatedProduct(config.kernelVolume(), inChannelsPerGroup),
                 config.filters());
@@ -182,7 +181,7 @@ public abstract class ConvLayer implements AutoCloseable {
     private WeightState weightState(float[] kernel, float[] bias, int inChannels, JavaConvolution java) {
         NativeWeights nativeWeights = backend == Backend.NATIVE ? new NativeWeights(kernel, bias) : null;
         return new WeightState(kernel, bias, inChannels, java,
-                new PlanCache((n, h, w, c, k, nw) -> newEntry(n, h, w, c, k, nw, java), kernel, nativeWeights));
+                new PlanCache((n, d, h, w, c, k, nw) -> newEntry(n, d, h, w, c, k, nw, java), kernel, nativeWeights));
     }
 
     /**
@@ -258,7 +257,7 @@ public abstract class ConvLayer implements AutoCloseable {
     public String explain(int... inputShape) {
         PlanCache.Entry e = acquire(normalized(inputShape));
         try {
-            return e.plan == null ? "java (" + JavaConvolution.kernelName() + " micro-kernel)" : e.plan.explanation();
+            return e.plan == null ? e.java.description() : e.plan.explanation();
         } finally {
             e.release();
         }
@@ -289,7 +288,7 @@ public abstract class ConvLayer implements AutoCloseable {
     /** Convolves into the caller's {@code output}, which must have exactly the output's length. */
     public void predict(float[] input, int[] inputShape, float[] output) {
         int[] s = normalized(inputShape);
-        run(input, output, s[0], s[1], s[2], s[3]);
+        run(input, output, s[0], s[1], s[2], s[3], s[4]);
     }
 
     /**
@@ -300,41 +299,49 @@ public abstract class ConvLayer implements AutoCloseable {
      */
     public void predict(FloatBuffer input, int[] inputShape, FloatBuffer output) {
         int[] s = normalized(inputShape);
-        run(input, output, s[0], s[1], s[2], s[3]);
+        run(input, output, s[0], s[1], s[2], s[3], s[4]);
     }
 
     /** Convolves from {@code input}'s position into {@code output}'s position, in place, no copies. */
     public void predict(FloatPointer input, int[] inputShape, FloatPointer output) {
         int[] s = normalized(inputShape);
-        run(input, output, s[0], s[1], s[2], s[3]);
+        run(input, output, s[0], s[1], s[2], s[3], s[4]);
     }
 
-    /** Input shape in the layer's format → {n, h, w, c} (h = 1 for rank 1), checking only its arity. */
+    /** Input shape in the layer's format → {n, d, h, w, c} (d = 1 below rank 3, h = 1 for rank 1), checking only its arity. */
     int[] normalized(int[] inputShape) {
         if (inputShape == null || inputShape.length != config.rank() + 2) {
             // ConvGeometry words the error.
             ConvGeometry.of(config, inputShape);
         }
         boolean last = config.dataFormat() == DataFormat.CHANNELS_LAST;
-        if (config.rank() == 1) {
-            return last ? new int[] {inputShape[0], 1, inputShape[1], inputShape[2]}
-                    : new int[] {inputShape[0], 1, inputShape[2], inputShape[1]};
+        int r = config.rank();
+        int[] s = {inputShape[0], 1, 1, 1, last ? inputShape[r + 1] : inputShape[1]};
+        for (int i = 0; i < r; i++) {
+            s[4 - r + i] = inputShape[(last ? 1 : 2) + i];
         }
-        return last ? new int[] {inputShape[0], inputShape[1], inputShape[2], inputShape[3]}
-                : new int[] {inputShape[0], inputShape[2], inputShape[3], inputShape[1]};
+        return s;
     }
 
     /** The input shape in the layer's format from normalized sizes. */
-    final int[] layerShape(int n, int h, int w, int c) {
-        boolean last = config.dataFormat() == DataFormat.CHANNELS_LAST;
-        if (config.rank() == 1) {
-            return last ? new int[] {n, w, c} : new int[] {n, c, w};
-        }
-        return last ? new int[] {n, h, w, c} : new int[] {n, c, h, w};
+    final int[] layerShape(int n, int d, int h, int w, int c) {
+        return ConvGeometry.layoutShape(config, n, c, new int[] {d, h, w});
     }
 
     final void run(float[] input, float[] output, int n, int h, int w, int c) {
-        PlanCache.Entry e = acquire(n, h, w, c);
+        run(input, output, n, 1, h, w, c);
+    }
+
+    final void run(FloatBuffer input, FloatBuffer output, int n, int h, int w, int c) {
+        run(input, output, n, 1, h, w, c);
+    }
+
+    final void run(FloatPointer input, FloatPointer output, int n, int h, int w, int c) {
+        run(input, output, n, 1, h, w, c);
+    }
+
+    final void run(float[] input, float[] output, int n, int d, int h, int w, int c) {
+        PlanCache.Entry e = acquire(n, d, h, w, c);
         try {
             compute(e, input, output);
         } finally {
@@ -342,8 +349,8 @@ public abstract class ConvLayer implements AutoCloseable {
         }
     }
 
-    final void run(FloatBuffer input, FloatBuffer output, int n, int h, int w, int c) {
-        PlanCache.Entry e = acquire(n, h, w, c);
+    final void run(FloatBuffer input, FloatBuffer output, int n, int d, int h, int w, int c) {
+        PlanCache.Entry e = acquire(n, d, h, w, c);
         try {
             ConvGeometry g = e.geometry;
             requireRemaining("input", input, g.inputCount(), false);
@@ -365,8 +372,8 @@ public abstract class ConvLayer implements AutoCloseable {
         }
     }
 
-    final void run(FloatPointer input, FloatPointer output, int n, int h, int w, int c) {
-        PlanCache.Entry e = acquire(n, h, w, c);
+    final void run(FloatPointer input, FloatPointer output, int n, int d, int h, int w, int c) {
+        PlanCache.Entry e = acquire(n, d, h, w, c);
         try {
             ConvGeometry g = e.geometry;
             requireRemaining("input", input, g.inputCount());
@@ -403,28 +410,28 @@ public abstract class ConvLayer implements AutoCloseable {
     }
 
     private PlanCache.Entry acquire(int[] s) {
-        return acquire(s[0], s[1], s[2], s[3]);
+        return acquire(s[0], s[1], s[2], s[3], s[4]);
     }
 
-    private PlanCache.Entry acquire(int n, int h, int w, int c) {
+    private PlanCache.Entry acquire(int n, int d, int h, int w, int c) {
         requireOpen();
         WeightState ws = weights;
         if (ws == null) {
             requireOpen();
             throw new IllegalStateException("weights are not set: call setWeights(kernel, bias) before predict");
         }
-        PlanCache.Entry e = ws.plans.acquire(n, h, w, c);
+        PlanCache.Entry e = ws.plans.acquire(n, d, h, w, c);
         if (e == null) {
             // The layer was closed or re-weighted while we looked: take the current state.
             requireOpen();
-            return acquire(n, h, w, c);
+            return acquire(n, d, h, w, c);
         }
         return e;
     }
 
-    private PlanCache.Entry newEntry(int n, int h, int w, int c, float[] kernel, NativeWeights nativeWeights,
+    private PlanCache.Entry newEntry(int n, int d, int h, int w, int c, float[] kernel, NativeWeights nativeWeights,
             JavaConvolution java) {
-        ConvGeometry g = ConvGeometry.of(config, layerShape(n, h, w, c));
+        ConvGeometry g = ConvGeometry.of(config, layerShape(n, d, h, w, c));
         int expected = kernel.length / (int) (config.kernelVolume() * config.filters()) * config.groups();
         if (g.inChannels() != expected) {
             throw new IllegalArgumentException("input has " + g.inChannels() + " channels, but the kernel "
@@ -432,19 +439,63 @@ public abstract class ConvLayer implements AutoCloseable {
                     + " (Cin/groups " + expected / config.groups() + " × groups " + config.groups() + ")");
         }
         NativePlan plan = nativeWeights != null ? NativePlan.create(g, nativeWeights) : null;
-        return new PlanCache.Entry(n, h, w, c, g, plan, java);
+        return new PlanCache.Entry(n, d, h, w, c, g, plan, java);
     }
 
+    /** The kernel's shape in the layout Keras stores for this layer. */
     private int[] kernelShapeFor(int inChannelsPerGroup) {
         int[] k = config.kernelSize();
-        int[] shape = Arrays.copyOf(k, k.length + 2);
-        shape[k.length] = inChannelsPerGroup;
-        shape[k.length + 1] = config.filters();
+        int r = k.length;
+        int[] shape = Arrays.copyOf(k, r + 2);
+        switch (config.kind()) {
+            case TRANSPOSE -> { shape[r] = config.filters(); shape[r + 1] = inChannelsPerGroup; }
+            case DEPTHWISE -> { shape[r] = config.groups(); shape[r + 1] = config.depthMultiplier(); }
+            default -> { shape[r] = inChannelsPerGroup; shape[r + 1] = config.filters(); }
+        }
         return shape;
     }
 
+    /** Cin/groups from a kernel shape in Keras' layout for this layer, after checking its channel axes. */
+    private int inChannelsPerGroup(int[] kernelShape) {
+        int r = config.rank();
+        String shape = Arrays.toString(kernelShape);
+        switch (config.kind()) {
+            case TRANSPOSE -> {
+                if (kernelShape[r] != config.filters()) {
+                    throw new IllegalArgumentException("kernel shape " + shape + " " + kernelAxes() + " has "
+                            + kernelShape[r] + " output channels, but filters is " + config.filters());
+                }
+                return kernelShape[r + 1];
+            }
+            case DEPTHWISE -> {
+                if (kernelShape[r] != config.groups() || kernelShape[r + 1] != config.depthMultiplier()) {
+                    throw new IllegalArgumentException("kernel shape " + shape + " " + kernelAxes() + " does not match"
+                            + " the layer's " + config.groups() + " input channels and depth_multiplier "
+                            + config.depthMultiplier());
+                }
+                return 1;
+            }
+            default -> {
+                if (kernelShape[r + 1] != config.filters()) {
+                    throw new IllegalArgumentException("kernel shape " + shape + " has " + kernelShape[r + 1]
+                            + " output channels, but filters is " + config.filters());
+                }
+                return kernelShape[r];
+            }
+        }
+    }
+
     private String kernelAxes() {
-        return config.rank() == 2 ? "[KH, KW, Cin/groups, filters]" : "[K, Cin/groups, filters]";
+        String k = switch (config.rank()) {
+            case 1 -> "K";
+            case 2 -> "KH, KW";
+            default -> "KD, KH, KW";
+        };
+        return switch (config.kind()) {
+            case TRANSPOSE -> "[" + k + ", filters, Cin]";
+            case DEPTHWISE -> "[" + k + ", Cin, depth_multiplier]";
+            default -> "[" + k + ", Cin/groups, filters]";
+        };
     }
 
     private static void requireExactLength(String name, float[] a, int needed, ConvGeometry g) {
@@ -542,6 +593,9 @@ public abstract class ConvLayer implements AutoCloseable {
         int[] strides;
         int[] dilationRate;
         Padding padding = Padding.VALID;
+        ExplicitPadding explicitPadding;
+        ConvConfig.Kind kind = ConvConfig.Kind.CONV;
+        int[] outputPadding; // transposed builders only
         int groups = 1;
         boolean useBias = true;
         Activation activation = Activation.NONE;
@@ -564,12 +618,17 @@ public abstract class ConvLayer implements AutoCloseable {
             return a;
         }
 
-        /** One value for a 2-D layer means the same on both axes, as in Keras. */
-        private int[] perAxis(String name, int[] values) {
+        /** One value for a 2-D or 3-D layer means the same on every axis, as in Keras. */
+        int[] perAxis(String name, int[] values) {
             if (values == null) {
                 throw new IllegalArgumentException(name + " must not be null");
             }
-            return values.length == 1 && rank == 2 ? new int[] {values[0], values[0]} : values.clone();
+            if (values.length == 1 && rank > 1) {
+                int[] all = new int[rank];
+                Arrays.fill(all, values[0]);
+                return all;
+            }
+            return values.clone();
         }
 
         /**
@@ -608,6 +667,17 @@ public abstract class ConvLayer implements AutoCloseable {
 
         public B padding(Padding padding) {
             this.padding = padding;
+            this.explicitPadding = null;
+            return (B) this;
+        }
+
+        /** Explicit pads, from {@link Padding#explicit(int[], int[])}; refused by transposed layers. */
+        public B padding(ExplicitPadding pads) {
+            if (pads == null) {
+                throw new IllegalArgumentException("padding must not be null");
+            }
+            this.padding = Padding.VALID; // over the zero-padded input
+            this.explicitPadding = pads;
             return (B) this;
         }
 
@@ -669,12 +739,68 @@ public abstract class ConvLayer implements AutoCloseable {
             if (kernelSize == null) {
                 throw new IllegalArgumentException("kernel_size must be set");
             }
-            return new ConvConfig(rank, filters, kernelSize, strides, dilationRate, padding, groups, useBias,
-                    activation, dataFormat, algorithm, winograd, inputChannels);
+            return new ConvConfig(kind, rank, filters, kernelSize, strides, dilationRate, padding, explicitPadding,
+                    outputPadding, groups, useBias, activation, dataFormat, algorithm, winograd, inputChannels);
         }
     }
 
-    /** Builds a {@link Conv1D} or a {@link Conv2D} by rank. */
+    /** The builder vocabulary of the transposed layers: {@link #outputPadding}; groups stay 1. */
+    @SuppressWarnings("unchecked")
+    public abstract static class TransposeBuilder<B extends TransposeBuilder<B>> extends AbstractBuilder<B> {
+        TransposeBuilder(int rank) {
+            super(rank);
+            kind = ConvConfig.Kind.TRANSPOSE;
+        }
+
+        /** Keras' output_padding: one value per axis (one value for all), each below its stride. */
+        public B outputPadding(int... outputPadding) {
+            this.outputPadding = perAxis("output_padding", outputPadding);
+            return (B) this;
+        }
+    }
+
+    /**
+     * The builder vocabulary of the depthwise layers: {@link #depthMultiplier} and the required
+     * {@code inputChannels}; filters and groups follow from them (Cin × M and Cin).
+     */
+    @SuppressWarnings("unchecked")
+    public abstract static class DepthwiseBuilder<B extends DepthwiseBuilder<B>> extends AbstractBuilder<B> {
+        int depthMultiplier = 1;
+
+        DepthwiseBuilder(int rank) {
+            super(rank);
+            kind = ConvConfig.Kind.DEPTHWISE;
+        }
+
+        /** Keras' depth_multiplier M: output channels per input channel (default 1). */
+        public B depthMultiplier(int depthMultiplier) {
+            this.depthMultiplier = depthMultiplier;
+            return (B) this;
+        }
+
+        @Override
+        ConvConfig config() {
+            String name = ConvConfig.kerasName(kind, rank);
+            if (filters != 0 || groups != 1) {
+                throw new IllegalArgumentException(name + " takes no filters or groups (they are Cin × "
+                        + "depth_multiplier and Cin), got filters=" + filters + ", groups=" + groups);
+            }
+            ConvConfig.requirePositive("depth_multiplier", depthMultiplier);
+            if (inputChannels < 1) {
+                throw new IllegalArgumentException(name + " needs inputChannels(c): the kernel [k..., Cin,"
+                        + " depth_multiplier] and the groups depend on it");
+            }
+            long f = (long) inputChannels * depthMultiplier;
+            if (f > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("input channels " + inputChannels + " × depth_multiplier "
+                        + depthMultiplier + " overflows a 32-bit int");
+            }
+            return new ConvConfig(kind, rank, (int) f, kernelSize, strides, dilationRate, padding, explicitPadding,
+                    null, inputChannels, useBias, activation, dataFormat, algorithm, winograd, inputChannels);
+        }
+    }
+
+    /** Builds a {@link Conv1D}, {@link Conv2D} or {@link Conv3D} by rank. */
     public static final class Builder extends AbstractBuilder<Builder> {
         Builder(int rank) {
             super(rank);
@@ -683,7 +809,11 @@ public abstract class ConvLayer implements AutoCloseable {
         /** Validates the configuration; throws {@link IllegalArgumentException} naming the bad parameter. */
         public ConvLayer build() {
             ConvConfig c = config();
-            return rank == 1 ? new Conv1D(c, backend, threads) : new Conv2D(c, backend, threads);
+            return switch (rank) {
+                case 1 -> new Conv1D(c, backend, threads);
+                case 2 -> new Conv2D(c, backend, threads);
+                default -> new Conv3D(c, backend, threads);
+            };
         }
     }
 }

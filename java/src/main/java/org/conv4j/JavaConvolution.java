@@ -6,7 +6,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The Java backend's convolution: fast, pure Java, same semantics as {@link ReferenceConvolution}.
  *
  * <p>The kernel is packed once (per {@code setWeights}) as {@code [group][channel block][k][width]}
- * with k = (ky, kx, ci) and blocks of {@link MicroKernel#width()} output channels, zero-padded.
+ * with k = (kz, ky, kx, ci) and blocks of {@link MicroKernel#width()} output channels, zero-padded.
  * A call walks the output pixels (batch, rows and columns flattened) in blocks; per block and
  * group it gathers the input patch once ({@code [pixel][k]}, zeros for padding; both layouts)
  * and runs the micro-kernel over every channel block, so the weights of a block stay in L1/L2 and
@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * from +0, then the bias: the error is within γ(k+1)·(Σ|x·w| + |b|) (Higham 3.5) rather than the
  * reference's single rounding, and the result is the same bits for any thread count. A kernel
  * with a NaN or an infinity goes to the reference, which skips the taps that fall on padding (a
- * zero-filled patch would turn 0·∞ into NaN there).
+ * zero-filled patch would turn 0·∞ into NaN there). Transposed layers have no
+ * blocked path: the reference computes them too, its output rows split over the workers.
  *
  * <p><b>Threads.</b> Immutable after construction and safe to share; a call uses the calling
  * thread plus idle {@link JavaWorkers}, and per-thread scratch that grows to the largest shape
@@ -37,8 +38,8 @@ final class JavaConvolution {
     private final Object packed; // [group][block][k][width] in the kernel's form; null for the reference or depthwise path
     private final float[] weights; // Keras layout, for the depthwise and reference paths
     private final float[] bias;
-    private final boolean finite;
-    private final int groups, cinG, coutG, cout, kh, kw, k, blocks;
+    private final boolean reference; // non-finite kernel or transposed layer: the reference computes
+    private final int groups, cinG, coutG, cout, kd, kh, kw, k, blocks;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
     private static final ThreadLocal<Call> CALLS = ThreadLocal.withInitial(Call::new);
@@ -73,11 +74,14 @@ final class JavaConvolution {
         float[] output;
         int units, pixelsPerBlock, splits;
         boolean depthwise;
+        boolean reference;
 
         @Override
         void work() {
             for (int u = next.getAndIncrement(); u < units; u = next.getAndIncrement()) {
-                if (depthwise) {
+                if (reference) {
+                    ReferenceConvolution.computeRows(g, input, 0, conv.weights, conv.bias, output, 0, u, u + 1);
+                } else if (depthwise) {
                     conv.depthwiseRow(this, u);
                 } else {
                     conv.unit(this, u);
@@ -87,7 +91,7 @@ final class JavaConvolution {
     }
 
     /**
-     * Packs {@code weights} (Keras layout {@code [KH, KW, Cin/groups, Cout]}; rank 1 has KH = 1)
+     * Packs {@code weights} (Keras layout {@code [KD, KH, KW, Cin/groups, Cout]}; lower ranks have KD = KH = 1)
      * for {@code inChannels} input channels. Arrays are not copied: the caller keeps them unchanged.
      */
     JavaConvolution(ConvConfig config, int inChannels, float[] weights, float[] bias) {
@@ -102,18 +106,21 @@ final class JavaConvolution {
         cinG = inChannels / groups;
         cout = config.filters();
         coutG = cout / groups;
-        kh = config.rank() == 2 ? config.kernelSize(0) : 1;
-        kw = config.kernelSize(config.rank() - 1);
-        k = kh * kw * cinG;
+        int r = config.rank();
+        kd = r == 3 ? config.kernelSize(0) : 1;
+        kh = r >= 2 ? config.kernelSize(r - 2) : 1;
+        kw = config.kernelSize(r - 1);
+        k = kd * kh * kw * cinG;
         boolean allFinite = true;
         for (float v : weights) {
             allFinite &= Float.isFinite(v);
         }
-        finite = allFinite;
+        // Transposed layers have no blocked path yet: the reference runs them, output rows split over the workers.
+        reference = !allFinite || config.kind() == ConvConfig.Kind.TRANSPOSE;
         int width = kernel.width();
         blocks = (coutG + width - 1) / width;
         boolean depthwiseOnly = cinG == 1 && coutG == 1 && config.dataFormat() == DataFormat.CHANNELS_LAST;
-        packed = finite && !depthwiseOnly ? kernel.pack(pack(width)) : null;
+        packed = !reference && !depthwiseOnly ? kernel.pack(pack(width)) : null;
     }
 
     private float[] pack(int width) {
@@ -129,6 +136,12 @@ final class JavaConvolution {
             }
         }
         return p;
+    }
+
+    /** What computes this layer on the Java backend, for {@code explain}. */
+    String description() {
+        return reference ? "java (the reference: double sums, rows over the workers)"
+                : "java (" + kernel.name() + " micro-kernel)";
     }
 
     /** The micro-kernel this JVM uses, for reports. */
@@ -154,17 +167,13 @@ final class JavaConvolution {
     /** Tests: no small-call cutoff, as CONV4J_FLAG_FULL_TEAM for native plans, so small shapes reach the workers. */
     static volatile boolean fullTeam;
 
-    /** Multiply-adds of one call: N·Hout·Wout·Cout·KH·KW·Cin/groups. */
+    /** Multiply-adds of one call: N·Dout·Hout·Wout·Cout·KD·KH·KW·Cin/groups. */
     static long multiplyAdds(ConvGeometry g) {
-        return (long) g.batch() * g.outHeight() * g.outWidth() * g.outChannels() * g.fanIn();
+        return (long) g.batch() * g.outDepth() * g.outHeight() * g.outWidth() * g.outChannels() * g.fanIn();
     }
 
     /** Computes {@code g} from {@code input} into {@code output} (lengths checked by the caller). */
     void compute(ConvGeometry g, float[] input, float[] output, int threads) {
-        if (!finite) {
-            ReferenceConvolution.compute(g, input, 0, weights, bias, output, 0);
-            return;
-        }
         // Below the native core's small-call cutoff a team costs more than it saves (a call that
         // takes microseconds waits as long again for the workers' wake-up and join): stay on the
         // calling thread, as native plans do.
@@ -175,14 +184,17 @@ final class JavaConvolution {
         c.input = input;
         c.output = output;
         c.next.set(0);
+        c.reference = reference;
         c.depthwise = packed == null;
-        if (c.depthwise) {
-            c.units = g.batch() * g.outHeight();
+        if (reference) {
+            c.units = ReferenceConvolution.rows(g); // one output row per unit: rows are independent
+        } else if (c.depthwise) {
+            c.units = g.batch() * g.outDepth() * g.outHeight();
         } else {
             int rows = kernel.rows();
             int tiles = (int) Math.max(1, Math.min(MAX_TILES_PER_BLOCK, PATCH_FLOATS / ((long) k * rows)));
             c.pixelsPerBlock = tiles * rows;
-            int pixels = g.batch() * g.outHeight() * g.outWidth();
+            int pixels = g.batch() * g.outDepth() * g.outHeight() * g.outWidth();
             int units = (pixels + c.pixelsPerBlock - 1) / c.pixelsPerBlock * groups;
             // Too few pixel blocks to keep every thread busy: split the channel blocks too.
             c.splits = Math.max(1, Math.min(blocks, (4 * t + units - 1) / units));
@@ -205,7 +217,7 @@ final class JavaConvolution {
         int rest = u / c.splits;
         int group = rest % groups;
         int block = rest / groups;
-        int pixels = g.batch() * g.outHeight() * g.outWidth();
+        int pixels = g.batch() * g.outDepth() * g.outHeight() * g.outWidth();
         int q0 = block * c.pixelsPerBlock;
         int count = Math.min(c.pixelsPerBlock, pixels - q0);
         int rows = kernel.rows();
@@ -230,33 +242,40 @@ final class JavaConvolution {
     }
 
     /**
-     * Writes {@code patch[p·k + (ky·KW + kx)·cinG + ci]} for pixels q0 .. q0+count-1 of the
-     * flattened output (zeros where a tap falls on padding, and for rows up to {@code paddedRows}).
+     * Writes {@code patch[p·k + ((kz·KH + ky)·KW + kx)·cinG + ci]} for pixels q0 .. q0+count-1 of
+     * the flattened output (zeros where a tap falls on padding, and for rows up to {@code paddedRows}).
      */
     private void gather(ConvGeometry g, float[] in, int group, int q0, int count, int paddedRows, float[] patch) {
         boolean last = g.config().dataFormat() == DataFormat.CHANNELS_LAST;
-        int outH = g.outHeight(), outW = g.outWidth(), inH = g.inHeight(), inW = g.inWidth();
-        int cin = g.inChannels(), sh = g.strideHeight(), sw = g.strideWidth();
-        int dh = g.dilationHeight(), dw = g.dilationWidth(), pt = g.padTop(), pl = g.padLeft();
-        int plane = inH * inW;
-        int n = q0 / (outH * outW);
+        int outD = g.outDepth(), outH = g.outHeight(), outW = g.outWidth();
+        int inD = g.inDepth(), inH = g.inHeight(), inW = g.inWidth();
+        int cin = g.inChannels(), sd = g.strideDepth(), sh = g.strideHeight(), sw = g.strideWidth();
+        int dd = g.dilationDepth(), dh = g.dilationHeight(), dw = g.dilationWidth();
+        int pf = g.padFront(), pt = g.padTop(), pl = g.padLeft();
+        int plane = inD * inH * inW;
+        int n = q0 / (outD * outH * outW);
+        int oz = q0 / (outH * outW) % outD;
         int oy = q0 / outW % outH;
         int ox = q0 % outW;
         for (int p = 0; p < count; p++) {
             int dst = p * k;
             int image = n * cin * plane;
-            for (int ky = 0; ky < kh; ky++) {
-                int iy = oy * sh + ky * dh - pt;
-                for (int kx = 0; kx < kw; kx++, dst += cinG) {
-                    int ix = ox * sw + kx * dw - pl;
-                    if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) {
-                        java.util.Arrays.fill(patch, dst, dst + cinG, 0f);
-                    } else if (last) {
-                        System.arraycopy(in, image + (iy * inW + ix) * cin + group * cinG, patch, dst, cinG);
-                    } else {
-                        int src = image + group * cinG * plane + iy * inW + ix;
-                        for (int ci = 0; ci < cinG; ci++, src += plane) {
-                            patch[dst + ci] = in[src];
+            for (int kz = 0; kz < kd; kz++) {
+                int iz = oz * sd + kz * dd - pf;
+                for (int ky = 0; ky < kh; ky++) {
+                    int iy = oy * sh + ky * dh - pt;
+                    for (int kx = 0; kx < kw; kx++, dst += cinG) {
+                        int ix = ox * sw + kx * dw - pl;
+                        if (iz < 0 || iz >= inD || iy < 0 || iy >= inH || ix < 0 || ix >= inW) {
+                            java.util.Arrays.fill(patch, dst, dst + cinG, 0f);
+                        } else if (last) {
+                            System.arraycopy(in, image + ((iz * inH + iy) * inW + ix) * cin + group * cinG, patch,
+                                    dst, cinG);
+                        } else {
+                            int src = image + group * cinG * plane + (iz * inH + iy) * inW + ix;
+                            for (int ci = 0; ci < cinG; ci++, src += plane) {
+                                patch[dst + ci] = in[src];
+                            }
                         }
                     }
                 }
@@ -265,7 +284,10 @@ final class JavaConvolution {
                 ox = 0;
                 if (++oy == outH) {
                     oy = 0;
-                    n++;
+                    if (++oz == outD) {
+                        oz = 0;
+                        n++;
+                    }
                 }
             }
         }
@@ -276,7 +298,7 @@ final class JavaConvolution {
     private void store(ConvGeometry g, float[] out, float[][] acc, int first, int rows, int co0, int channels) {
         boolean relu = g.config().activation() == Activation.RELU;
         boolean last = g.config().dataFormat() == DataFormat.CHANNELS_LAST;
-        int plane = g.outHeight() * g.outWidth();
+        int plane = g.outDepth() * g.outHeight() * g.outWidth();
         for (int r = 0; r < rows; r++) {
             int q = first + r;
             float[] a = acc[r];
@@ -302,28 +324,35 @@ final class JavaConvolution {
     private void depthwiseRow(Call c, int row) {
         ConvGeometry g = c.g;
         float[] in = c.input, out = c.output;
-        int ch = cout, outH = g.outHeight(), outW = g.outWidth(), inH = g.inHeight(), inW = g.inWidth();
-        int n = row / outH, oy = row % outH;
+        int ch = cout, outD = g.outDepth(), outH = g.outHeight(), outW = g.outWidth();
+        int inD = g.inDepth(), inH = g.inHeight(), inW = g.inWidth();
+        int n = row / (outD * outH), oz = row / outH % outD, oy = row % outH;
         boolean relu = g.config().activation() == Activation.RELU;
         float[] acc = SCRATCH.get().acc(1, ch)[0];
         for (int ox = 0; ox < outW; ox++) {
             java.util.Arrays.fill(acc, 0, ch, 0f);
-            for (int ky = 0; ky < kh; ky++) {
-                int iy = oy * g.strideHeight() + ky * g.dilationHeight() - g.padTop();
-                if (iy < 0 || iy >= inH) {
+            for (int kz = 0; kz < kd; kz++) {
+                int iz = oz * g.strideDepth() + kz * g.dilationDepth() - g.padFront();
+                if (iz < 0 || iz >= inD) {
                     continue;
                 }
-                for (int kx = 0; kx < kw; kx++) {
-                    int ix = ox * g.strideWidth() + kx * g.dilationWidth() - g.padLeft();
-                    if (ix < 0 || ix >= inW) {
+                for (int ky = 0; ky < kh; ky++) {
+                    int iy = oy * g.strideHeight() + ky * g.dilationHeight() - g.padTop();
+                    if (iy < 0 || iy >= inH) {
                         continue;
                     }
-                    int src = ((n * inH + iy) * inW + ix) * ch;
-                    int w = (ky * kw + kx) * ch;
-                    kernel.multiplyAdd(acc, in, src, weights, w, ch);
+                    for (int kx = 0; kx < kw; kx++) {
+                        int ix = ox * g.strideWidth() + kx * g.dilationWidth() - g.padLeft();
+                        if (ix < 0 || ix >= inW) {
+                            continue;
+                        }
+                        int src = (((n * inD + iz) * inH + iy) * inW + ix) * ch;
+                        int w = ((kz * kh + ky) * kw + kx) * ch;
+                        kernel.multiplyAdd(acc, in, src, weights, w, ch);
+                    }
                 }
             }
-            kernel.finish(acc, bias, 0, relu, out, ((n * outH + oy) * outW + ox) * ch, ch);
+            kernel.finish(acc, bias, 0, relu, out, (((n * outD + oz) * outH + oy) * outW + ox) * ch, ch);
         }
     }
 }

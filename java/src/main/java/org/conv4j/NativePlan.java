@@ -38,6 +38,7 @@ final class NativePlan {
     static NativePlan create(ConvGeometry g, NativeWeights weights) {
         Conv4j.requireNative();
         try (ConvDesc d = describe(new ConvDesc(), g)) {
+            requireSupported(d, g);
             Conv4jNative.Weights shared = weights.handle(d, g);
             Conv4jNative.Plan handle = new Conv4jNative.Plan();
             int status = Conv4jNative.conv4j_plan_create_with_weights(d, shared, handle);
@@ -51,10 +52,24 @@ final class NativePlan {
         }
     }
 
-    /** Fills {@code d} with the forward convolution of {@code g} (propagation forward) and returns it. */
+    /**
+     * Fills {@code d} for {@code g} and returns it. Rank r fills indices 0..r-1 of the spatial arrays (the
+     * geometry keeps its axes at depth, height, width: 3-r..2). A transposed layer is described as
+     * the forward convolution from its output back to its input, run as BACKWARD_DATA.
+     */
     static ConvDesc describe(ConvDesc d, ConvGeometry g) {
-        boolean rank2 = g.rank() == 2;
-        d.rank(g.rank()).batch(g.batch()).inChannels(g.inChannels()).outChannels(g.outChannels())
+        boolean transposed = g.transposed();
+        int[] forwardIn = transposed ? new int[] {g.outDepth(), g.outHeight(), g.outWidth()}
+                : new int[] {g.inDepth(), g.inHeight(), g.inWidth()};
+        int[] k = {g.kernelDepth(), g.kernelHeight(), g.kernelWidth()};
+        int[] s = {g.strideDepth(), g.strideHeight(), g.strideWidth()};
+        int[] dil = {g.dilationDepth(), g.dilationHeight(), g.dilationWidth()};
+        int[] before = {g.padFront(), g.padTop(), g.padLeft()};
+        int[] after = {g.padBack(), g.padBottom(), g.padRight()};
+        int r = g.rank();
+        d.rank(r).batch(g.batch())
+                .inChannels(transposed ? g.outChannels() : g.inChannels())
+                .outChannels(transposed ? g.inChannels() : g.outChannels())
                 .groups(g.groups())
                 .layout(g.config().dataFormat() == DataFormat.CHANNELS_LAST
                         ? Conv4jNative.LAYOUT_CHANNELS_LAST : Conv4jNative.LAYOUT_CHANNELS_FIRST)
@@ -62,15 +77,12 @@ final class NativePlan {
                         ? Conv4jNative.ACTIVATION_RELU : Conv4jNative.ACTIVATION_NONE)
                 .algorithm(g.config().algorithm().code())
                 .flags((g.config().winograd() ? Conv4jNative.FLAG_ALLOW_WINOGRAD : 0) | extraFlags)
-                .propagation(Conv4jNative.PROPAGATION_FORWARD);
-        // Rank 1 uses index 0 only; the geometry stores it on the width axis.
-        int w = rank2 ? 1 : 0;
-        if (rank2) {
-            d.inSize(0, g.inHeight()).kernel(0, g.kernelHeight()).stride(0, g.strideHeight())
-                    .dilation(0, g.dilationHeight()).padBefore(0, g.padTop()).padAfter(0, g.padBottom());
+                .propagation(transposed ? Conv4jNative.PROPAGATION_BACKWARD_DATA : Conv4jNative.PROPAGATION_FORWARD);
+        for (int i = 0; i < r; i++) {
+            int a = 3 - r + i;
+            d.inSize(i, forwardIn[a]).kernel(i, k[a]).stride(i, s[a]).dilation(i, dil[a])
+                    .padBefore(i, before[a]).padAfter(i, after[a]);
         }
-        d.inSize(w, g.inWidth()).kernel(w, g.kernelWidth()).stride(w, g.strideWidth())
-                .dilation(w, g.dilationWidth()).padBefore(w, g.padLeft()).padAfter(w, g.padRight());
         return d;
     }
 
@@ -96,6 +108,23 @@ final class NativePlan {
                 throw failure(status, "creating a backward plan for " + g);
             }
             return new NativePlan(handle);
+        }
+    }
+
+    /**
+     * Refuses, with {@link NativeUnsupportedException}, a layer the loaded library has no pass for:
+     * a library older than rank 3 and the backward passes answers CONV4J_ERR_INVALID_RANK or
+     * CONV4J_ERR_UNSUPPORTED for their descriptors (the library this jar carries has both).
+     */
+    static void requireSupported(ConvDesc d, ConvGeometry g) {
+        int status = Conv4jNative.conv4j_output_size(d, null);
+        boolean rank3 = status == NativeStatus.ERR_INVALID_RANK.code() && g.rank() == 3;
+        boolean backward = status == NativeStatus.ERR_UNSUPPORTED.code() && g.transposed();
+        if (rank3 || backward) {
+            throw new NativeUnsupportedException("conv4j: the native library " + Conv4jNative.conv4j_version()
+                    + " has no " + (rank3 ? "rank-3" : "transposed (backward-data)") + " convolution yet, for "
+                    + g.config().kerasClassName() + " on input " + java.util.Arrays.toString(g.inputShape())
+                    + "; build the layer with backend(Backend.JAVA)");
         }
     }
 

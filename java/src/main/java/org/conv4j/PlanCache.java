@@ -12,18 +12,19 @@ final class PlanCache {
 
     interface EntryFactory {
         /** Called under the cache's lock; {@code weights} is null for the Java backend. */
-        Entry create(int n, int h, int w, int c, float[] kernel, NativeWeights weights);
+        Entry create(int n, int d, int h, int w, int c, float[] kernel, NativeWeights weights);
     }
 
     /** One input shape: its geometry and its native plan or the layer's Java convolution. */
     static final class Entry {
-        final int n, h, w, c;
+        final int n, d, h, w, c;
         final ConvGeometry geometry;
         final NativePlan plan; // null for the Java backend
         final JavaConvolution java; // null for the native backend
 
-        Entry(int n, int h, int w, int c, ConvGeometry geometry, NativePlan plan, JavaConvolution java) {
+        Entry(int n, int d, int h, int w, int c, ConvGeometry geometry, NativePlan plan, JavaConvolution java) {
             this.n = n;
+            this.d = d;
             this.h = h;
             this.w = w;
             this.c = c;
@@ -32,8 +33,8 @@ final class PlanCache {
             this.java = java;
         }
 
-        boolean matches(int n, int h, int w, int c) {
-            return this.n == n && this.h == h && this.w == w && this.c == c;
+        boolean matches(int n, int d, int h, int w, int c) {
+            return this.n == n && this.d == d && this.h == h && this.w == w && this.c == c;
         }
 
         boolean acquire() {
@@ -77,9 +78,9 @@ final class PlanCache {
      * The entry for a shape, acquired for one call (release it when done); null when the cache
      * was closed meanwhile. Building an entry validates the shape and may throw.
      */
-    Entry acquire(int n, int h, int w, int c) {
+    Entry acquire(int n, int d, int h, int w, int c) {
         Entry e = last;
-        if (e != null && e.matches(n, h, w, c) && e.acquire()) {
+        if (e != null && e.matches(n, d, h, w, c) && e.acquire()) {
             return e;
         }
         synchronized (this) {
@@ -87,12 +88,12 @@ final class PlanCache {
                 return null;
             }
             for (Entry candidate : entries) {
-                if (candidate != null && candidate.matches(n, h, w, c) && candidate.acquire()) {
+                if (candidate != null && candidate.matches(n, d, h, w, c) && candidate.acquire()) {
                     last = candidate;
                     return candidate;
                 }
             }
-            Entry created = factory.create(n, h, w, c, kernel, weights);
+            Entry created = factory.create(n, d, h, w, c, kernel, weights);
             Entry evicted = entries[nextSlot];
             entries[nextSlot] = created;
             nextSlot = (nextSlot + 1) % CAPACITY;

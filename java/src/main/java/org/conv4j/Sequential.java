@@ -38,10 +38,14 @@ public final class Sequential implements AutoCloseable {
     private final List<BufferPool> pools = new ArrayList<>(); // guarded by lock
     private volatile boolean closed;
 
-    /** One step of the stack: a layer, or an activation applied in place. */
-    private record Stage(String name, ConvLayer layer, Activation activation) {
-        String type() {
-            return layer == null ? "Activation" : layer.getClass().getSimpleName();
+    /**
+     * One step of the stack: a layer, or an activation applied in place. A separable layer is two
+     * stages, its depthwise step {@code hidden} from the summary and its pointwise step shown with
+     * the separable layer's name, type and parameters.
+     */
+    private record Stage(String name, ConvLayer layer, Activation activation, String type, boolean hidden) {
+        Stage(String name, ConvLayer layer, Activation activation) {
+            this(name, layer, activation, layer == null ? "Activation" : layer.getClass().getSimpleName(), false);
         }
     }
 
@@ -104,10 +108,16 @@ public final class Sequential implements AutoCloseable {
         System.arraycopy(sampleShape, 0, batchless, 1, sampleShape.length);
         int[][] shapes = stageShapes(batchless);
         List<String[]> rows = new ArrayList<>();
+        long carried = 0; // a separable layer's depthwise parameters, shown on its pointwise row
         for (int i = 0; i < stages.size(); i++) {
             Stage s = stages.get(i);
+            if (s.hidden) {
+                carried += paramCount(s);
+                continue;
+            }
             rows.add(new String[] {s.name + " (" + s.type() + ")", kerasShape(shapes[i + 1]),
-                Long.toString(paramCount(s))});
+                Long.toString(paramCount(s) + carried)});
+            carried = 0;
         }
         int w0 = "Layer (type)".length();
         int w1 = "Output Shape".length();
@@ -196,7 +206,7 @@ public final class Sequential implements AutoCloseable {
             if (s.layer != null) {
                 FloatPointer next = last ? output : b.nativeMaps[i + 1];
                 int[] d = b.dims[i];
-                s.layer.run(current, next, d[0], d[1], d[2], d[3]);
+                s.layer.run(current, next, d[0], d[1], d[2], d[3], d[4]);
                 current = next;
                 owned = last ? -1 : i + 1;
             } else {
@@ -224,7 +234,7 @@ public final class Sequential implements AutoCloseable {
             if (s.layer != null) {
                 float[] next = last ? output : b.heapMaps[i + 1];
                 int[] d = b.dims[i];
-                s.layer.run(current, next, d[0], d[1], d[2], d[3]);
+                s.layer.run(current, next, d[0], d[1], d[2], d[3], d[4]);
                 current = next;
             } else {
                 float[] target = last ? output : current == input ? b.heapMaps[i + 1] : current;
@@ -463,6 +473,13 @@ public final class Sequential implements AutoCloseable {
         return "Sequential '" + name + "' " + stages.size() + " stages" + (closed ? " [closed]" : "");
     }
 
+    /** Keras' default layer name for a class: Conv2DTranspose → conv2d_transpose. */
+    static String kerasName(String className) {
+        // keras.src.utils.naming.to_snake_case
+        return className.replaceAll("(.)([A-Z][a-z]+)", "$1_$2").replaceAll("([a-z])([A-Z])", "$1_$2")
+                .toLowerCase(Locale.ROOT);
+    }
+
     /**
      * Collects the input shape and the stages. Layers must have their weights set before
      * {@link #build()}, which checks the shapes and then owns the layers.
@@ -486,8 +503,9 @@ public final class Sequential implements AutoCloseable {
 
         /** Shape of one sample without the batch axis, in the layers' data format (Keras {@code Input}). */
         public Builder input(int... shape) {
-            if (shape == null || shape.length < 2 || shape.length > 3) {
-                throw new IllegalArgumentException("input shape must have 2 (Conv1D) or 3 (Conv2D) dimensions"
+            if (shape == null || shape.length < 2 || shape.length > 4) {
+                throw new IllegalArgumentException("input shape must have 2 (rank 1), 3 (rank 2) or 4 (rank 3)"
+                        + " dimensions"
                         + " without the batch axis, got " + (shape == null ? "null" : Arrays.toString(shape)));
             }
             for (int d : shape) {
@@ -500,6 +518,15 @@ public final class Sequential implements AutoCloseable {
         }
 
         public Builder add(ConvLayer layer) {
+            if (layer == null) {
+                throw new IllegalArgumentException("layer must not be null");
+            }
+            items.add(layer);
+            return this;
+        }
+
+        /** A separable layer: its depthwise and pointwise steps, one row in the summary. */
+        public Builder add(SeparableConv layer) {
             if (layer == null) {
                 throw new IllegalArgumentException("layer must not be null");
             }
@@ -532,7 +559,7 @@ public final class Sequential implements AutoCloseable {
             if (inputShape == null) {
                 throw new IllegalArgumentException("input shape must be set: input(H, W, C) or input(L, C)");
             }
-            if (items.stream().noneMatch(i -> i instanceof ConvLayer)) {
+            if (items.stream().noneMatch(i -> i instanceof ConvLayer || i instanceof SeparableConv)) {
                 throw new IllegalArgumentException("a Sequential model needs at least one conv layer");
             }
             int rank = inputShape.length - 1;
@@ -543,17 +570,40 @@ public final class Sequential implements AutoCloseable {
             shape[0] = 1;
             System.arraycopy(inputShape, 0, shape, 1, inputShape.length);
             java.util.IdentityHashMap<ConvLayer, Boolean> seen = new java.util.IdentityHashMap<>();
+            List<Object> expanded = new ArrayList<>();
+            List<Integer> itemIndex = new ArrayList<>();
             for (int i = 0; i < items.size(); i++) {
-                Object item = items.get(i);
-                String base = item instanceof ConvLayer l ? l.getClass().getSimpleName().toLowerCase(Locale.ROOT)
-                        : "activation";
-                int k = used.merge(base, 1, Integer::sum) - 1;
-                String stageName = k == 0 ? base : base + "_" + k;
+                if (items.get(i) instanceof SeparableConv sep) {
+                    expanded.add(sep.depthwise());
+                    itemIndex.add(i);
+                    expanded.add(sep);
+                } else {
+                    expanded.add(items.get(i));
+                }
+                itemIndex.add(i);
+            }
+            String separableName = null;
+            for (int j = 0; j < expanded.size(); j++) {
+                Object item = expanded.get(j);
+                int i = itemIndex.get(j);
+                boolean hidden = j + 1 < expanded.size() && expanded.get(j + 1) instanceof SeparableConv
+                        && itemIndex.get(j + 1) == i;
+                String type = item instanceof Activation ? "Activation" : item.getClass().getSimpleName();
+                String stageName;
+                if (item instanceof SeparableConv) {
+                    stageName = separableName;
+                } else {
+                    String base = hidden ? kerasName(items.get(i).getClass().getSimpleName())
+                            : kerasName(type);
+                    int k = used.merge(base, 1, Integer::sum) - 1;
+                    stageName = k == 0 ? base : base + "_" + k;
+                    separableName = stageName;
+                }
                 if (item instanceof Activation a) {
                     stages.add(new Stage(stageName, null, a));
                     continue;
                 }
-                ConvLayer layer = (ConvLayer) item;
+                ConvLayer layer = item instanceof SeparableConv sep ? sep.pointwise() : (ConvLayer) item;
                 String where = "layer " + (i + 1) + " '" + stageName + "'";
                 if (seen.put(layer, Boolean.TRUE) != null) {
                     throw new IllegalArgumentException(where + " is already in the model: a layer may appear once");
@@ -589,7 +639,8 @@ public final class Sequential implements AutoCloseable {
                     throw new IllegalArgumentException(where + " cannot take input " + kerasShape(shape) + ": "
                             + e.getMessage(), e);
                 }
-                stages.add(new Stage(stageName, layer, null));
+                stages.add(item instanceof SeparableConv ? new Stage(stageName, layer, null, type, false)
+                        : new Stage(stageName, layer, null, hidden ? "" : type, hidden));
             }
             if (winograd != null) {
                 for (Stage s : stages) {

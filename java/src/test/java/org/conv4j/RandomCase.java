@@ -28,6 +28,7 @@ final class RandomCase {
     final int[] strides;
     final int[] dilation;
     final Padding padding;
+    final ExplicitPadding explicit; // explicit pads (padding is then VALID), or null
     final int groups;
     final boolean useBias;
     final Activation activation;
@@ -54,6 +55,7 @@ final class RandomCase {
     RandomCase(long seed, int index) {
         SplittableRandom r = new SplittableRandom(seed * 1_000_003L + index);
         int family = index % FAMILIES;
+        boolean padsDrawn = false; // explicit pads on a VALID case (families 3 and the general one)
         if (family == 0) { // Winograd: 3×3, stride 1, undilated, ungrouped
             rank = 2;
             // Mostly what Winograd accepts (channels_last, >= 16 channels), some just outside it.
@@ -118,6 +120,7 @@ final class RandomCase {
             dilation = new int[rank];
             Padding[] paddings = rank == 1 ? Padding.values() : new Padding[] {Padding.VALID, Padding.SAME};
             padding = paddings[r.nextInt(paddings.length)];
+            padsDrawn = padding == Padding.VALID && r.nextBoolean();
             boolean strided = rank == 2 && r.nextBoolean();
             int[] spatial = new int[rank];
             for (int i = 0; i < rank; i++) {
@@ -143,6 +146,7 @@ final class RandomCase {
             int[] spatial = new int[rank];
             Padding[] paddings = rank == 1 ? Padding.values() : new Padding[] {Padding.VALID, Padding.SAME};
             padding = paddings[r.nextInt(paddings.length)];
+            padsDrawn = padding == Padding.VALID && r.nextBoolean();
             int shapeKind = index % 10; // 0: kernel equals the input, 1: 1×1, 2: output length 1 by stride
             for (int i = 0; i < rank; i++) {
                 kernelSize[i] = shapeKind == 1 ? 1 : 1 + r.nextInt(5);
@@ -163,6 +167,7 @@ final class RandomCase {
             }
             inputShape = shape(dataFormat, 1 + r.nextInt(3), cin, spatial);
         }
+        explicit = padsDrawn ? randomPads(r, rank) : null;
         useBias = r.nextBoolean();
         activation = r.nextBoolean() ? Activation.RELU : Activation.NONE;
         int inCount = 1;
@@ -238,9 +243,20 @@ final class RandomCase {
         return v >= low && v <= high ? v : low + r.nextInt(high - low + 1);
     }
 
-    /** A spatial size that VALID padding can take: at least the dilated kernel. */
+    /** A spatial size that VALID padding (explicit pads or none) can take: at least the dilated kernel. */
     private static int fit(int size, int effectiveKernel, Padding padding) {
         return padding == Padding.VALID ? Math.max(size, effectiveKernel) : size;
+    }
+
+    /** Asymmetric pads 0..3 on each side (ZeroPadding + conv, ONNX / PyTorch models). */
+    private static ExplicitPadding randomPads(SplittableRandom r, int rank) {
+        int[] before = new int[rank];
+        int[] after = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            before[i] = r.nextInt(4);
+            after[i] = r.nextInt(4);
+        }
+        return Padding.explicit(before, after);
     }
 
     private static int[] shape(DataFormat format, int n, int cin, int... spatial) {
@@ -263,9 +279,10 @@ final class RandomCase {
     }
 
     ConvLayer.Builder builder() {
-        return ConvLayer.builder(rank).filters(filters).kernelSize(kernelSize).strides(strides)
+        ConvLayer.Builder b = ConvLayer.builder(rank).filters(filters).kernelSize(kernelSize).strides(strides)
                 .dilationRate(dilation).padding(padding).groups(groups).useBias(useBias)
                 .activation(activation).dataFormat(dataFormat);
+        return explicit == null ? b : b.padding(explicit);
     }
 
     ConvConfig config() {
@@ -285,7 +302,8 @@ final class RandomCase {
     @Override
     public String toString() {
         return "rank=" + rank + " filters=" + filters + " kernel=" + Arrays.toString(kernelSize) + " strides="
-                + Arrays.toString(strides) + " dilation=" + Arrays.toString(dilation) + " padding=" + padding
+                + Arrays.toString(strides) + " dilation=" + Arrays.toString(dilation)
+                + " padding=" + (explicit == null ? padding : explicit)
                 + " groups=" + groups + " bias=" + useBias + " act=" + activation + " " + dataFormat + " input="
                 + Arrays.toString(inputShape) + " data=" + dataKind;
     }

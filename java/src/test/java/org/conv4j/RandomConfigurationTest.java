@@ -52,9 +52,11 @@ class RandomConfigurationTest {
         Set<Padding> paddings = EnumSet.noneOf(Padding.class);
         int depthwise = 0;
         int accepted = 0;
+        int explicit = 0;
         for (int i = 0; i < CASES; i++) {
             RandomCase c = new RandomCase(SEED, i);
             paddings.add(c.padding);
+            explicit += c.explicit != null ? 1 : 0;
             if (c.groups > 1 && c.groups == c.inputChannels()) {
                 depthwise++;
             }
@@ -77,6 +79,7 @@ class RandomConfigurationTest {
             }
         }
         assertTrue(paddings.containsAll(EnumSet.allOf(Padding.class)), "every padding covered: " + paddings);
+        assertTrue(explicit > CASES / 20, "explicit-pad cases: " + explicit);
         assertTrue(depthwise > CASES / 20, "depthwise cases: " + depthwise);
         int minimum = ForcedAlgorithm.ACCEPTS_EVERYTHING.contains(algorithm) ? CASES : CASES / 20;
         assertTrue(accepted >= minimum, algorithm + " accepted " + accepted + " of " + CASES + " cases, expected >= "

@@ -45,6 +45,16 @@ final class Tolerance {
     }
 
     /**
+     * The direct-sum bound for a result built from sums of at most {@code m} roundings each, with
+     * {@code magnitude} the exact result's Σ|x·w| + |b| per element (chained layers: each step's
+     * magnitudes carried through the next, m the sum of their fan-ins plus one per bias).
+     */
+    static void assertWithinMagnitude(double m, float[] magnitude, ConvGeometry g, float[] expected, float[] actual,
+                                      String what) {
+        assertElementsWithin(m, i -> magnitude[i], "", g, expected, actual, what);
+    }
+
+    /**
      * Every element within 2·gamma(m)·magnitude(i) + u·|expected| + FLT_MIN of the expected value, non-finite
      * values in the same class; {@code boundName} names the bound in the failure message.
      */

@@ -42,8 +42,8 @@ class ValidationTest {
         rejects(() -> Conv2D.builder().filters(2).kernelSize(3).padding(Padding.CAUSAL).build(), "causal", "rank 2");
         rejects(() -> Conv2D.builder().filters(6).kernelSize(3).groups(4).build(), "filters (6)", "groups (4)");
         rejects(() -> Conv2D.builder().filters(6).kernelSize(3).groups(0).build(), "groups", "0");
-        rejects(() -> ConvLayer.builder(3), "rank", "3");
-        assertThrows(NullPointerException.class, () -> Conv2D.builder().filters(2).kernelSize(3).padding(null).build());
+        rejects(() -> ConvLayer.builder(4), "rank", "4");
+        assertThrows(NullPointerException.class, () -> Conv2D.builder().filters(2).kernelSize(3).padding((Padding) null).build());
         rejects(() -> Padding.parse("full"), "padding", "valid, same, causal", "full");
         rejects(() -> Activation.parse("tanh"), "activation", "tanh");
         rejects(() -> DataFormat.parse("nhwc"), "data_format", "nhwc");

@@ -7,8 +7,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.conv4j.Backend;
+import org.conv4j.Conv2DTranspose;
 import org.conv4j.Conv4j;
 import org.conv4j.ConvLayer;
+import org.conv4j.NativeUnsupportedException;
 import org.conv4j.Padding;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -77,6 +79,8 @@ final class DemoCommand implements Callable<Integer> {
         ok &= conv2d(out, backends);
         out.println();
         ok &= TutorialExamples.run(out, backends);
+        out.println();
+        ok &= transposed(out, backends);
         out.println();
         out.println(ok ? "demo: all results match the tutorial." : "demo: FAILED, see above.");
         return ok ? Main.EXIT_OK : Main.EXIT_FAILURE;
@@ -179,6 +183,36 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Prints whether every backend produced the tutorial's answer and whether they agree. */
+    /** Conv2DTranspose with a 2x2 kernel of ones and strides 2: each pixel becomes a 2x2 block. */
+    private static boolean transposed(PrintWriter out, List<Backend> backends) {
+        float[] input = {1, 2, 3, 4};
+        float[] expected = new float[16];
+        for (int i = 0; i < 16; i++) {
+            expected[i] = input[i / 8 * 2 + i % 4 / 2];
+        }
+        out.println("Example 6: Conv2DTranspose(filters=1, kernel_size=2, strides=2), kernel all ones: upsampling");
+        out.println("  input [1, 2, 2, 1]:");
+        Grids.matrix(input, 2, 2).forEach(l -> out.println("    " + l));
+        List<Run> runs = new ArrayList<>();
+        for (Backend backend : backends) {
+            try (Conv2DTranspose up = Conv2DTranspose.builder().filters(1).kernelSize(2).strides(2).backend(backend)
+                    .build()) {
+                up.setWeights(new float[] {1, 1, 1, 1}, new float[] {0});
+                runs.add(new Run(backend, up.predict(input, 1, 2, 2, 1)));
+            } catch (NativeUnsupportedException e) {
+                out.println("  " + backend.cliName() + ": " + Main.oneLine(e.getMessage()));
+            }
+        }
+        out.println("  output [1, 4, 4, 1] (" + runs.get(0).backend().cliName() + "):");
+        Grids.matrix(runs.get(0).output(), 4, 4).forEach(l -> out.println("    " + l));
+        boolean ok = runs.stream().allMatch(run -> Arrays.equals(run.output(), expected));
+        if (runs.size() > 1) {
+            out.println("  native and java give the same output: " + (ok ? "yes" : "NO"));
+        }
+        out.println("  each value fills its 2x2 block: " + (ok ? "yes" : "NO"));
+        return ok;
+    }
+
     private static boolean verdict(PrintWriter out, List<Run> runs, float[] expected) {
         boolean allMatch = true;
         for (Run run : runs) {
