@@ -8,8 +8,8 @@ import org.bytedeco.javacpp.FloatPointer;
 /**
  * A convolution layer with Keras semantics: {@link Conv1D} or {@link Conv2D}.
  *
- * <p><b>Threads.</b> A layer may be shared: any number of threads may call {@code predict}
- * concurrently without locking. {@link #setWeights}, {@link #setThreads} and {@link #close} may be
+ * <p><b>Threads.</b> A layer may be shared: any number of threads may call {@code predict} and
+ * {@code backward} concurrently without locking. {@link #setWeights}, {@link #setThreads} and {@link #close} may be
  * called at any time; calls already running finish with the weights they started with, and their
  * native memory is freed when the last of them returns. Each native call uses up to
  * {@link #threads()} OpenMP threads (0 = all cores); when a Java thread pool drives the calls, set
@@ -309,6 +309,94 @@ public abstract class ConvLayer implements AutoCloseable {
         run(input, output, s[0], s[1], s[2], s[3]);
     }
 
+    /**
+     * The gradients of this layer for {@code outputGradient} dL/dy (the output's shape) at
+     * {@code input} of {@code inputShape}: dL/dx, dL/dW in Keras kernel layout and dL/db (null
+     * without bias), in new arrays. With relu the layer's forward output is computed first for the
+     * mask (y ≤ 0 passes no gradient, as TensorFlow). Safe to call concurrently with {@code predict},
+     * {@code backward} and {@code setWeights} (a call uses the weights it started with).
+     */
+    public Gradients backward(float[] input, float[] outputGradient, int... inputShape) {
+        int[] s = normalized(inputShape);
+        ConvGeometry g = geometry(inputShape);
+        float[] dx = new float[g.inputCount()];
+        float[] dw = new float[g.kernelCount()];
+        float[] db = config.useBias() ? new float[g.outChannels()] : null;
+        backward(input, s, null, outputGradient, dx, dw, db);
+        return new Gradients(dx, dw, db);
+    }
+
+    /**
+     * The gradients into the caller's arrays, each of exactly its tensor's length; any of the three
+     * may be null to skip it ({@code biasGradient} must be null when the layer has no bias). They
+     * must be distinct arrays, none of them {@code input} or {@code outputGradient}.
+     */
+    public void backward(float[] input, int[] inputShape, float[] outputGradient, float[] inputGradient,
+                         float[] kernelGradient, float[] biasGradient) {
+        backward(input, normalized(inputShape), null, outputGradient, inputGradient, kernelGradient, biasGradient);
+    }
+
+    /** As the public variant, with the shape normalized and the forward output known (null: computed if relu needs it). */
+    final void backward(float[] input, int[] s, float[] output, float[] outputGradient, float[] inputGradient,
+                        float[] kernelGradient, float[] biasGradient) {
+        PlanCache.Entry e;
+        WeightState ws;
+        for (;;) {
+            requireOpen();
+            ws = weights;
+            if (ws == null) {
+                requireOpen();
+                throw new IllegalStateException("weights are not set: call setWeights(kernel, bias) before backward");
+            }
+            e = ws.plans.acquire(s[0], s[1], s[2], s[3]);
+            if (e != null) {
+                break;
+            }
+        }
+        try {
+            ConvGeometry g = e.geometry;
+            requireExactLength("input", input, g.inputCount(), g.inputShape());
+            requireExactLength("output gradient", outputGradient, g.outputCount(), g.outputShape());
+            if (inputGradient != null) {
+                requireExactLength("input gradient", inputGradient, g.inputCount(), g.inputShape());
+            }
+            if (kernelGradient != null) {
+                requireExactLength("kernel gradient", kernelGradient, g.kernelCount(), g.kernelShape());
+            }
+            if (biasGradient != null) {
+                if (!config.useBias()) {
+                    throw new IllegalArgumentException("bias gradient must be null: the layer has no bias (use_bias"
+                            + " is false)");
+                }
+                requireExactLength("bias gradient", biasGradient, g.outChannels(), new int[] {g.outChannels()});
+            }
+            requireDistinct(new String[] {"input", "output gradient", "input gradient", "kernel gradient",
+                "bias gradient"}, input, outputGradient, inputGradient, kernelGradient, biasGradient);
+            boolean relu = config.activation() == Activation.RELU;
+            float[] y = output;
+            if (relu && y == null) {
+                y = new float[g.outputCount()];
+                compute(e, input, y);
+            } else if (y != null) {
+                requireExactLength("output", y, g.outputCount(), g.outputShape());
+            }
+            JavaGradients.compute(g, input, ws.kernel, y, outputGradient, inputGradient, kernelGradient,
+                    biasGradient, threads);
+        } finally {
+            e.release();
+        }
+    }
+
+    private static void requireDistinct(String[] names, float[]... arrays) {
+        for (int i = 0; i < arrays.length; i++) {
+            for (int j = i + 1; j < arrays.length; j++) {
+                if (arrays[i] != null && arrays[i] == arrays[j]) {
+                    throw new IllegalArgumentException(names[i] + " and " + names[j] + " must be different arrays");
+                }
+            }
+        }
+    }
+
     /** Input shape in the layer's format → {n, h, w, c} (h = 1 for rank 1), checking only its arity. */
     int[] normalized(int[] inputShape) {
         if (inputShape == null || inputShape.length != config.rank() + 2) {
@@ -448,12 +536,16 @@ public abstract class ConvLayer implements AutoCloseable {
     }
 
     private static void requireExactLength(String name, float[] a, int needed, ConvGeometry g) {
+        requireExactLength(name, a, needed, name.equals("input") ? g.inputShape() : g.outputShape());
+    }
+
+    private static void requireExactLength(String name, float[] a, int needed, int[] shape) {
         if (a == null) {
             throw new IllegalArgumentException(name + " must not be null");
         }
         if (a.length != needed) {
             throw new IllegalArgumentException(name + " has " + a.length + " floats, but shape "
-                    + Arrays.toString(name.equals("input") ? g.inputShape() : g.outputShape()) + " needs " + needed);
+                    + Arrays.toString(shape) + " needs " + needed);
         }
     }
 
