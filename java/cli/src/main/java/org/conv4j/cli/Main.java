@@ -25,7 +25,7 @@ import picocli.CommandLine.TypeConversionException;
 @Command(name = "conv4j",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {DemoCommand.class, InfoCommand.class, ConvCommand.class, BenchCommand.class},
+        subcommands = {DemoCommand.class, InfoCommand.class, ConvCommand.class, GradCommand.class, BenchCommand.class},
         description = "Float32 Conv1D/Conv2D with Keras semantics (native C core or pure-Java backend).")
 public final class Main implements Callable<Integer> {
     public static final int EXIT_OK = 0;
@@ -52,7 +52,7 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new ParameterException(spec.commandLine(), "missing command: use demo, info, conv or bench");
+        throw new ParameterException(spec.commandLine(), "missing command: use demo, info, conv, grad or bench");
     }
 
     public static void main(String[] args) {
