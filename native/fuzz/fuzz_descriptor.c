@@ -5,7 +5,8 @@
  *  - a valid descriptor has the output size of Keras' formula and element counts that fit in
  *    int32 (refusing CONV4J_ERR_SIZE_OVERFLOW otherwise is checked the other way round too);
  *  - a small valid one runs on every algorithm that accepts it: zero weights and input with a
- *    bias of 1 give 1 (or relu(1)) everywhere, so each output element is written exactly.
+ *    bias of 1 give 1 (or relu(1)) everywhere, so each output element is written exactly
+ *    (backward data: dx, bias over Cin; backward weights: dw and db all 0).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,12 @@ static int fields_valid(const conv4j_conv_desc *d)
         return 0;
     }
 #endif
-    if (d->propagation != CONV4J_PROPAGATION_FORWARD) { /* the only one built so far */
+    if (d->propagation < CONV4J_PROPAGATION_FORWARD ||
+        d->propagation > CONV4J_PROPAGATION_BACKWARD_WEIGHTS) {
         return 0;
+    }
+    if (d->propagation == CONV4J_PROPAGATION_BACKWARD_WEIGHTS && d->activation != 0) {
+        return 0; /* backward weights take no activation */
     }
     if (d->batch < 1 || d->in_channels < 1 || d->out_channels < 1 || d->groups < 1 ||
         d->in_channels % d->groups != 0 || d->out_channels % d->groups != 0) {
@@ -67,15 +72,65 @@ static int64_t saturating_product(const int64_t *factors, int count)
     return product;
 }
 
+/* Backward weights of zero x and dy: every dw and db element written as 0. */
+static void run_small_weights(const conv4j_conv_desc *given, const test_conv_buffers *b)
+{
+    conv4j_conv_desc d = *given;
+    float *db = malloc((size_t)d.out_channels * sizeof(float));
+    FUZZ_REQUIRE(db != NULL, "out of memory");
+    for (int a = CONV4J_ALGORITHM_AUTO; a <= CONV4J_ALGORITHM_DEPTHWISE; ++a) {
+        d.algorithm = a;
+        conv4j_plan *plan = NULL;
+        const conv4j_status status = conv4j_plan_create(&d, NULL, NULL, &plan);
+        if (status == CONV4J_ERR_UNSUPPORTED && a != CONV4J_ALGORITHM_AUTO) {
+            FUZZ_REQUIRE(plan == NULL, "refused plan left behind");
+            continue;
+        }
+        FUZZ_REQUIRE(status == CONV4J_OK && plan != NULL, "algorithm %d: status %d", a,
+                     (int)status);
+        for (int64_t i = 0; i < b->kernel_count; ++i) {
+            b->kernel[i] = NAN;
+        }
+        for (int32_t i = 0; i < d.out_channels; ++i) {
+            db[i] = NAN;
+        }
+        FUZZ_REQUIRE(conv4j_plan_execute_backward_weights(plan, b->input, b->output, b->kernel, db,
+                                                          NULL, 0, 1 + (a & 1)) == CONV4J_OK,
+                     "execute_backward_weights");
+        for (int64_t i = 0; i < b->kernel_count; ++i) {
+            FUZZ_REQUIRE(b->kernel[i] == 0.0f, "%s: dw element %lld is %g, expected 0",
+                         conv4j_plan_explain(plan), (long long)i, (double)b->kernel[i]);
+        }
+        for (int32_t i = 0; i < d.out_channels; ++i) {
+            FUZZ_REQUIRE(db[i] == 0.0f, "db element %d is %g, expected 0", i, (double)db[i]);
+        }
+        conv4j_plan_destroy(plan);
+    }
+    free(db);
+}
+
 static void run_small(const conv4j_conv_desc *given)
 {
     test_conv_buffers b; /* zero input and weights */
     FUZZ_REQUIRE(test_conv_buffers_alloc(&b, given) == 0, "out of memory");
-    const float *input = b.input, *kernel = b.kernel, *bias = b.bias;
-    float *output = b.output;
-    const int64_t out_count = b.output_count;
-    for (int32_t i = 0; i < given->out_channels; ++i) {
-        b.bias[i] = 1.0f;
+    if (given->propagation == CONV4J_PROPAGATION_BACKWARD_WEIGHTS) {
+        run_small_weights(given, &b);
+        test_conv_buffers_free(&b);
+        return;
+    }
+    /* Backward data reads the output-shaped tensor and writes the input-shaped one. */
+    const int backward = given->propagation == CONV4J_PROPAGATION_BACKWARD_DATA;
+    float *bias = malloc((size_t)(given->in_channels > given->out_channels ? given->in_channels
+                                                                            : given->out_channels) *
+                         sizeof(float));
+    FUZZ_REQUIRE(bias != NULL, "out of memory");
+    const float *input = backward ? b.output : b.input;
+    const float *kernel = b.kernel;
+    float *output = backward ? b.input : b.output;
+    const int64_t out_count = backward ? b.input_count : b.output_count;
+    const int32_t bias_count = backward ? given->in_channels : given->out_channels;
+    for (int32_t i = 0; i < bias_count; ++i) {
+        bias[i] = 1.0f;
     }
     conv4j_conv_desc d = *given;
     for (int a = CONV4J_ALGORITHM_AUTO; a <= CONV4J_ALGORITHM_DEPTHWISE; ++a) {
@@ -99,6 +154,7 @@ static void run_small(const conv4j_conv_desc *given)
         }
         conv4j_plan_destroy(plan);
     }
+    free(bias);
     test_conv_buffers_free(&b);
 }
 

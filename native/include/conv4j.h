@@ -66,7 +66,9 @@ typedef enum conv4j_status {
     CONV4J_ERR_INVALID_THREADS = 16,    /* threads < 0 */
     CONV4J_ERR_OUT_OF_MEMORY = 17,
     CONV4J_ERR_INVALID_FLAGS = 18,      /* flags has a bit that is not a CONV4J_FLAG_ value */
-    CONV4J_ERR_WEIGHTS_MISMATCH = 19    /* the descriptor's kernel tensor is not the weights' */
+    CONV4J_ERR_WEIGHTS_MISMATCH = 19,   /* the descriptor's kernel tensor is not the weights' */
+    CONV4J_ERR_INVALID_PROPAGATION = 20 /* not a conv4j_propagation value, or the call does not
+                                         * run the plan's propagation */
 } conv4j_status;
 
 typedef enum conv4j_layout {
@@ -89,17 +91,31 @@ typedef enum conv4j_algorithm {
     CONV4J_ALGORITHM_DEPTHWISE = 5      /* one input channel per group */
 } conv4j_algorithm;
 
-/* Which pass of the described (forward) convolution a plan runs. */
+/* Which pass of the described (forward) convolution a plan runs. Each
+ * propagation has its own algorithms (conv4j_explain lists the candidates
+ * and why they refused); AUTO, GEMM and REFERENCE apply to all three, the
+ * others only to FORWARD (forcing them elsewhere gives CONV4J_ERR_UNSUPPORTED). */
 typedef enum conv4j_propagation {
     /* conv4j_plan_execute(plan, input, output): y = act(conv(x, w) + b). */
     CONV4J_PROPAGATION_FORWARD = 0,
     /* conv4j_plan_execute(plan, output_gradient, input_gradient):
-     * dx = act(conv_transpose(dy, w) + b), with the bias over in_channels.
+     * dx = act(conv_transpose(dy, w) + b), with the bias over in_channels:
+     * dy has the forward output's shape, dx the forward input's, w is the
+     * forward kernel [KH, KW, Cin/groups, Cout] unchanged.
      * With bias NULL and activation NONE it is the input gradient; with them
-     * it is a transposed convolution layer. */
+     * it is a transposed convolution layer. Weights carry the bias of the
+     * propagation they were created for (in_channels here, out_channels for
+     * FORWARD), so a plan of one of the two cannot use weights with a bias
+     * made for the other (CONV4J_ERR_WEIGHTS_MISMATCH); weights without a
+     * bias serve both. */
     CONV4J_PROPAGATION_BACKWARD_DATA = 1,
     /* conv4j_plan_execute_backward_weights: dw (Keras kernel layout) and
-     * db (over out_channels) from x and dy; the plan needs no kernel. */
+     * db (over out_channels) from x and dy. The plan needs no kernel:
+     * conv4j_plan_create takes kernel = NULL and bias = NULL (both ignored
+     * if given). The activation must be NONE (CONV4J_ERR_INVALID_ACTIVATION
+     * otherwise): the caller applies the activation's derivative to dy.
+     * conv4j_plan_execute on such a plan, or execute_backward_weights on
+     * another, gives CONV4J_ERR_INVALID_PROPAGATION. */
     CONV4J_PROPAGATION_BACKWARD_WEIGHTS = 2
 } conv4j_propagation;
 
@@ -213,10 +229,12 @@ CONV4J_API conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const floa
                                              void *workspace, size_t workspace_size, int32_t threads);
 
 /* Runs a CONV4J_PROPAGATION_BACKWARD_WEIGHTS plan: input is the forward
- * input x, output_gradient dy has the forward output's shape; writes
- * kernel_gradient (Keras kernel layout) and, when not NULL, bias_gradient
- * [out_channels]. Results do not depend on the thread count. Workspace and
- * threads as for conv4j_plan_execute. */
+ * input x, output_gradient dy has the forward output's shape (both in the
+ * plan's layout); writes (overwrites) kernel_gradient (Keras kernel layout)
+ * and, when not NULL, bias_gradient [out_channels]. Each dw element is a sum
+ * of N * Ho * Wo products whose order depends only on the problem, so the
+ * results are bit-identical for every thread count. Workspace and threads
+ * as for conv4j_plan_execute. */
 CONV4J_API conv4j_status conv4j_plan_execute_backward_weights(
     const conv4j_plan *plan, const float *input, const float *output_gradient,
     float *kernel_gradient, float *bias_gradient, void *workspace, size_t workspace_size,
@@ -225,7 +243,11 @@ CONV4J_API conv4j_status conv4j_plan_execute_backward_weights(
 /* Frees the plan; NULL is ignored. */
 CONV4J_API void conv4j_plan_destroy(conv4j_plan *plan);
 
-/* The plain reference convolution, single-threaded, no plan. */
+/* The plain reference convolution, single-threaded, no plan. For a
+ * BACKWARD_DATA descriptor input is dy and output dx (bias over
+ * in_channels); BACKWARD_WEIGHTS has two outputs and is refused with
+ * CONV4J_ERR_INVALID_PROPAGATION (a plan with CONV4J_ALGORITHM_REFERENCE
+ * runs its plain loop). */
 CONV4J_API conv4j_status conv4j_reference_conv(const conv4j_conv_desc *desc, const float *input,
                                                const float *kernel, const float *bias, float *output);
 

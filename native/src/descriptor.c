@@ -2,7 +2,8 @@
  * Descriptor validation and normalization into a conv4j_problem.
  *
  * Checks run in a fixed order so that a descriptor with several faults always
- * reports the same status: null, rank, layout, activation, algorithm, flags, sizes,
+ * reports the same status: null, rank, layout, activation, algorithm, flags,
+ * propagation (and backward weights' activation), sizes,
  * kernel, stride, dilation, padding, groups, element-count overflow, empty
  * output. All arithmetic is int64: every input is an int32, so no product
  * below can overflow before it is compared.
@@ -98,8 +99,13 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
     if ((desc->flags & ~CONV4J_FLAGS_ALL) != 0) {
         return CONV4J_ERR_INVALID_FLAGS;
     }
-    if (desc->propagation != CONV4J_PROPAGATION_FORWARD) {
-        return CONV4J_ERR_UNSUPPORTED; /* the backward passes are not built yet */
+    if (desc->propagation < CONV4J_PROPAGATION_FORWARD ||
+        desc->propagation > CONV4J_PROPAGATION_BACKWARD_WEIGHTS) {
+        return CONV4J_ERR_INVALID_PROPAGATION;
+    }
+    if (desc->propagation == CONV4J_PROPAGATION_BACKWARD_WEIGHTS &&
+        desc->activation != CONV4J_ACTIVATION_NONE) {
+        return CONV4J_ERR_INVALID_ACTIVATION; /* dw has no activation: dy carries its derivative */
     }
 
     const spatial_pair in = spatial(desc->in_size, rank, 1);
@@ -161,6 +167,7 @@ conv4j_status conv4j_problem_init(const conv4j_conv_desc *desc, conv4j_problem *
     p.layout = (conv4j_layout)desc->layout;
     p.activation = (conv4j_activation)desc->activation;
     p.algorithm = (conv4j_algorithm)desc->algorithm;
+    p.propagation = (conv4j_propagation)desc->propagation;
     p.flags = desc->flags;
     p.batch = desc->batch;
     p.in_h = in.h;

@@ -25,6 +25,7 @@ typedef struct conv4j_problem {
     conv4j_layout layout;
     conv4j_activation activation;
     conv4j_algorithm algorithm;
+    conv4j_propagation propagation; /* the pass a plan runs; the geometry is the forward one */
     int32_t flags; /* CONV4J_FLAG_ bits */
     /* Set by plan_create when a weight is NaN or +-Inf: a kernel that multiplies
      * padding zeros by the weights would turn 0 * Inf into NaN where the
@@ -108,13 +109,27 @@ typedef struct conv4j_algorithm_entry {
     size_t (*workspace_size)(const conv4j_problem *problem, const conv4j_isa_config *config,
                              int32_t slices);
     /* 1 <= threads <= the slices the workspace was sized for; bias may be
-     * NULL; workspace is NULL when its size is 0. */
+     * NULL; workspace is NULL when its size is 0. Forward: input x, output
+     * y. Backward data: input dy, output dx (problem is still the forward
+     * geometry). NULL for backward-weights rows. */
     void (*run)(const conv4j_problem *problem, const conv4j_isa_config *config,
                 const float *packed_kernel, const float *bias, const float *input,
                 float *output, void *workspace, int32_t threads);
+    /* Backward-weights rows only (their pack functions are NULL: they use no
+     * kernel): dw and, when not NULL, db from x and dy, bit-identical for
+     * every thread count. */
+    void (*run_weights)(const conv4j_problem *problem, const conv4j_isa_config *config,
+                        const float *input, const float *output_gradient, float *kernel_gradient,
+                        float *bias_gradient, void *workspace, int32_t threads);
+    /* 1 when the packing also depends on the strides and dilations (the
+     * backward-data phases): weights.c then keeps one per such geometry. */
+    int packs_per_stride;
 } conv4j_algorithm_entry;
 
-/* The ordered table (algorithm_table.c). */
+/* The ordered forward table (algorithm_table.c). */
 const conv4j_algorithm_entry *conv4j_algorithm_table(size_t *count);
+/* The ordered table of a propagation (forward: the one above). */
+const conv4j_algorithm_entry *conv4j_algorithm_table_for(conv4j_propagation propagation,
+                                                         size_t *count);
 
 #endif /* CONV4J_INTERNAL_H */

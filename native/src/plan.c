@@ -95,6 +95,11 @@ static void describe_problem(text_buffer *text, const conv4j_problem *p)
     text_append(text, " groups=%" PRId64 " layout=%s act=%s", p->groups,
                 p->layout == CONV4J_LAYOUT_CHANNELS_LAST ? "channels_last" : "channels_first",
                 p->activation == CONV4J_ACTIVATION_RELU ? "relu" : "none");
+    if (p->propagation != CONV4J_PROPAGATION_FORWARD) {
+        text_append(text, " pass=%s",
+                    p->propagation == CONV4J_PROPAGATION_BACKWARD_DATA ? "backward_data"
+                                                                       : "backward_weights");
+    }
 }
 
 static int verbose_enabled(void)
@@ -118,7 +123,7 @@ static const conv4j_algorithm_entry *choose_algorithm(const conv4j_problem *p,
     conv4j_layout_channels_last_problem(p, &channels_last);
     *via_channels_last = 0;
     size_t count;
-    const conv4j_algorithm_entry *table = conv4j_algorithm_table(&count);
+    const conv4j_algorithm_entry *table = conv4j_algorithm_table_for(p->propagation, &count);
     const char *reasons[16];
     const conv4j_algorithm_entry *rejected[16];
     size_t rejected_count = 0;
@@ -223,26 +228,15 @@ conv4j_status conv4j_explain(const conv4j_conv_desc *desc, char *buffer, size_t 
     return CONV4J_OK;
 }
 
-conv4j_status conv4j_plan_create_with_weights(const conv4j_conv_desc *desc,
-                                              conv4j_weights *weights, conv4j_plan **plan_out)
+/* The plan for a validated problem; weights is NULL only for backward
+ * weights, which use no kernel (otherwise the plan takes a reference). */
+static conv4j_status plan_make(const conv4j_problem *validated, conv4j_weights *weights,
+                               conv4j_plan **plan_out)
 {
-    if (plan_out == NULL) {
-        return CONV4J_ERR_NULL_POINTER;
+    conv4j_problem problem = *validated;
+    if (weights != NULL) {
+        problem.kernel_nonfinite = conv4j_weights_nonfinite(weights);
     }
-    *plan_out = NULL;
-    if (desc == NULL || weights == NULL) {
-        return CONV4J_ERR_NULL_POINTER;
-    }
-    conv4j_problem problem;
-    const conv4j_status status = conv4j_problem_init(desc, &problem);
-    if (status != CONV4J_OK) {
-        return status;
-    }
-    if (!conv4j_weights_match(weights, &problem)) {
-        return CONV4J_ERR_WEIGHTS_MISMATCH;
-    }
-    problem.kernel_nonfinite = conv4j_weights_nonfinite(weights);
-
     conv4j_plan *plan = calloc(1, sizeof *plan);
     if (plan == NULL) {
         return CONV4J_ERR_OUT_OF_MEMORY;
@@ -258,8 +252,10 @@ conv4j_status conv4j_plan_create_with_weights(const conv4j_conv_desc *desc,
         free(plan);
         return CONV4J_ERR_UNSUPPORTED;
     }
-    conv4j_weights_retain(weights);
-    plan->weights = weights;
+    if (weights != NULL) {
+        conv4j_weights_retain(weights);
+        plan->weights = weights;
+    }
 
     if (plan->via_channels_last) {
         conv4j_layout_channels_last_problem(&problem, &plan->kernel_problem);
@@ -267,12 +263,15 @@ conv4j_status conv4j_plan_create_with_weights(const conv4j_conv_desc *desc,
         plan->kernel_problem = problem;
     }
     const conv4j_problem *kernel_problem = &plan->kernel_problem;
-    plan->packed_kernel = conv4j_weights_packed(weights, plan->entry, plan->config, kernel_problem);
-    if (plan->packed_kernel == NULL) {
-        conv4j_plan_destroy(plan);
-        return CONV4J_ERR_OUT_OF_MEMORY;
+    if (plan->entry->pack != NULL) {
+        plan->packed_kernel =
+            conv4j_weights_packed(weights, plan->entry, plan->config, kernel_problem);
+        if (plan->packed_kernel == NULL) {
+            conv4j_plan_destroy(plan);
+            return CONV4J_ERR_OUT_OF_MEMORY;
+        }
+        plan->bias = conv4j_weights_bias(weights);
     }
-    plan->bias = conv4j_weights_bias(weights);
     plan->slices = conv4j_max_threads();
     plan->workspace_size = plan->entry->workspace_size(kernel_problem, plan->config, plan->slices);
     if (plan->via_channels_last) {
@@ -297,6 +296,30 @@ conv4j_status conv4j_plan_create_with_weights(const conv4j_conv_desc *desc,
     return CONV4J_OK;
 }
 
+conv4j_status conv4j_plan_create_with_weights(const conv4j_conv_desc *desc,
+                                              conv4j_weights *weights, conv4j_plan **plan_out)
+{
+    if (plan_out == NULL) {
+        return CONV4J_ERR_NULL_POINTER;
+    }
+    *plan_out = NULL;
+    if (desc == NULL || weights == NULL) {
+        return CONV4J_ERR_NULL_POINTER;
+    }
+    conv4j_problem problem;
+    const conv4j_status status = conv4j_problem_init(desc, &problem);
+    if (status != CONV4J_OK) {
+        return status;
+    }
+    if (!conv4j_weights_match(weights, &problem)) {
+        return CONV4J_ERR_WEIGHTS_MISMATCH;
+    }
+    /* Backward weights read no kernel: the plan need not hold them. */
+    return plan_make(&problem,
+                     problem.propagation == CONV4J_PROPAGATION_BACKWARD_WEIGHTS ? NULL : weights,
+                     plan_out);
+}
+
 conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kernel,
                                  const float *bias, conv4j_plan **plan_out)
 {
@@ -304,6 +327,11 @@ conv4j_status conv4j_plan_create(const conv4j_conv_desc *desc, const float *kern
         return CONV4J_ERR_NULL_POINTER;
     }
     *plan_out = NULL;
+    if (desc != NULL && desc->propagation == CONV4J_PROPAGATION_BACKWARD_WEIGHTS) {
+        conv4j_problem problem;
+        const conv4j_status status = conv4j_problem_init(desc, &problem);
+        return status != CONV4J_OK ? status : plan_make(&problem, NULL, plan_out);
+    }
     conv4j_weights *weights = NULL;
     const conv4j_status status = conv4j_weights_create(desc, kernel, bias, &weights);
     if (status != CONV4J_OK) {
@@ -330,6 +358,40 @@ const char *conv4j_plan_explain(const conv4j_plan *plan)
     return plan == NULL ? "conv4j: no plan" : plan->explain;
 }
 
+/* The call's scratch: the caller's workspace, or a buffer lent from the
+ * plan's pool (*lent, to give back). */
+static conv4j_status take_scratch(const conv4j_plan *plan, void *workspace, size_t workspace_size,
+                                  void **scratch, void **lent)
+{
+    *scratch = NULL;
+    *lent = NULL;
+    const size_t needed = plan->workspace_size;
+    if (needed == 0) {
+        return CONV4J_OK;
+    }
+    if (workspace != NULL) {
+        if (workspace_size < needed) {
+            return CONV4J_ERR_WORKSPACE_TOO_SMALL;
+        }
+        *scratch = workspace;
+        return CONV4J_OK;
+    }
+    /* Lent to this call alone: concurrent calls never share a buffer. */
+    *lent = conv4j_workspace_take(plan->pool);
+    if (*lent == NULL) {
+        return CONV4J_ERR_OUT_OF_MEMORY;
+    }
+    *scratch = conv4j_workspace_aligned(*lent);
+    return CONV4J_OK;
+}
+
+static int32_t team_size(const conv4j_plan *plan, int32_t threads)
+{
+    int32_t team = plan->serial ? 1 : threads == 0 ? conv4j_max_threads() : threads;
+    team = team < plan->slices ? team : plan->slices;
+    return team > 0 ? team : 1;
+}
+
 conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, float *output,
                                   void *workspace, size_t workspace_size, int32_t threads)
 {
@@ -339,27 +401,15 @@ conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, f
     if (threads < 0) {
         return CONV4J_ERR_INVALID_THREADS;
     }
-    const size_t needed = plan->workspace_size;
-    void *scratch = NULL;
-    void *lent = NULL;
-    if (needed > 0) {
-        if (workspace != NULL) {
-            if (workspace_size < needed) {
-                return CONV4J_ERR_WORKSPACE_TOO_SMALL;
-            }
-            scratch = workspace;
-        } else {
-            /* Lent to this call alone: concurrent calls never share a buffer. */
-            lent = conv4j_workspace_take(plan->pool);
-            if (lent == NULL) {
-                return CONV4J_ERR_OUT_OF_MEMORY;
-            }
-            scratch = conv4j_workspace_aligned(lent);
-        }
+    if (plan->entry->run == NULL) {
+        return CONV4J_ERR_INVALID_PROPAGATION; /* a backward-weights plan */
     }
-    int32_t team = plan->serial ? 1 : threads == 0 ? conv4j_max_threads() : threads;
-    team = team < plan->slices ? team : plan->slices;
-    team = team > 0 ? team : 1;
+    void *scratch, *lent;
+    const conv4j_status status = take_scratch(plan, workspace, workspace_size, &scratch, &lent);
+    if (status != CONV4J_OK) {
+        return status;
+    }
+    const int32_t team = team_size(plan, threads);
     if (plan->via_channels_last) {
         conv4j_layout_run(&plan->problem, &plan->kernel_problem, plan->entry, plan->config,
                           plan->packed_kernel, plan->bias, input, output, scratch, team);
@@ -373,24 +423,39 @@ conv4j_status conv4j_plan_execute(const conv4j_plan *plan, const float *input, f
     return CONV4J_OK;
 }
 
-/* Backward weights are not built yet: no plan has that propagation, so
- * every call is refused after the argument checks. */
 conv4j_status conv4j_plan_execute_backward_weights(const conv4j_plan *plan, const float *input,
                                                    const float *output_gradient,
                                                    float *kernel_gradient, float *bias_gradient,
                                                    void *workspace, size_t workspace_size,
                                                    int32_t threads)
 {
-    (void)bias_gradient;
-    (void)workspace;
-    (void)workspace_size;
     if (plan == NULL || input == NULL || output_gradient == NULL || kernel_gradient == NULL) {
         return CONV4J_ERR_NULL_POINTER;
     }
     if (threads < 0) {
         return CONV4J_ERR_INVALID_THREADS;
     }
-    return CONV4J_ERR_UNSUPPORTED;
+    if (plan->entry->run_weights == NULL) {
+        return CONV4J_ERR_INVALID_PROPAGATION;
+    }
+    void *scratch, *lent;
+    const conv4j_status status = take_scratch(plan, workspace, workspace_size, &scratch, &lent);
+    if (status != CONV4J_OK) {
+        return status;
+    }
+    const int32_t team = team_size(plan, threads);
+    if (plan->via_channels_last) {
+        conv4j_layout_run_weights(&plan->problem, &plan->kernel_problem, plan->entry, plan->config,
+                                  input, output_gradient, kernel_gradient, bias_gradient, scratch,
+                                  team);
+    } else {
+        plan->entry->run_weights(&plan->kernel_problem, plan->config, input, output_gradient,
+                                 kernel_gradient, bias_gradient, scratch, team);
+    }
+    if (lent != NULL) {
+        conv4j_workspace_give(plan->pool, lent);
+    }
+    return CONV4J_OK;
 }
 
 void conv4j_plan_destroy(conv4j_plan *plan)
@@ -417,8 +482,17 @@ conv4j_status conv4j_reference_conv(const conv4j_conv_desc *desc, const float *i
     if (status != CONV4J_OK) {
         return status;
     }
-    conv4j_reference_compute(&problem, input, kernel, bias, output);
-    return CONV4J_OK;
+    switch (problem.propagation) {
+    case CONV4J_PROPAGATION_FORWARD:
+        conv4j_reference_compute(&problem, input, kernel, bias, output);
+        return CONV4J_OK;
+    case CONV4J_PROPAGATION_BACKWARD_DATA:
+        conv4j_reference_backward_data(&problem, input, kernel, bias, output);
+        return CONV4J_OK;
+    case CONV4J_PROPAGATION_BACKWARD_WEIGHTS:
+        break;
+    }
+    return CONV4J_ERR_INVALID_PROPAGATION; /* two outputs: a REFERENCE plan computes them */
 }
 
 int32_t conv4j_max_threads(void)

@@ -34,7 +34,7 @@ const char *conv4j_status_string(conv4j_status status)
     case CONV4J_ERR_INVALID_LAYOUT:
         return "The layout is not channels_last (0) or channels_first (1).";
     case CONV4J_ERR_INVALID_ACTIVATION:
-        return "The activation is not none (0) or relu (1).";
+        return "The activation is not none (0) or relu (1), or not none for backward weights.";
     case CONV4J_ERR_INVALID_ALGORITHM:
         return "The algorithm is not auto (0), direct (1), reference (2), gemm (3), winograd (4) or depthwise (5).";
     case CONV4J_ERR_UNSUPPORTED:
@@ -50,7 +50,10 @@ const char *conv4j_status_string(conv4j_status status)
                "2 = allow winograd, 4 = full team).";
     case CONV4J_ERR_WEIGHTS_MISMATCH:
         return "The descriptor's kernel tensor (rank, channels, kernel size, groups) is not the "
-               "weights'.";
+               "weights', or the weights' bias is for another propagation.";
+    case CONV4J_ERR_INVALID_PROPAGATION:
+        return "The propagation is not forward (0), backward data (1) or backward weights (2), "
+               "or the call does not run the plan's propagation.";
     }
     return "Unknown conv4j status code.";
 }

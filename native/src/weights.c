@@ -1,5 +1,6 @@
 /*
- * A layer's weights, packed lazily once per (algorithm, ISA config) and
+ * A layer's weights, packed lazily once per (algorithm, ISA config; for
+ * backward data also per stride and dilation) and
  * shared by every plan made from them. Packing depends only on the kernel
  * tensor and the config (internal.h), so plans for new batch sizes or input
  * lengths reuse it. A mutex guards the packing list and the reference count;
@@ -16,6 +17,7 @@
 typedef struct packing {
     const conv4j_algorithm_entry *entry;
     const conv4j_isa_config *config;
+    int64_t geometry[4]; /* strides and dilations, for entries whose packing needs them */
     size_t count; /* floats */
     float *data;
     struct packing *next;
@@ -25,6 +27,7 @@ struct conv4j_weights {
     conv4j_problem layer; /* the problem they were created for: the kernel tensor */
     float *kernel;        /* the Keras kernel, kept to pack for later algorithms */
     float *bias;          /* NULL when none */
+    int64_t bias_count;   /* in_channels for backward-data weights, else out_channels */
     int kernel_nonfinite;
     pthread_mutex_t lock;
     int64_t references; /* guarded by lock */
@@ -79,14 +82,17 @@ conv4j_status conv4j_weights_create(const conv4j_conv_desc *desc, const float *k
     w->layer = problem;
     w->references = 1;
     w->kernel = malloc(float_bytes((size_t)kernel_count));
-    w->bias = bias != NULL ? malloc(float_bytes((size_t)problem.out_channels)) : NULL;
+    w->bias_count = problem.propagation == CONV4J_PROPAGATION_BACKWARD_DATA
+                        ? problem.in_channels
+                        : problem.out_channels;
+    w->bias = bias != NULL ? malloc(float_bytes((size_t)w->bias_count)) : NULL;
     if (w->kernel == NULL || (bias != NULL && w->bias == NULL)) {
         free_weights(w);
         return CONV4J_ERR_OUT_OF_MEMORY;
     }
     memcpy(w->kernel, kernel, float_bytes((size_t)kernel_count));
     if (bias != NULL) {
-        memcpy(w->bias, bias, float_bytes((size_t)problem.out_channels));
+        memcpy(w->bias, bias, float_bytes((size_t)w->bias_count));
     }
     for (int64_t i = 0; i < kernel_count; ++i) {
         if (!isfinite(kernel[i])) {
@@ -101,9 +107,15 @@ conv4j_status conv4j_weights_create(const conv4j_conv_desc *desc, const float *k
 int conv4j_weights_match(const conv4j_weights *w, const conv4j_problem *p)
 {
     const conv4j_problem *l = &w->layer;
+    /* A bias is over Cin for backward data and over Cout for forward: a
+     * plan of one cannot use the other's. Backward weights use no bias. */
+    const int bias_fits = w->bias == NULL ||
+                          p->propagation == CONV4J_PROPAGATION_BACKWARD_WEIGHTS ||
+                          (p->propagation == CONV4J_PROPAGATION_BACKWARD_DATA) ==
+                              (l->propagation == CONV4J_PROPAGATION_BACKWARD_DATA);
     return p->rank == l->rank && p->in_channels == l->in_channels &&
            p->out_channels == l->out_channels && p->kernel_h == l->kernel_h &&
-           p->kernel_w == l->kernel_w && p->groups == l->groups;
+           p->kernel_w == l->kernel_w && p->groups == l->groups && bias_fits;
 }
 
 int conv4j_weights_nonfinite(const conv4j_weights *w)
@@ -131,9 +143,17 @@ const float *conv4j_weights_packed(conv4j_weights *w, const conv4j_algorithm_ent
     if (count > 0 && bytes == 0) {
         return NULL;
     }
+    int64_t geometry[4] = {0, 0, 0, 0};
+    if (entry->packs_per_stride) {
+        geometry[0] = p->stride_h;
+        geometry[1] = p->stride_w;
+        geometry[2] = p->dilation_h;
+        geometry[3] = p->dilation_w;
+    }
     pthread_mutex_lock(&w->lock);
     for (packing *k = w->packings; k != NULL; k = k->next) {
-        if (k->entry->pack == entry->pack && k->config == config && k->count == count) {
+        if (k->entry->pack == entry->pack && k->config == config && k->count == count &&
+            memcmp(k->geometry, geometry, sizeof geometry) == 0) {
             pthread_mutex_unlock(&w->lock);
             return k->data;
         }
@@ -149,6 +169,7 @@ const float *conv4j_weights_packed(conv4j_weights *w, const conv4j_algorithm_ent
     entry->pack(p, config, w->kernel, data);
     k->entry = entry;
     k->config = config;
+    memcpy(k->geometry, geometry, sizeof geometry);
     k->count = count;
     k->data = data;
     k->next = w->packings;

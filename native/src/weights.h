@@ -4,7 +4,8 @@
 
 #include "internal.h"
 
-/* Whether p has the weights' kernel tensor (rank, channels, kernel, groups). */
+/* Whether p has the weights' kernel tensor (rank, channels, kernel, groups)
+ * and, when the weights have a bias, the propagation that bias is for. */
 int conv4j_weights_match(const conv4j_weights *weights, const conv4j_problem *p);
 /* Whether a weight is NaN or +-Inf (see conv4j_problem.kernel_nonfinite). */
 int conv4j_weights_nonfinite(const conv4j_weights *weights);

@@ -40,6 +40,9 @@ int conv4j_layout_output_is_shared(const conv4j_problem *p)
     return p->out_channels == 1 || p->out_h * p->out_w == 1;
 }
 
+static void transpose_batch(const conv4j_isa_config *config, const float *src, float *dst,
+                            int64_t count, int64_t rows, int64_t cols, int32_t threads);
+
 static size_t align_up(size_t bytes)
 {
     return (bytes + LAYOUT_ALIGN - 1) / LAYOUT_ALIGN * LAYOUT_ALIGN;
@@ -106,6 +109,12 @@ static void transpose_tile_number(const transpose_job *job, int64_t t)
                    job->tile);
 }
 
+void conv4j_layout_transpose(const conv4j_isa_config *config, const float *src, float *dst,
+                             int64_t count, int64_t rows, int64_t cols, int32_t threads)
+{
+    transpose_batch(config, src, dst, count, rows, cols, threads);
+}
+
 /* For each of count matrices of rows x cols: dst = transpose(src). */
 static void transpose_batch(const conv4j_isa_config *config, const float *src, float *dst,
                             int64_t count, int64_t rows, int64_t cols, int32_t threads)
@@ -135,25 +144,63 @@ void conv4j_layout_run(const conv4j_problem *p, const conv4j_problem *cl,
                        const float *packed_kernel, const float *bias, const float *input,
                        float *output, void *workspace, int32_t threads)
 {
-    char *next = workspace;
+    /* The x-shaped copy first, then the y-shaped one; backward data reads
+     * the y-shaped tensor (dy) and writes the x-shaped one (dx). */
+    const int backward = p->propagation == CONV4J_PROPAGATION_BACKWARD_DATA;
+    float *x_copy = conv4j_layout_input_is_shared(p) ? NULL : (float *)workspace;
+    float *y_copy = conv4j_layout_output_is_shared(p)
+                        ? NULL
+                        : (float *)(void *)((char *)workspace + input_copy_bytes(p));
+    /* Per image: [C][H*W] <-> [H*W][C]. */
+    const int64_t x_pixels = p->in_h * p->in_w;
+    const int64_t y_pixels = p->out_h * p->out_w;
     const float *nhwc_input = input;
     float *nhwc_output = output;
-    if (!conv4j_layout_input_is_shared(p)) {
-        float *copy = (float *)next;
-        next += input_copy_bytes(p);
-        /* Per image: [C][H*W] -> [H*W][C]. */
-        transpose_batch(config, input, copy, p->batch, p->in_channels, p->in_h * p->in_w, threads);
-        nhwc_input = copy;
+    float *read_copy = backward ? y_copy : x_copy;
+    if (read_copy != NULL) {
+        if (backward) {
+            transpose_batch(config, input, read_copy, p->batch, p->out_channels, y_pixels, threads);
+        } else {
+            transpose_batch(config, input, read_copy, p->batch, p->in_channels, x_pixels, threads);
+        }
+        nhwc_input = read_copy;
     }
-    if (!conv4j_layout_output_is_shared(p)) {
-        nhwc_output = (float *)next;
-        next += output_copy_bytes(p);
+    float *write_copy = backward ? x_copy : y_copy;
+    if (write_copy != NULL) {
+        nhwc_output = write_copy;
     }
     algorithm->run(cl, config, packed_kernel, bias, nhwc_input, nhwc_output,
                    conv4j_layout_kernel_workspace(p, workspace), threads);
     if (nhwc_output != output) {
-        /* Per image: [Ho*Wo][Cout] -> [Cout][Ho*Wo]. */
-        transpose_batch(config, nhwc_output, output, p->batch, p->out_h * p->out_w, p->out_channels,
-                        threads);
+        if (backward) {
+            transpose_batch(config, nhwc_output, output, p->batch, x_pixels, p->in_channels,
+                            threads);
+        } else {
+            transpose_batch(config, nhwc_output, output, p->batch, y_pixels, p->out_channels,
+                            threads);
+        }
     }
+}
+
+void conv4j_layout_run_weights(const conv4j_problem *p, const conv4j_problem *cl,
+                               const conv4j_algorithm_entry *algorithm,
+                               const conv4j_isa_config *config, const float *input,
+                               const float *output_gradient, float *kernel_gradient,
+                               float *bias_gradient, void *workspace, int32_t threads)
+{
+    const float *x = input;
+    const float *dy = output_gradient;
+    if (!conv4j_layout_input_is_shared(p)) {
+        float *copy = (float *)workspace;
+        transpose_batch(config, input, copy, p->batch, p->in_channels, p->in_h * p->in_w, threads);
+        x = copy;
+    }
+    if (!conv4j_layout_output_is_shared(p)) {
+        float *copy = (float *)(void *)((char *)workspace + input_copy_bytes(p));
+        transpose_batch(config, output_gradient, copy, p->batch, p->out_channels,
+                        p->out_h * p->out_w, threads);
+        dy = copy;
+    }
+    algorithm->run_weights(cl, config, x, dy, kernel_gradient, bias_gradient,
+                           conv4j_layout_kernel_workspace(p, workspace), threads);
 }

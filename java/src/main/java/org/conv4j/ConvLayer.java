@@ -583,7 +583,7 @@ public abstract class ConvLayer implements AutoCloseable {
     }
 
     /** in and out are native addresses of the first floats used. */
-    private static void requireDisjoint(String what, long in, int inputCount, long out, int outputCount) {
+    static void requireDisjoint(String what, long in, int inputCount, long out, int outputCount) {
         if (in < out + (long) outputCount * Float.BYTES && out < in + (long) inputCount * Float.BYTES) {
             throw new IllegalArgumentException("input and output " + what + " overlap: the convolution reads input"
                     + " values after it has written outputs");

@@ -37,24 +37,7 @@ final class NativePlan {
     /** A light plan for {@code g} over {@code weights}, which are created (and packed) on first use. */
     static NativePlan create(ConvGeometry g, NativeWeights weights) {
         Conv4j.requireNative();
-        try (ConvDesc d = new ConvDesc()) {
-            boolean rank2 = g.rank() == 2;
-            d.rank(g.rank()).batch(g.batch()).inChannels(g.inChannels()).outChannels(g.outChannels())
-                    .groups(g.groups())
-                    .layout(g.config().dataFormat() == DataFormat.CHANNELS_LAST
-                            ? Conv4jNative.LAYOUT_CHANNELS_LAST : Conv4jNative.LAYOUT_CHANNELS_FIRST)
-                    .activation(g.config().activation() == Activation.RELU
-                            ? Conv4jNative.ACTIVATION_RELU : Conv4jNative.ACTIVATION_NONE)
-                    .algorithm(g.config().algorithm().code())
-                    .flags((g.config().winograd() ? Conv4jNative.FLAG_ALLOW_WINOGRAD : 0) | extraFlags);
-            // Rank 1 uses index 0 only; the geometry stores it on the width axis.
-            int w = rank2 ? 1 : 0;
-            if (rank2) {
-                d.inSize(0, g.inHeight()).kernel(0, g.kernelHeight()).stride(0, g.strideHeight())
-                        .dilation(0, g.dilationHeight()).padBefore(0, g.padTop()).padAfter(0, g.padBottom());
-            }
-            d.inSize(w, g.inWidth()).kernel(w, g.kernelWidth()).stride(w, g.strideWidth())
-                    .dilation(w, g.dilationWidth()).padBefore(w, g.padLeft()).padAfter(w, g.padRight());
+        try (ConvDesc d = describe(new ConvDesc(), g)) {
             Conv4jNative.Weights shared = weights.handle(d, g);
             Conv4jNative.Plan handle = new Conv4jNative.Plan();
             int status = Conv4jNative.conv4j_plan_create_with_weights(d, shared, handle);
@@ -63,6 +46,54 @@ final class NativePlan {
             }
             if (status != NativeStatus.OK.code() || handle.isNull()) {
                 throw failure(status, "creating a plan for " + g);
+            }
+            return new NativePlan(handle);
+        }
+    }
+
+    /** Fills {@code d} with the forward convolution of {@code g} (propagation forward) and returns it. */
+    static ConvDesc describe(ConvDesc d, ConvGeometry g) {
+        boolean rank2 = g.rank() == 2;
+        d.rank(g.rank()).batch(g.batch()).inChannels(g.inChannels()).outChannels(g.outChannels())
+                .groups(g.groups())
+                .layout(g.config().dataFormat() == DataFormat.CHANNELS_LAST
+                        ? Conv4jNative.LAYOUT_CHANNELS_LAST : Conv4jNative.LAYOUT_CHANNELS_FIRST)
+                .activation(g.config().activation() == Activation.RELU
+                        ? Conv4jNative.ACTIVATION_RELU : Conv4jNative.ACTIVATION_NONE)
+                .algorithm(g.config().algorithm().code())
+                .flags((g.config().winograd() ? Conv4jNative.FLAG_ALLOW_WINOGRAD : 0) | extraFlags)
+                .propagation(Conv4jNative.PROPAGATION_FORWARD);
+        // Rank 1 uses index 0 only; the geometry stores it on the width axis.
+        int w = rank2 ? 1 : 0;
+        if (rank2) {
+            d.inSize(0, g.inHeight()).kernel(0, g.kernelHeight()).stride(0, g.strideHeight())
+                    .dilation(0, g.dilationHeight()).padBefore(0, g.padTop()).padAfter(0, g.padBottom());
+        }
+        d.inSize(w, g.inWidth()).kernel(w, g.kernelWidth()).stride(w, g.strideWidth())
+                .dilation(w, g.dilationWidth()).padBefore(w, g.padLeft()).padAfter(w, g.padRight());
+        return d;
+    }
+
+    /**
+     * A plan for a backward pass of {@code g}'s convolution ({@code Conv4jNative.PROPAGATION_BACKWARD_DATA}
+     * or {@code _WEIGHTS}), with its own copy of {@code kernel} (null for backward weights) and {@code bias}
+     * (over the input channels, backward data only; null for none). Only AUTO, GEMM and REFERENCE have backward
+     * algorithms: a configured other algorithm runs AUTO here.
+     */
+    static NativePlan createBackward(ConvGeometry g, int propagation, float[] kernel, float[] bias,
+                                     Activation activation) {
+        Conv4j.requireNative();
+        try (ConvDesc d = describe(new ConvDesc(), g)) {
+            Algorithm algorithm = g.config().algorithm();
+            boolean backwardRow = algorithm == Algorithm.AUTO || algorithm == Algorithm.GEMM
+                    || algorithm == Algorithm.REFERENCE;
+            d.propagation(propagation).activation(activation == Activation.RELU
+                            ? Conv4jNative.ACTIVATION_RELU : Conv4jNative.ACTIVATION_NONE)
+                    .algorithm(backwardRow ? algorithm.code() : Algorithm.AUTO.code());
+            Conv4jNative.Plan handle = new Conv4jNative.Plan();
+            int status = Conv4jNative.conv4j_plan_create(d, kernel, bias, handle);
+            if (status != NativeStatus.OK.code() || handle.isNull()) {
+                throw failure(status, "creating a backward plan for " + g);
             }
             return new NativePlan(handle);
         }
@@ -107,6 +138,18 @@ final class NativePlan {
 
     void execute(FloatPointer input, FloatPointer output, int threads) {
         check(Conv4jNative.conv4j_plan_execute(handle, input, output, null, 0, threads));
+    }
+
+    void executeBackwardWeights(float[] input, float[] outputGradient, float[] kernelGradient,
+                                float[] biasGradient, int threads) {
+        check(Conv4jNative.conv4j_plan_execute_backward_weights(handle, input, outputGradient, kernelGradient,
+                biasGradient, null, 0, threads));
+    }
+
+    void executeBackwardWeights(FloatPointer input, FloatPointer outputGradient, FloatPointer kernelGradient,
+                                FloatPointer biasGradient, int threads) {
+        check(Conv4jNative.conv4j_plan_execute_backward_weights(handle, input, outputGradient, kernelGradient,
+                biasGradient, null, 0, threads));
     }
 
     private static void check(int status) {

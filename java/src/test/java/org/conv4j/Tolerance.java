@@ -84,7 +84,7 @@ final class Tolerance {
      * Every element within 2·gamma(m)·magnitude(i) + u·|expected| + FLT_MIN of the expected value, non-finite
      * values in the same class; {@code boundName} names the bound in the failure message.
      */
-    private static void assertElementsWithin(double m, IntToDoubleFunction magnitude, String boundName,
+    static void assertElementsWithin(double m, IntToDoubleFunction magnitude, String boundName,
                                              ConvGeometry g, float[] expected, float[] actual, String what) {
         double gamma = m * U / (1 - m * U);
         if (expected.length != actual.length) {

@@ -164,5 +164,15 @@ public final class Conv4jNative {
             @Const Plan plan, @Const FloatPointer input, FloatPointer output,
             Pointer workspace, @Cast("size_t") long workspaceSize, int threads);
 
+    /** Backward weights of a {@code CONV4J_PROPAGATION_BACKWARD_WEIGHTS} plan; biasGradient may be null. */
+    @NoException @CriticalRegion public static native @Cast("int") int conv4j_plan_execute_backward_weights(
+            @Const Plan plan, @Const float[] input, @Const float[] outputGradient, float[] kernelGradient,
+            float[] biasGradient, Pointer workspace, @Cast("size_t") long workspaceSize, int threads);
+
+    @NoException public static native @Cast("int") int conv4j_plan_execute_backward_weights(
+            @Const Plan plan, @Const FloatPointer input, @Const FloatPointer outputGradient,
+            FloatPointer kernelGradient, FloatPointer biasGradient, Pointer workspace,
+            @Cast("size_t") long workspaceSize, int threads);
+
     @NoException public static native void conv4j_plan_destroy(Plan plan);
 }

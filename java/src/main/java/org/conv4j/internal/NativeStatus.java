@@ -27,7 +27,9 @@ public enum NativeStatus {
     ERR_OUT_OF_MEMORY(17),
     ERR_INVALID_FLAGS(18),
     /** A descriptor's kernel tensor is not that of the weights it is planned with. */
-    ERR_WEIGHTS_MISMATCH(19);
+    ERR_WEIGHTS_MISMATCH(19),
+    /** Not a propagation value, or a call that does not run the plan's propagation. */
+    ERR_INVALID_PROPAGATION(20);
 
     private static final NativeStatus[] BY_CODE = new NativeStatus[values().length];
 
