@@ -40,13 +40,24 @@ public abstract class ConvLayer implements AutoCloseable {
         final int inChannels;
         final JavaConvolution java; // null on the native backend
         final PlanCache plans;
+        final BackwardCache backwards; // null on the Java backend
 
-        WeightState(float[] kernel, float[] bias, int inChannels, JavaConvolution java, PlanCache plans) {
+        WeightState(float[] kernel, float[] bias, int inChannels, JavaConvolution java, PlanCache plans,
+                    BackwardCache backwards) {
             this.kernel = kernel;
             this.bias = bias;
             this.inChannels = inChannels;
             this.java = java;
             this.plans = plans;
+            this.backwards = backwards;
+        }
+
+        /** Frees the plans and backward passes once the calls running on them return. */
+        void close() {
+            plans.close();
+            if (backwards != null) {
+                backwards.close();
+            }
         }
     }
 
@@ -173,7 +184,7 @@ public abstract class ConvLayer implements AutoCloseable {
             WeightState old = weights;
             weights = weightState(kernelCopy, biasCopy, (int) inChannels, java);
             if (old != null) {
-                old.plans.close();
+                old.close();
             }
         }
     }
@@ -182,7 +193,8 @@ public abstract class ConvLayer implements AutoCloseable {
     private WeightState weightState(float[] kernel, float[] bias, int inChannels, JavaConvolution java) {
         NativeWeights nativeWeights = backend == Backend.NATIVE ? new NativeWeights(kernel, bias) : null;
         return new WeightState(kernel, bias, inChannels, java,
-                new PlanCache((n, h, w, c, k, nw) -> newEntry(n, h, w, c, k, nw, java), kernel, nativeWeights));
+                new PlanCache((n, h, w, c, k, nw) -> newEntry(n, h, w, c, k, nw, java), kernel, nativeWeights),
+                nativeWeights != null ? new BackwardCache(kernel) : null);
     }
 
     /**
@@ -200,7 +212,7 @@ public abstract class ConvLayer implements AutoCloseable {
             WeightState old = weights;
             if (old != null) {
                 weights = weightState(old.kernel, old.bias, old.inChannels, old.java);
-                old.plans.close();
+                old.close();
             }
         }
     }
@@ -333,8 +345,12 @@ public abstract class ConvLayer implements AutoCloseable {
      */
     public void backward(float[] input, int[] inputShape, float[] outputGradient, float[] inputGradient,
                          float[] kernelGradient, float[] biasGradient) {
-        backward(input, normalized(inputShape), null, outputGradient, inputGradient, kernelGradient, biasGradient);
+        int[] s = NORMALIZED.get(); // per thread: the steady-state native call allocates nothing
+        normalized(inputShape, s);
+        backward(input, s, null, outputGradient, inputGradient, kernelGradient, biasGradient);
     }
+
+    private static final ThreadLocal<int[]> NORMALIZED = ThreadLocal.withInitial(() -> new int[4]);
 
     /** As the public variant, with the shape normalized and the forward output known (null: computed if relu needs it). */
     final void backward(float[] input, int[] s, float[] output, float[] outputGradient, float[] inputGradient,
@@ -355,61 +371,139 @@ public abstract class ConvLayer implements AutoCloseable {
         }
         try {
             ConvGeometry g = e.geometry;
-            requireExactLength("input", input, g.inputCount(), g.inputShape());
-            requireExactLength("output gradient", outputGradient, g.outputCount(), g.outputShape());
+            requireTensor("input", input, g, Tensor.INPUT);
+            requireTensor("output gradient", outputGradient, g, Tensor.OUTPUT);
             if (inputGradient != null) {
-                requireExactLength("input gradient", inputGradient, g.inputCount(), g.inputShape());
+                requireTensor("input gradient", inputGradient, g, Tensor.INPUT);
             }
             if (kernelGradient != null) {
-                requireExactLength("kernel gradient", kernelGradient, g.kernelCount(), g.kernelShape());
+                requireTensor("kernel gradient", kernelGradient, g, Tensor.KERNEL);
             }
             if (biasGradient != null) {
                 if (!config.useBias()) {
                     throw new IllegalArgumentException("bias gradient must be null: the layer has no bias (use_bias"
                             + " is false)");
                 }
-                requireExactLength("bias gradient", biasGradient, g.outChannels(), new int[] {g.outChannels()});
+                requireTensor("bias gradient", biasGradient, g, Tensor.BIAS);
             }
-            requireDistinct(new String[] {"input", "output gradient", "input gradient", "kernel gradient",
-                "bias gradient"}, input, outputGradient, inputGradient, kernelGradient, biasGradient);
+            requireDistinct(input, outputGradient, inputGradient, kernelGradient, biasGradient);
             boolean relu = config.activation() == Activation.RELU;
             float[] y = output;
-            if (relu && y == null) {
-                y = new float[g.outputCount()];
-                compute(e, input, y);
-            } else if (y != null) {
-                requireExactLength("output", y, g.outputCount(), g.outputShape());
+            if (y != null) {
+                requireTensor("output", y, g, Tensor.OUTPUT);
             }
-            JavaGradients.compute(g, input, ws.kernel, y, outputGradient, inputGradient, kernelGradient,
-                    biasGradient, threads);
+            if (ws.backwards == null) {
+                if (relu && y == null) {
+                    y = new float[g.outputCount()];
+                    compute(e, input, y);
+                }
+                JavaGradients.compute(g, input, ws.kernel, y, outputGradient, inputGradient, kernelGradient,
+                        biasGradient, threads);
+                return;
+            }
+            BackwardCache.Lease lease = ws.backwards.acquire(g, s);
+            if (lease == null) { // the weights were replaced meanwhile: start again with the current ones
+                e.release();
+                e = null;
+                backward(input, s, output, outputGradient, inputGradient, kernelGradient, biasGradient);
+                return;
+            }
+            try {
+                nativeBackward(lease.passes, e, input, y, outputGradient, inputGradient, kernelGradient,
+                        biasGradient);
+            } finally {
+                lease.release();
+            }
         } finally {
-            e.release();
+            if (e != null) {
+                e.release();
+            }
         }
     }
 
-    private static void requireDistinct(String[] names, float[]... arrays) {
-        for (int i = 0; i < arrays.length; i++) {
-            for (int j = i + 1; j < arrays.length; j++) {
-                if (arrays[i] != null && arrays[i] == arrays[j]) {
-                    throw new IllegalArgumentException(names[i] + " and " + names[j] + " must be different arrays");
-                }
+    /** Per-thread scratch of the native backward path: forward output, masked dy, a dW nobody asked for. */
+    private static final ThreadLocal<float[][]> BACKWARD_SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    /** Exactly {@code length} floats (the native passes check exact lengths): reused while the shape stays. */
+    private static float[] scratch(int slot, int length) {
+        float[][] s = BACKWARD_SCRATCH.get();
+        if (s[slot].length != length) {
+            s[slot] = new float[length];
+        }
+        return s[slot];
+    }
+
+    /**
+     * The native passes: dy masked by relu (the mask from this layer's forward output) into
+     * thread-local scratch, then backward data into dx and backward weights into dW and db. No heap
+     * allocation once the shape and its scratch sizes have been seen.
+     */
+    private void nativeBackward(NativeBackward passes, PlanCache.Entry e, float[] input, float[] y, float[] dy,
+                                float[] dx, float[] dw, float[] db) {
+        ConvGeometry g = e.geometry;
+        float[] dz = dy;
+        if (config.activation() == Activation.RELU) {
+            int count = g.outputCount();
+            if (y == null) {
+                y = scratch(0, count);
+                compute(e, input, y);
             }
+            dz = scratch(1, count);
+            for (int i = 0; i < count; i++) {
+                dz[i] = y[i] > 0 ? dy[i] : 0f; // relu's derivative is 0 at 0 and for NaN, as TensorFlow's
+            }
+        }
+        if (dx != null) {
+            passes.inputGradient(dz, dx, threads);
+        }
+        if (dw != null || db != null) {
+            float[] kernelGradient = dw;
+            if (kernelGradient == null) {
+                kernelGradient = scratch(2, g.kernelCount());
+            }
+            passes.weightGradients(input, dz, kernelGradient, db, threads);
+        }
+    }
+
+    /** The five arrays of a backward call pairwise distinct (nulls aside); no allocation. */
+    private static void requireDistinct(float[] x, float[] dy, float[] dx, float[] dw, float[] db) {
+        distinct(x, "input", dy, "output gradient");
+        distinct(x, "input", dx, "input gradient");
+        distinct(x, "input", dw, "kernel gradient");
+        distinct(x, "input", db, "bias gradient");
+        distinct(dy, "output gradient", dx, "input gradient");
+        distinct(dy, "output gradient", dw, "kernel gradient");
+        distinct(dy, "output gradient", db, "bias gradient");
+        distinct(dx, "input gradient", dw, "kernel gradient");
+        distinct(dx, "input gradient", db, "bias gradient");
+        distinct(dw, "kernel gradient", db, "bias gradient");
+    }
+
+    private static void distinct(float[] a, String aName, float[] b, String bName) {
+        if (a != null && a == b) {
+            throw new IllegalArgumentException(aName + " and " + bName + " must be different arrays");
         }
     }
 
     /** Input shape in the layer's format → {n, h, w, c} (h = 1 for rank 1), checking only its arity. */
     int[] normalized(int[] inputShape) {
+        int[] s = new int[4];
+        normalized(inputShape, s);
+        return s;
+    }
+
+    /** As {@link #normalized(int[])}, into {@code s}. */
+    private void normalized(int[] inputShape, int[] s) {
         if (inputShape == null || inputShape.length != config.rank() + 2) {
             // ConvGeometry words the error.
             ConvGeometry.of(config, inputShape);
         }
         boolean last = config.dataFormat() == DataFormat.CHANNELS_LAST;
-        if (config.rank() == 1) {
-            return last ? new int[] {inputShape[0], 1, inputShape[1], inputShape[2]}
-                    : new int[] {inputShape[0], 1, inputShape[2], inputShape[1]};
-        }
-        return last ? new int[] {inputShape[0], inputShape[1], inputShape[2], inputShape[3]}
-                : new int[] {inputShape[0], inputShape[2], inputShape[3], inputShape[1]};
+        int r = config.rank();
+        s[0] = inputShape[0];
+        s[1] = r == 1 ? 1 : inputShape[last ? 1 : 2];
+        s[2] = inputShape[last ? r : r + 1];
+        s[3] = inputShape[last ? r + 1 : 1];
     }
 
     /** The input shape in the layer's format from normalized sizes. */
@@ -536,16 +630,41 @@ public abstract class ConvLayer implements AutoCloseable {
     }
 
     private static void requireExactLength(String name, float[] a, int needed, ConvGeometry g) {
-        requireExactLength(name, a, needed, name.equals("input") ? g.inputShape() : g.outputShape());
+        requireTensor(name, a, g, name.equals("input") ? Tensor.INPUT : Tensor.OUTPUT);
     }
 
-    private static void requireExactLength(String name, float[] a, int needed, int[] shape) {
+    /** The tensors of one geometry, for length checks that build a shape only for the error message. */
+    enum Tensor {
+        INPUT, OUTPUT, KERNEL, BIAS;
+
+        int count(ConvGeometry g) {
+            return switch (this) {
+                case INPUT -> g.inputCount();
+                case OUTPUT -> g.outputCount();
+                case KERNEL -> g.kernelCount();
+                case BIAS -> g.outChannels();
+            };
+        }
+
+        int[] shape(ConvGeometry g) {
+            return switch (this) {
+                case INPUT -> g.inputShape();
+                case OUTPUT -> g.outputShape();
+                case KERNEL -> g.kernelShape();
+                case BIAS -> new int[] {g.outChannels()};
+            };
+        }
+    }
+
+    /** {@code a} is not null and has exactly tensor {@code t}'s length; allocates nothing unless it throws. */
+    static void requireTensor(String name, float[] a, ConvGeometry g, Tensor t) {
         if (a == null) {
             throw new IllegalArgumentException(name + " must not be null");
         }
+        int needed = t.count(g);
         if (a.length != needed) {
             throw new IllegalArgumentException(name + " has " + a.length + " floats, but shape "
-                    + Arrays.toString(shape) + " needs " + needed);
+                    + Arrays.toString(t.shape(g)) + " needs " + needed);
         }
     }
 
@@ -612,7 +731,7 @@ public abstract class ConvLayer implements AutoCloseable {
             WeightState w = weights;
             weights = null;
             if (w != null) {
-                w.plans.close();
+                w.close();
             }
         }
     }

@@ -104,6 +104,75 @@ class LayerBackwardTest {
     }
 
     @Test
+    void nativeBackwardIntoCallerArraysAllocatesNothingOnceWarm() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Conv4j.nativeAvailable(), "native library not loaded");
+        try (Conv2D layer = Conv2D.builder().filters(8).kernelSize(3).padding(Padding.SAME)
+                .activation(Activation.RELU).backend(Backend.NATIVE).threads(1).build()) {
+            java.util.SplittableRandom r = new java.util.SplittableRandom(4);
+            float[] w = RandomCase.values(r, 3 * 3 * 4 * 8);
+            float[] b = RandomCase.values(r, 8);
+            layer.setWeights(w, b);
+            int[] shape = {2, 9, 9, 4};
+            float[] x = RandomCase.values(r, 2 * 9 * 9 * 4);
+            float[] dy = RandomCase.values(r, 2 * 9 * 9 * 8);
+            float[] dx = new float[x.length], dw = new float[w.length], db = new float[8];
+            for (int i = 0; i < 50; i++) {
+                layer.backward(x, shape, dy, dx, dw, db);
+            }
+            com.sun.management.ThreadMXBean mx =
+                    (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long before = mx.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 200; i++) {
+                layer.backward(x, shape, dy, dx, dw, db);
+            }
+            long bytes = mx.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(bytes < 200, "200 native backward calls allocated " + bytes + " bytes");
+            // And they are the native passes' results: within the bound of the reference.
+            ConvGeometry g = layer.geometry(shape);
+            float[] y = layer.predict(x, shape);
+            Tolerance.assertGradientsWithinBound(g, x, w, y, dy, ReferenceGradients.compute(g, x, w, b, y, dy),
+                    new Gradients(dx, dw, db), "native");
+        }
+    }
+
+    @Test
+    void backwardDuringSetWeightsUsesOneWholeSetOfWeights() throws Exception {
+        RandomCase c = new RandomCase(21, 5);
+        float[] dy = RandomCase.values(new java.util.SplittableRandom(3), c.geometry().outputCount());
+        float[] other = c.kernel.clone();
+        for (int i = 0; i < other.length; i++) {
+            other[i] = -2 * other[i];
+        }
+        for (Backend backend : backends()) {
+            try (ConvLayer layer = c.layer(backend, Algorithm.AUTO)) {
+                float[] first = layer.backward(c.input, dy, c.inputShape).input();
+                layer.setWeights(other, c.bias);
+                float[] second = layer.backward(c.input, dy, c.inputShape).input();
+                ExecutorService pool = Executors.newFixedThreadPool(3);
+                try {
+                    Future<?> swapper = pool.submit(() -> {
+                        for (int i = 0; i < 200; i++) {
+                            layer.setWeights(i % 2 == 0 ? c.kernel : other, c.bias);
+                        }
+                    });
+                    List<Future<float[]>> results = new ArrayList<>();
+                    for (int i = 0; i < 100; i++) {
+                        results.add(pool.submit(() -> layer.backward(c.input, dy, c.inputShape).input()));
+                    }
+                    swapper.get();
+                    for (Future<float[]> f : results) {
+                        float[] dx = f.get();
+                        assertTrue(java.util.Arrays.equals(dx, first) || java.util.Arrays.equals(dx, second),
+                                backend + ": dx of neither weight set");
+                    }
+                } finally {
+                    pool.shutdown();
+                }
+            }
+        }
+    }
+
+    @Test
     void badArgumentsNameTheParameter() {
         try (Conv2D layer = Conv2D.builder().filters(2).kernelSize(3).useBias(false).backend(Backend.JAVA).build()) {
             float[] x = new float[5 * 5];
