@@ -207,6 +207,8 @@ class GradCommandTest {
             }
         }
         assertTrue(reluCases >= 5, reluCases + " relu fixtures");
+        WORST.forEach((source, ratio) -> System.out.printf("largest |error| / bound against TF float64, %s: %.2e%n",
+                source, ratio));
     }
 
     /** Σ|w·dz|, Σ|x·dz| and Σ|dz| per element, dz masked by relu as the reference masks it. */
@@ -253,11 +255,16 @@ class GradCommandTest {
         }
     }
 
+    /** Largest |error| / bound seen per source (the words after the fixture name), for the log. */
+    private static final java.util.Map<String, Double> WORST = new java.util.TreeMap<>();
+
     private static void within(double terms, float[] magnitude, float[] expected, float[] actual, String what) {
         assertEquals(expected.length, actual.length, what + " length");
         double gamma = terms * U / (1 - terms * U);
+        String source = what.substring(what.indexOf(' ') + 1);
         for (int i = 0; i < expected.length; i++) {
             double bound = 2 * gamma * magnitude[i] + U * Math.abs(expected[i]) + Float.MIN_NORMAL;
+            WORST.merge(source, Math.abs((double) actual[i] - expected[i]) / bound, Math::max);
             if (!(Math.abs((double) actual[i] - expected[i]) <= bound)) {
                 fail(what + ": element " + i + " is " + actual[i] + ", TensorFlow float64 says " + expected[i]
                         + " (bound " + bound + ")");
