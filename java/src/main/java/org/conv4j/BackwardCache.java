@@ -1,8 +1,11 @@
 package org.conv4j;
 
+import java.nio.FloatBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * A native layer's backward passes ({@link NativeBackward}), one per input shape, the last
@@ -32,15 +35,75 @@ final class BackwardCache {
             this.shape = shape.clone();
         }
 
-        /** Ends the caller's use; the last release closes the passes. */
+        /** Ends the caller's use; the last release closes the passes and frees the scratch. */
         void release() {
-            boolean last;
+            List<Scratch> free = null;
             synchronized (this) {
-                last = --references == 0;
+                if (--references == 0) {
+                    free = new ArrayList<>(scratch);
+                    scratch.clear();
+                }
             }
-            if (last) {
+            if (free != null) {
                 passes.close();
+                free.forEach(Scratch::free);
             }
+        }
+
+        private final ArrayDeque<Scratch> scratch = new ArrayDeque<>(); // guarded by this
+
+        /** Native buffers for one pointer call (relu's forward output, masked dy, an unwanted dW). */
+        Scratch takeScratch() {
+            synchronized (this) {
+                Scratch s = scratch.pollFirst();
+                if (s != null) {
+                    return s;
+                }
+            }
+            return new Scratch(passes.geometry());
+        }
+
+        /** Returns buffers taken by {@link #takeScratch}; the caller still holds its lease. */
+        void giveScratch(Scratch s) {
+            synchronized (this) {
+                scratch.addFirst(s);
+            }
+        }
+    }
+
+    /** Native scratch of one shape, owned by a {@link Lease}, freed with it. */
+    static final class Scratch {
+        final FloatPointer output;
+        final FloatPointer maskedGradient;
+        final FloatPointer kernelGradient;
+        final FloatBuffer outputView;
+        final FloatBuffer maskedView;
+
+        Scratch(ConvGeometry g) {
+            FloatPointer[] p = new FloatPointer[3];
+            try {
+                p[0] = new FloatPointer(g.outputCount());
+                p[1] = new FloatPointer(g.outputCount());
+                p[2] = new FloatPointer(g.kernelCount());
+            } catch (RuntimeException | OutOfMemoryError e) {
+                for (FloatPointer q : p) {
+                    if (q != null) {
+                        q.deallocate();
+                    }
+                }
+                throw e;
+            }
+            output = p[0];
+            maskedGradient = p[1];
+            kernelGradient = p[2];
+            outputView = output.asBuffer();
+            maskedView = maskedGradient.asBuffer();
+        }
+
+        void free() {
+            output.deallocate();
+            maskedGradient.deallocate();
+            kernelGradient.deallocate();
         }
     }
 

@@ -352,23 +352,152 @@ public abstract class ConvLayer implements AutoCloseable {
 
     private static final ThreadLocal<int[]> NORMALIZED = ThreadLocal.withInitial(() -> new int[4]);
 
+    /**
+     * The gradients between native buffers, from each pointer's position (positions are left
+     * unchanged); any of the three outputs may be null to skip it ({@code biasGradient} must be null
+     * without bias), and the outputs must not overlap the inputs or each other. A native layer runs
+     * the native passes in place: relu's forward output and the masked dy go to native buffers it
+     * keeps per input shape, so a steady-state call allocates nothing on the Java heap. The Java
+     * backend copies through arrays.
+     */
+    public void backward(FloatPointer input, int[] inputShape, FloatPointer outputGradient, FloatPointer inputGradient,
+                         FloatPointer kernelGradient, FloatPointer biasGradient) {
+        int[] s = NORMALIZED.get();
+        normalized(inputShape, s);
+        WeightState ws;
+        PlanCache.Entry e;
+        do {
+            ws = currentWeights();
+            e = ws.plans.acquire(s[0], s[1], s[2], s[3]);
+        } while (e == null);
+        BackwardCache.Lease lease = null;
+        try {
+            ConvGeometry g = e.geometry;
+            int in = g.inputCount(), out = g.outputCount(), k = g.kernelCount(), b = g.outChannels();
+            requireRemaining("input", input, in);
+            requireRemaining("output gradient", outputGradient, out);
+            long xa = start(input), dya = start(outputGradient);
+            if (inputGradient != null) {
+                requireRemaining("input gradient", inputGradient, in);
+                long dxa = start(inputGradient);
+                requireDisjoint("input and input gradient", xa, in, dxa, in);
+                requireDisjoint("output gradient and input gradient", dya, out, dxa, in);
+            }
+            if (kernelGradient != null) {
+                requireRemaining("kernel gradient", kernelGradient, k);
+                long dwa = start(kernelGradient);
+                requireDisjoint("input and kernel gradient", xa, in, dwa, k);
+                requireDisjoint("output gradient and kernel gradient", dya, out, dwa, k);
+                if (inputGradient != null) {
+                    requireDisjoint("input gradient and kernel gradient", start(inputGradient), in, dwa, k);
+                }
+            }
+            if (biasGradient != null) {
+                if (!config.useBias()) {
+                    throw new IllegalArgumentException("bias gradient must be null: the layer has no bias (use_bias"
+                            + " is false)");
+                }
+                requireRemaining("bias gradient", biasGradient, b);
+                long dba = start(biasGradient);
+                requireDisjoint("input and bias gradient", xa, in, dba, b);
+                requireDisjoint("output gradient and bias gradient", dya, out, dba, b);
+                if (inputGradient != null) {
+                    requireDisjoint("input gradient and bias gradient", start(inputGradient), in, dba, b);
+                }
+                if (kernelGradient != null) {
+                    requireDisjoint("kernel gradient and bias gradient", start(kernelGradient), k, dba, b);
+                }
+            }
+            if (ws.backwards == null) { // Java backend: through arrays
+                float[] x = new float[in], dy = new float[out];
+                input.get(x);
+                outputGradient.get(dy);
+                float[] dx = inputGradient == null ? null : new float[in];
+                float[] dw = kernelGradient == null ? null : new float[k];
+                float[] db = biasGradient == null ? null : new float[b];
+                backward(x, s, null, dy, dx, dw, db);
+                if (dx != null) {
+                    inputGradient.put(dx);
+                }
+                if (dw != null) {
+                    kernelGradient.put(dw);
+                }
+                if (db != null) {
+                    biasGradient.put(db);
+                }
+                return;
+            }
+            lease = ws.backwards.acquire(g, s);
+            if (lease == null) { // the weights were replaced meanwhile: start again with the current ones
+                e.release();
+                e = null;
+                backward(input, inputShape, outputGradient, inputGradient, kernelGradient, biasGradient);
+                return;
+            }
+            BackwardCache.Scratch scratch = null;
+            FloatPointer dz = outputGradient;
+            try {
+                if (config.activation() == Activation.RELU || (kernelGradient == null && biasGradient != null)) {
+                    scratch = lease.takeScratch();
+                }
+                if (config.activation() == Activation.RELU) {
+                    e.plan.execute(input, scratch.output, threads);
+                    long callerLimit = outputGradient.limit();
+                    scratch.maskedGradient.put(outputGradient.limit(outputGradient.position() + out));
+                    outputGradient.limit(callerLimit);
+                    for (int i = 0; i < out; i++) {
+                        if (!(scratch.outputView.get(i) > 0)) {
+                            scratch.maskedView.put(i, 0f); // relu's derivative is 0 at 0 and for NaN
+                        }
+                    }
+                    dz = scratch.maskedGradient;
+                }
+                if (inputGradient != null) {
+                    lease.passes.inputGradient(dz, inputGradient, threads);
+                }
+                if (kernelGradient != null || biasGradient != null) {
+                    lease.passes.weightGradients(input, dz, kernelGradient != null ? kernelGradient
+                            : scratch.kernelGradient, biasGradient, threads);
+                }
+            } finally {
+                if (scratch != null) {
+                    lease.giveScratch(scratch);
+                }
+            }
+        } finally {
+            if (lease != null) {
+                lease.release();
+            }
+            if (e != null) {
+                e.release();
+            }
+        }
+    }
+
+    private static long start(FloatPointer p) {
+        return p.address() + p.position() * Float.BYTES;
+    }
+
+    /** The current weights; throws when the layer is closed or has none. */
+    private WeightState currentWeights() {
+        requireOpen();
+        WeightState ws = weights;
+        if (ws == null) {
+            requireOpen();
+            throw new IllegalStateException("weights are not set: call setWeights(kernel, bias) before backward");
+        }
+        return ws;
+    }
+
     /** As the public variant, with the shape normalized and the forward output known (null: computed if relu needs it). */
     final void backward(float[] input, int[] s, float[] output, float[] outputGradient, float[] inputGradient,
                         float[] kernelGradient, float[] biasGradient) {
-        PlanCache.Entry e;
         WeightState ws;
-        for (;;) {
-            requireOpen();
-            ws = weights;
-            if (ws == null) {
-                requireOpen();
-                throw new IllegalStateException("weights are not set: call setWeights(kernel, bias) before backward");
-            }
+        PlanCache.Entry e;
+        do {
+            ws = currentWeights();
             e = ws.plans.acquire(s[0], s[1], s[2], s[3]);
-            if (e != null) {
-                break;
-            }
-        }
+        } while (e == null);
         try {
             ConvGeometry g = e.geometry;
             requireTensor("input", input, g, Tensor.INPUT);

@@ -116,17 +116,17 @@ class LayerBackwardTest {
             float[] x = RandomCase.values(r, 2 * 9 * 9 * 4);
             float[] dy = RandomCase.values(r, 2 * 9 * 9 * 8);
             float[] dx = new float[x.length], dw = new float[w.length], db = new float[8];
-            for (int i = 0; i < 50; i++) {
+            for (int i = 0; i < 2000; i++) { // warm up: plans built, code compiled
                 layer.backward(x, shape, dy, dx, dw, db);
             }
             com.sun.management.ThreadMXBean mx =
                     (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
             long before = mx.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < 200; i++) {
+            for (int i = 0; i < 2000; i++) {
                 layer.backward(x, shape, dy, dx, dw, db);
             }
             long bytes = mx.getCurrentThreadAllocatedBytes() - before;
-            assertTrue(bytes < 200, "200 native backward calls allocated " + bytes + " bytes");
+            assertTrue(bytes < 2000, "2000 native backward calls allocated " + bytes + " bytes");
             // And they are the native passes' results: within the bound of the reference.
             ConvGeometry g = layer.geometry(shape);
             float[] y = layer.predict(x, shape);
@@ -167,6 +167,63 @@ class LayerBackwardTest {
                     }
                 } finally {
                     pool.shutdown();
+                }
+            }
+        }
+    }
+
+    @Test
+    void pointerVariantGivesTheArrayVariantsBitsAndAllocatesNothingOnceWarm() {
+        for (Backend backend : backends()) {
+            for (Activation act : Activation.values()) {
+                try (Conv2D layer = Conv2D.builder().filters(6).kernelSize(3).strides(2).padding(Padding.SAME)
+                        .activation(act).backend(backend).threads(1).build();
+                     org.bytedeco.javacpp.FloatPointer x = new org.bytedeco.javacpp.FloatPointer(1 + 2 * 7 * 7 * 3);
+                     org.bytedeco.javacpp.FloatPointer dy = new org.bytedeco.javacpp.FloatPointer(2 * 4 * 4 * 6);
+                     org.bytedeco.javacpp.FloatPointer dx = new org.bytedeco.javacpp.FloatPointer(2 * 7 * 7 * 3);
+                     org.bytedeco.javacpp.FloatPointer dw = new org.bytedeco.javacpp.FloatPointer(3 * 3 * 3 * 6);
+                     org.bytedeco.javacpp.FloatPointer db = new org.bytedeco.javacpp.FloatPointer(6)) {
+                    java.util.SplittableRandom r = new java.util.SplittableRandom(6);
+                    float[] w = RandomCase.values(r, 3 * 3 * 3 * 6);
+                    float[] b = RandomCase.values(r, 6);
+                    layer.setWeights(w, b);
+                    int[] shape = {2, 7, 7, 3};
+                    float[] xa = RandomCase.values(r, 2 * 7 * 7 * 3);
+                    float[] dya = RandomCase.values(r, 2 * 4 * 4 * 6);
+                    x.position(1).put(xa); // a position other than 0 is honoured
+                    dy.put(dya);
+                    Gradients expected = layer.backward(xa, dya, shape);
+                    layer.backward(x, shape, dy, dx, dw, db);
+                    float[] got = new float[xa.length];
+                    dx.get(got);
+                    assertArrayEquals(expected.input(), got, backend + " " + act + " dx");
+                    float[] gotW = new float[w.length];
+                    dw.get(gotW);
+                    assertArrayEquals(expected.kernel(), gotW, backend + " " + act + " dW");
+                    float[] gotB = new float[6];
+                    db.get(gotB);
+                    assertArrayEquals(expected.bias(), gotB, backend + " " + act + " db");
+                    float[] dyAfter = new float[dya.length];
+                    dy.get(dyAfter);
+                    assertArrayEquals(dya, dyAfter, "the output gradient is not modified");
+                    layer.backward(x, shape, dy, null, null, db); // dW skipped, db still computed
+                    db.get(gotB);
+                    assertArrayEquals(expected.bias(), gotB);
+                    assertTrue(assertThrows(IllegalArgumentException.class,
+                            () -> layer.backward(x, shape, dy, dx, dx, null)).getMessage().contains("overlap"));
+                    if (backend == Backend.NATIVE) {
+                        for (int i = 0; i < 2000; i++) { // warm up: plans built, code compiled
+                            layer.backward(x, shape, dy, dx, dw, db);
+                        }
+                        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean)
+                                java.lang.management.ManagementFactory.getThreadMXBean();
+                        long before = mx.getCurrentThreadAllocatedBytes();
+                        for (int i = 0; i < 2000; i++) {
+                            layer.backward(x, shape, dy, dx, dw, db);
+                        }
+                        long bytes = mx.getCurrentThreadAllocatedBytes() - before;
+                        assertTrue(bytes < 2000, "2000 pointer backward calls allocated " + bytes + " bytes");
+                    }
                 }
             }
         }
