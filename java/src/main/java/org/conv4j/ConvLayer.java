@@ -10,8 +10,8 @@ import org.bytedeco.javacpp.FloatPointer;
  * transposed {@link Conv1DTranspose}, {@link Conv2DTranspose}, {@link Conv3DTranspose}, and
  * {@link DepthwiseConv1D}, {@link DepthwiseConv2D}.
  *
- * <p><b>Threads.</b> A layer may be shared: any number of threads may call {@code predict}
- * concurrently without locking. {@link #setWeights}, {@link #setThreads} and {@link #close} may be
+ * <p><b>Threads.</b> A layer may be shared: any number of threads may call {@code predict} and
+ * {@code backward} concurrently without locking. {@link #setWeights}, {@link #setThreads} and {@link #close} may be
  * called at any time; calls already running finish with the weights they started with, and their
  * native memory is freed when the last of them returns. Each native call uses up to
  * {@link #threads()} OpenMP threads (0 = all cores); when a Java thread pool drives the calls, set
@@ -42,13 +42,24 @@ public abstract class ConvLayer implements AutoCloseable {
         final int inChannels;
         final JavaConvolution java; // null on the native backend
         final PlanCache plans;
+        final BackwardCache backwards; // null on the Java backend
 
-        WeightState(float[] kernel, float[] bias, int inChannels, JavaConvolution java, PlanCache plans) {
+        WeightState(float[] kernel, float[] bias, int inChannels, JavaConvolution java, PlanCache plans,
+                    BackwardCache backwards) {
             this.kernel = kernel;
             this.bias = bias;
             this.inChannels = inChannels;
             this.java = java;
             this.plans = plans;
+            this.backwards = backwards;
+        }
+
+        /** Frees the plans and backward passes once the calls running on them return. */
+        void close() {
+            plans.close();
+            if (backwards != null) {
+                backwards.close();
+            }
         }
     }
 
@@ -172,7 +183,7 @@ public abstract class ConvLayer implements AutoCloseable {
             WeightState old = weights;
             weights = weightState(kernelCopy, biasCopy, (int) inChannels, java);
             if (old != null) {
-                old.plans.close();
+                old.close();
             }
         }
     }
@@ -181,7 +192,8 @@ public abstract class ConvLayer implements AutoCloseable {
     private WeightState weightState(float[] kernel, float[] bias, int inChannels, JavaConvolution java) {
         NativeWeights nativeWeights = backend == Backend.NATIVE ? new NativeWeights(kernel, bias) : null;
         return new WeightState(kernel, bias, inChannels, java,
-                new PlanCache((n, d, h, w, c, k, nw) -> newEntry(n, d, h, w, c, k, nw, java), kernel, nativeWeights));
+                new PlanCache((n, d, h, w, c, k, nw) -> newEntry(n, d, h, w, c, k, nw, java), kernel, nativeWeights),
+                nativeWeights != null ? new BackwardCache(kernel) : null);
     }
 
     /**
@@ -199,7 +211,7 @@ public abstract class ConvLayer implements AutoCloseable {
             WeightState old = weights;
             if (old != null) {
                 weights = weightState(old.kernel, old.bias, old.inChannels, old.java);
-                old.plans.close();
+                old.close();
             }
         }
     }
@@ -308,19 +320,333 @@ public abstract class ConvLayer implements AutoCloseable {
         run(input, output, s[0], s[1], s[2], s[3], s[4]);
     }
 
+    /**
+     * The gradients of this layer for {@code outputGradient} dL/dy (the output's shape) at
+     * {@code input} of {@code inputShape}: dL/dx, dL/dW in Keras kernel layout and dL/db (null
+     * without bias), in new arrays. With relu the layer's forward output is computed first for the
+     * mask (y ≤ 0 passes no gradient, as TensorFlow). Safe to call concurrently with {@code predict},
+     * {@code backward} and {@code setWeights} (a call uses the weights it started with).
+     */
+    public Gradients backward(float[] input, float[] outputGradient, int... inputShape) {
+        requireGradients();
+        int[] s = normalized(inputShape);
+        ConvGeometry g = geometry(inputShape);
+        float[] dx = new float[g.inputCount()];
+        float[] dw = new float[g.kernelCount()];
+        float[] db = config.useBias() ? new float[g.outChannels()] : null;
+        backward(input, s, null, outputGradient, dx, dw, db);
+        return new Gradients(dx, dw, db);
+    }
+
+    /**
+     * The gradients into the caller's arrays, each of exactly its tensor's length; any of the three
+     * may be null to skip it ({@code biasGradient} must be null when the layer has no bias). They
+     * must be distinct arrays, none of them {@code input} or {@code outputGradient}.
+     */
+    public void backward(float[] input, int[] inputShape, float[] outputGradient, float[] inputGradient,
+                         float[] kernelGradient, float[] biasGradient) {
+        requireGradients();
+        int[] s = NORMALIZED.get(); // per thread: the steady-state native call allocates nothing
+        normalized(inputShape, s);
+        backward(input, s, null, outputGradient, inputGradient, kernelGradient, biasGradient);
+    }
+
+    private static final ThreadLocal<int[]> NORMALIZED = ThreadLocal.withInitial(() -> new int[5]);
+
+    /**
+     * The gradients between native buffers, from each pointer's position (positions are left
+     * unchanged); any of the three outputs may be null to skip it ({@code biasGradient} must be null
+     * without bias), and the outputs must not overlap the inputs or each other. A native layer runs
+     * the native passes in place: relu's forward output and the masked dy go to native buffers it
+     * keeps per input shape, so a steady-state call allocates nothing on the Java heap. The Java
+     * backend copies through arrays.
+     */
+    public void backward(FloatPointer input, int[] inputShape, FloatPointer outputGradient, FloatPointer inputGradient,
+                         FloatPointer kernelGradient, FloatPointer biasGradient) {
+        requireGradients();
+        int[] s = NORMALIZED.get();
+        normalized(inputShape, s);
+        WeightState ws;
+        PlanCache.Entry e;
+        do {
+            ws = currentWeights();
+            e = ws.plans.acquire(s[0], s[1], s[2], s[3], s[4]);
+        } while (e == null);
+        BackwardCache.Lease lease = null;
+        try {
+            ConvGeometry g = e.geometry;
+            int in = g.inputCount(), out = g.outputCount(), k = g.kernelCount(), b = g.outChannels();
+            requireRemaining("input", input, in);
+            requireRemaining("output gradient", outputGradient, out);
+            long xa = start(input), dya = start(outputGradient);
+            if (inputGradient != null) {
+                requireRemaining("input gradient", inputGradient, in);
+                long dxa = start(inputGradient);
+                requireDisjoint("input and input gradient", xa, in, dxa, in);
+                requireDisjoint("output gradient and input gradient", dya, out, dxa, in);
+            }
+            if (kernelGradient != null) {
+                requireRemaining("kernel gradient", kernelGradient, k);
+                long dwa = start(kernelGradient);
+                requireDisjoint("input and kernel gradient", xa, in, dwa, k);
+                requireDisjoint("output gradient and kernel gradient", dya, out, dwa, k);
+                if (inputGradient != null) {
+                    requireDisjoint("input gradient and kernel gradient", start(inputGradient), in, dwa, k);
+                }
+            }
+            if (biasGradient != null) {
+                if (!config.useBias()) {
+                    throw new IllegalArgumentException("bias gradient must be null: the layer has no bias (use_bias"
+                            + " is false)");
+                }
+                requireRemaining("bias gradient", biasGradient, b);
+                long dba = start(biasGradient);
+                requireDisjoint("input and bias gradient", xa, in, dba, b);
+                requireDisjoint("output gradient and bias gradient", dya, out, dba, b);
+                if (inputGradient != null) {
+                    requireDisjoint("input gradient and bias gradient", start(inputGradient), in, dba, b);
+                }
+                if (kernelGradient != null) {
+                    requireDisjoint("kernel gradient and bias gradient", start(kernelGradient), k, dba, b);
+                }
+            }
+            if (ws.backwards == null) { // Java backend: through arrays
+                float[] x = new float[in], dy = new float[out];
+                input.get(x);
+                outputGradient.get(dy);
+                float[] dx = inputGradient == null ? null : new float[in];
+                float[] dw = kernelGradient == null ? null : new float[k];
+                float[] db = biasGradient == null ? null : new float[b];
+                backward(x, s, null, dy, dx, dw, db);
+                if (dx != null) {
+                    inputGradient.put(dx);
+                }
+                if (dw != null) {
+                    kernelGradient.put(dw);
+                }
+                if (db != null) {
+                    biasGradient.put(db);
+                }
+                return;
+            }
+            lease = ws.backwards.acquire(g, s);
+            if (lease == null) { // the weights were replaced meanwhile: start again with the current ones
+                e.release();
+                e = null;
+                backward(input, inputShape, outputGradient, inputGradient, kernelGradient, biasGradient);
+                return;
+            }
+            BackwardCache.Scratch scratch = null;
+            FloatPointer dz = outputGradient;
+            try {
+                if (config.activation() == Activation.RELU || (kernelGradient == null && biasGradient != null)) {
+                    scratch = lease.takeScratch();
+                }
+                if (config.activation() == Activation.RELU) {
+                    e.plan.execute(input, scratch.output, threads);
+                    long callerLimit = outputGradient.limit();
+                    scratch.maskedGradient.put(outputGradient.limit(outputGradient.position() + out));
+                    outputGradient.limit(callerLimit);
+                    for (int i = 0; i < out; i++) {
+                        if (!(scratch.outputView.get(i) > 0)) {
+                            scratch.maskedView.put(i, 0f); // relu's derivative is 0 at 0 and for NaN
+                        }
+                    }
+                    dz = scratch.maskedGradient;
+                }
+                if (inputGradient != null) {
+                    lease.passes.inputGradient(dz, inputGradient, threads);
+                }
+                if (kernelGradient != null || biasGradient != null) {
+                    lease.passes.weightGradients(input, dz, kernelGradient != null ? kernelGradient
+                            : scratch.kernelGradient, biasGradient, threads);
+                }
+            } finally {
+                if (scratch != null) {
+                    lease.giveScratch(scratch);
+                }
+            }
+        } finally {
+            if (lease != null) {
+                lease.release();
+            }
+            if (e != null) {
+                e.release();
+            }
+        }
+    }
+
+    /** Gradients exist for Conv1D/Conv2D (any groups, so depthwise too); not yet for rank 3 or transposed layers. */
+    private void requireGradients() {
+        if (config.rank() == 3 || config.kind() == ConvConfig.Kind.TRANSPOSE) {
+            throw new UnsupportedOperationException("backward is not available for " + config.kerasClassName()
+                    + " yet: gradients cover Conv1D, Conv2D and DepthwiseConv1D/2D");
+        }
+    }
+
+    private static long start(FloatPointer p) {
+        return p.address() + p.position() * Float.BYTES;
+    }
+
+    /** The current weights; throws when the layer is closed or has none. */
+    private WeightState currentWeights() {
+        requireOpen();
+        WeightState ws = weights;
+        if (ws == null) {
+            requireOpen();
+            throw new IllegalStateException("weights are not set: call setWeights(kernel, bias) before backward");
+        }
+        return ws;
+    }
+
+    /** As the public variant, with the shape normalized and the forward output known (null: computed if relu needs it). */
+    final void backward(float[] input, int[] s, float[] output, float[] outputGradient, float[] inputGradient,
+                        float[] kernelGradient, float[] biasGradient) {
+        WeightState ws;
+        PlanCache.Entry e;
+        do {
+            ws = currentWeights();
+            e = ws.plans.acquire(s[0], s[1], s[2], s[3], s[4]);
+        } while (e == null);
+        try {
+            ConvGeometry g = e.geometry;
+            requireTensor("input", input, g, Tensor.INPUT);
+            requireTensor("output gradient", outputGradient, g, Tensor.OUTPUT);
+            if (inputGradient != null) {
+                requireTensor("input gradient", inputGradient, g, Tensor.INPUT);
+            }
+            if (kernelGradient != null) {
+                requireTensor("kernel gradient", kernelGradient, g, Tensor.KERNEL);
+            }
+            if (biasGradient != null) {
+                if (!config.useBias()) {
+                    throw new IllegalArgumentException("bias gradient must be null: the layer has no bias (use_bias"
+                            + " is false)");
+                }
+                requireTensor("bias gradient", biasGradient, g, Tensor.BIAS);
+            }
+            requireDistinct(input, outputGradient, inputGradient, kernelGradient, biasGradient);
+            boolean relu = config.activation() == Activation.RELU;
+            float[] y = output;
+            if (y != null) {
+                requireTensor("output", y, g, Tensor.OUTPUT);
+            }
+            if (ws.backwards == null) {
+                if (relu && y == null) {
+                    y = new float[g.outputCount()];
+                    compute(e, input, y);
+                }
+                JavaGradients.compute(g, input, ws.kernel, y, outputGradient, inputGradient, kernelGradient,
+                        biasGradient, threads);
+                return;
+            }
+            BackwardCache.Lease lease = ws.backwards.acquire(g, s);
+            if (lease == null) { // the weights were replaced meanwhile: start again with the current ones
+                e.release();
+                e = null;
+                backward(input, s, output, outputGradient, inputGradient, kernelGradient, biasGradient);
+                return;
+            }
+            try {
+                nativeBackward(lease.passes, e, input, y, outputGradient, inputGradient, kernelGradient,
+                        biasGradient);
+            } finally {
+                lease.release();
+            }
+        } finally {
+            if (e != null) {
+                e.release();
+            }
+        }
+    }
+
+    /** Per-thread scratch of the native backward path: forward output, masked dy, a dW nobody asked for. */
+    private static final ThreadLocal<float[][]> BACKWARD_SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    /** Exactly {@code length} floats (the native passes check exact lengths): reused while the shape stays. */
+    private static float[] scratch(int slot, int length) {
+        float[][] s = BACKWARD_SCRATCH.get();
+        if (s[slot].length != length) {
+            s[slot] = new float[length];
+        }
+        return s[slot];
+    }
+
+    /**
+     * The native passes: dy masked by relu (the mask from this layer's forward output) into
+     * thread-local scratch, then backward data into dx and backward weights into dW and db. No heap
+     * allocation once the shape and its scratch sizes have been seen.
+     */
+    private void nativeBackward(NativeBackward passes, PlanCache.Entry e, float[] input, float[] y, float[] dy,
+                                float[] dx, float[] dw, float[] db) {
+        ConvGeometry g = e.geometry;
+        float[] dz = dy;
+        if (config.activation() == Activation.RELU) {
+            int count = g.outputCount();
+            if (y == null) {
+                y = scratch(0, count);
+                compute(e, input, y);
+            }
+            dz = scratch(1, count);
+            for (int i = 0; i < count; i++) {
+                dz[i] = y[i] > 0 ? dy[i] : 0f; // relu's derivative is 0 at 0 and for NaN, as TensorFlow's
+            }
+        }
+        if (dx != null) {
+            passes.inputGradient(dz, dx, threads);
+        }
+        if (dw != null || db != null) {
+            float[] kernelGradient = dw;
+            if (kernelGradient == null) {
+                kernelGradient = scratch(2, g.kernelCount());
+            }
+            passes.weightGradients(input, dz, kernelGradient, db, threads);
+        }
+    }
+
+    /** The five arrays of a backward call pairwise distinct (nulls aside); no allocation. */
+    private static void requireDistinct(float[] x, float[] dy, float[] dx, float[] dw, float[] db) {
+        distinct(x, "input", dy, "output gradient");
+        distinct(x, "input", dx, "input gradient");
+        distinct(x, "input", dw, "kernel gradient");
+        distinct(x, "input", db, "bias gradient");
+        distinct(dy, "output gradient", dx, "input gradient");
+        distinct(dy, "output gradient", dw, "kernel gradient");
+        distinct(dy, "output gradient", db, "bias gradient");
+        distinct(dx, "input gradient", dw, "kernel gradient");
+        distinct(dx, "input gradient", db, "bias gradient");
+        distinct(dw, "kernel gradient", db, "bias gradient");
+    }
+
+    private static void distinct(float[] a, String aName, float[] b, String bName) {
+        if (a != null && a == b) {
+            throw new IllegalArgumentException(aName + " and " + bName + " must be different arrays");
+        }
+    }
+
     /** Input shape in the layer's format → {n, d, h, w, c} (d = 1 below rank 3, h = 1 for rank 1), checking only its arity. */
     int[] normalized(int[] inputShape) {
+        int[] s = new int[5];
+        normalized(inputShape, s);
+        return s;
+    }
+
+    /** As {@link #normalized(int[])}, into {@code s}. */
+    private void normalized(int[] inputShape, int[] s) {
         if (inputShape == null || inputShape.length != config.rank() + 2) {
             // ConvGeometry words the error.
             ConvGeometry.of(config, inputShape);
         }
         boolean last = config.dataFormat() == DataFormat.CHANNELS_LAST;
         int r = config.rank();
-        int[] s = {inputShape[0], 1, 1, 1, last ? inputShape[r + 1] : inputShape[1]};
+        s[0] = inputShape[0];
+        s[1] = 1;
+        s[2] = 1;
+        s[3] = 1;
+        s[4] = last ? inputShape[r + 1] : inputShape[1];
         for (int i = 0; i < r; i++) {
             s[4 - r + i] = inputShape[(last ? 1 : 2) + i];
         }
-        return s;
     }
 
     /** The input shape in the layer's format from normalized sizes. */
@@ -499,12 +825,41 @@ public abstract class ConvLayer implements AutoCloseable {
     }
 
     private static void requireExactLength(String name, float[] a, int needed, ConvGeometry g) {
+        requireTensor(name, a, g, name.equals("input") ? Tensor.INPUT : Tensor.OUTPUT);
+    }
+
+    /** The tensors of one geometry, for length checks that build a shape only for the error message. */
+    enum Tensor {
+        INPUT, OUTPUT, KERNEL, BIAS;
+
+        int count(ConvGeometry g) {
+            return switch (this) {
+                case INPUT -> g.inputCount();
+                case OUTPUT -> g.outputCount();
+                case KERNEL -> g.kernelCount();
+                case BIAS -> g.outChannels();
+            };
+        }
+
+        int[] shape(ConvGeometry g) {
+            return switch (this) {
+                case INPUT -> g.inputShape();
+                case OUTPUT -> g.outputShape();
+                case KERNEL -> g.kernelShape();
+                case BIAS -> new int[] {g.outChannels()};
+            };
+        }
+    }
+
+    /** {@code a} is not null and has exactly tensor {@code t}'s length; allocates nothing unless it throws. */
+    static void requireTensor(String name, float[] a, ConvGeometry g, Tensor t) {
         if (a == null) {
             throw new IllegalArgumentException(name + " must not be null");
         }
+        int needed = t.count(g);
         if (a.length != needed) {
             throw new IllegalArgumentException(name + " has " + a.length + " floats, but shape "
-                    + Arrays.toString(name.equals("input") ? g.inputShape() : g.outputShape()) + " needs " + needed);
+                    + Arrays.toString(t.shape(g)) + " needs " + needed);
         }
     }
 
@@ -571,7 +926,7 @@ public abstract class ConvLayer implements AutoCloseable {
             WeightState w = weights;
             weights = null;
             if (w != null) {
-                w.plans.close();
+                w.close();
             }
         }
     }

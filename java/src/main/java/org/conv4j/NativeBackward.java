@@ -1,6 +1,5 @@
 package org.conv4j;
 
-import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.bytedeco.javacpp.FloatPointer;
 import org.conv4j.internal.Conv4jNative;
@@ -83,8 +82,8 @@ final class NativeBackward implements AutoCloseable {
 
     /** dx from dy; both arrays exactly the forward output's and input's element counts. */
     void inputGradient(float[] outputGradient, float[] inputGradient, int threads) {
-        requireLength("output gradient", outputGradient, geometry.outputCount(), geometry.outputShape());
-        requireLength("input gradient", inputGradient, geometry.inputCount(), geometry.inputShape());
+        ConvLayer.requireTensor("output gradient", outputGradient, geometry, ConvLayer.Tensor.OUTPUT);
+        ConvLayer.requireTensor("input gradient", inputGradient, geometry, ConvLayer.Tensor.INPUT);
         requireThreads(threads);
         NativePlan plan = acquire(data);
         try {
@@ -112,9 +111,9 @@ final class NativeBackward implements AutoCloseable {
     /** dw (and db unless {@code biasGradient} is null) from x and dy; every array exactly its tensor's size. */
     void weightGradients(float[] input, float[] outputGradient, float[] kernelGradient, float[] biasGradient,
                          int threads) {
-        requireLength("input", input, geometry.inputCount(), geometry.inputShape());
-        requireLength("output gradient", outputGradient, geometry.outputCount(), geometry.outputShape());
-        requireLength("kernel gradient", kernelGradient, geometry.kernelCount(), null);
+        ConvLayer.requireTensor("input", input, geometry, ConvLayer.Tensor.INPUT);
+        ConvLayer.requireTensor("output gradient", outputGradient, geometry, ConvLayer.Tensor.OUTPUT);
+        ConvLayer.requireTensor("kernel gradient", kernelGradient, geometry, ConvLayer.Tensor.KERNEL);
         if (biasGradient != null && biasGradient.length != geometry.outChannels()) {
             throw new IllegalArgumentException("bias gradient has " + biasGradient.length + " floats, needs "
                     + geometry.outChannels() + " (one per filter)");
@@ -179,16 +178,6 @@ final class NativeBackward implements AutoCloseable {
     private static void requireThreads(int threads) {
         if (threads < 0) {
             throw new IllegalArgumentException("threads must be >= 0 (0 = all), got " + threads);
-        }
-    }
-
-    private static void requireLength(String name, float[] a, int needed, int[] shape) {
-        if (a == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        if (a.length != needed) {
-            throw new IllegalArgumentException(name + " has " + a.length + " floats, but "
-                    + (shape == null ? "the kernel" : "shape " + Arrays.toString(shape)) + " needs " + needed);
         }
     }
 }

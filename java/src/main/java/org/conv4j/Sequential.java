@@ -268,6 +268,189 @@ public final class Sequential implements AutoCloseable {
         }
     }
 
+    /**
+     * The gradients of a model for one output gradient: {@code input} is dL/d(model input), and
+     * {@code layers} holds each conv layer's {@link Gradients} in the order of {@link #layers()}.
+     */
+    public record ModelGradients(float[] input, List<Gradients> layers) {
+    }
+
+    /**
+     * Backpropagates {@code outputGradient} (the model output's shape) through the stack at
+     * {@code input}: runs the forward pass keeping every map, then each stage's backward pass from
+     * the last to the first (relu stages and fused relu pass gradient only where their output is
+     * > 0). Safe to call concurrently with {@code predict} and itself.
+     */
+    public ModelGradients backward(float[] input, int[] inputShape, float[] outputGradient) {
+        requireNonNull("input", input);
+        float[][] maps = forwardMaps(input, inputShape);
+        return backward(maps, inputShape, outputGradient, true);
+    }
+
+    /**
+     * The forward pass on the heap keeping every map: maps[i] is the input of stage i (maps[0] is
+     * {@code input} itself), maps[size()] the output.
+     */
+    float[][] forwardMaps(float[] input, int[] inputShape) {
+        int[][] shapes = stageShapes(inputShape);
+        int n = stages.size();
+        float[][] maps = new float[n + 1][];
+        maps[0] = input;
+        requireLength("input", input.length, count(shapes[0]));
+        for (int i = 0; i < n; i++) {
+            Stage s = stages.get(i);
+            maps[i + 1] = new float[count(shapes[i + 1])];
+            if (s.layer != null) {
+                int[] d = s.layer.normalized(shapes[i]);
+                s.layer.run(maps[i], maps[i + 1], d[0], d[1], d[2], d[3]);
+            } else {
+                System.arraycopy(maps[i], 0, maps[i + 1], 0, maps[i].length);
+                applyInPlace(s.activation, maps[i + 1], maps[i + 1].length);
+            }
+        }
+        return maps;
+    }
+
+    /** Backward from the maps of {@link #forwardMaps}; the input gradient is skipped (null) unless asked for. */
+    ModelGradients backward(float[][] maps, int[] inputShape, float[] outputGradient, boolean inputGradient) {
+        requireNonNull("output gradient", outputGradient);
+        int[][] shapes = stageShapes(inputShape);
+        int n = stages.size();
+        requireLength("output gradient", outputGradient.length, maps[n].length);
+        int firstLayer = 0;
+        while (stages.get(firstLayer).layer == null) {
+            firstLayer++;
+        }
+        List<Gradients> grads = new ArrayList<>();
+        float[] g = outputGradient;
+        for (int i = n - 1; i >= 0 && g != null; i--) {
+            Stage s = stages.get(i);
+            if (s.layer != null) {
+                ConvConfig c = s.layer.config();
+                float[] dx = i > firstLayer || inputGradient ? new float[maps[i].length] : null;
+                float[] dw = new float[s.layer.geometry(shapes[i]).kernelCount()];
+                float[] db = c.useBias() ? new float[c.filters()] : null;
+                s.layer.backward(maps[i], s.layer.normalized(shapes[i]), maps[i + 1], g, dx, dw, db);
+                grads.add(0, new Gradients(dx, dw, db));
+                g = dx;
+            } else if (s.activation == Activation.RELU) {
+                float[] masked = new float[g.length];
+                float[] y = maps[i + 1];
+                for (int j = 0; j < g.length; j++) {
+                    masked[j] = y[j] > 0 ? g[j] : 0f;
+                }
+                g = masked;
+            }
+        }
+        return new ModelGradients(g, grads);
+    }
+
+    /**
+     * Writes every layer's kernel and bias to {@code file}, replacing it atomically. The format
+     * (little-endian): the 8 bytes {@code CONV4JW1}, the layer count (int32), then per layer the
+     * kernel's rank r (int32), its r dimensions in Keras layout (int32), its values (float32), the
+     * bias length b (int32, 0 for no bias) and b values (float32).
+     */
+    public void saveWeights(java.nio.file.Path file) throws java.io.IOException {
+        List<ConvLayer> layers = layers();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+        out.writeBytes(WEIGHTS_MAGIC);
+        out.writeInt(Integer.reverseBytes(layers.size()));
+        for (ConvLayer layer : layers) {
+            ConvLayer.Weights w = layer.getWeights();
+            out.writeInt(Integer.reverseBytes(w.kernelShape().length));
+            for (int d : w.kernelShape()) {
+                out.writeInt(Integer.reverseBytes(d));
+            }
+            for (float v : w.kernel()) {
+                out.writeInt(Integer.reverseBytes(Float.floatToRawIntBits(v)));
+            }
+            float[] bias = w.bias() == null ? new float[0] : w.bias();
+            out.writeInt(Integer.reverseBytes(bias.length));
+            for (float v : bias) {
+                out.writeInt(Integer.reverseBytes(Float.floatToRawIntBits(v)));
+            }
+        }
+        out.flush();
+        java.nio.file.Path dir = file.toAbsolutePath().getParent();
+        java.nio.file.Path temp = java.nio.file.Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+        try {
+            java.nio.file.Files.write(temp, bytes.toByteArray());
+            java.nio.file.Files.move(temp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            java.nio.file.Files.deleteIfExists(temp);
+        }
+    }
+
+    /**
+     * Loads weights written by {@link #saveWeights} into this model's layers. Every kernel shape and
+     * bias length must equal the layer's own (checked for all layers before any is changed, so a
+     * file for another model leaves this one as it was).
+     */
+    public void loadWeights(java.nio.file.Path file) throws java.io.IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(java.nio.file.Files.readAllBytes(file))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        List<ConvLayer> layers = layers();
+        List<ConvLayer.Weights> loaded = new ArrayList<>();
+        try {
+            byte[] magic = new byte[Math.min(WEIGHTS_MAGIC.length(), b.remaining())];
+            b.get(magic);
+            if (!new String(magic, java.nio.charset.StandardCharsets.ISO_8859_1).equals(WEIGHTS_MAGIC)) {
+                throw new IllegalArgumentException(file + " is not a conv4j weights file (no " + WEIGHTS_MAGIC
+                        + " header)");
+            }
+            int count = b.getInt();
+            if (count != layers.size()) {
+                throw new IllegalArgumentException(file + " holds " + count + " layers, model '" + name + "' has "
+                        + layers.size());
+            }
+            for (int i = 0; i < count; i++) {
+                ConvLayer.Weights own = layers.get(i).getWeights();
+                int rank = b.getInt();
+                if (rank != own.kernelShape().length) {
+                    throw new IllegalArgumentException(file + ": layer " + (i + 1) + " kernel has " + rank
+                            + " dimensions, the model's " + Arrays.toString(own.kernelShape()));
+                }
+                int[] shape = new int[rank];
+                for (int d = 0; d < rank; d++) {
+                    shape[d] = b.getInt();
+                }
+                if (!Arrays.equals(shape, own.kernelShape())) {
+                    throw new IllegalArgumentException(file + ": layer " + (i + 1) + " kernel shape "
+                            + Arrays.toString(shape) + " is not the model's " + Arrays.toString(own.kernelShape()));
+                }
+                float[] kernel = new float[own.kernel().length];
+                b.asFloatBuffer().get(kernel);
+                b.position(b.position() + kernel.length * Float.BYTES);
+                int biasLength = b.getInt();
+                int ownBias = own.bias() == null ? 0 : own.bias().length;
+                if (biasLength != ownBias) {
+                    throw new IllegalArgumentException(file + ": layer " + (i + 1) + " bias has " + biasLength
+                            + " values, the model's " + ownBias);
+                }
+                float[] bias = biasLength == 0 ? null : new float[biasLength];
+                if (bias != null) {
+                    b.asFloatBuffer().get(bias);
+                    b.position(b.position() + biasLength * Float.BYTES);
+                }
+                loaded.add(new ConvLayer.Weights(kernel, shape, bias));
+            }
+        } catch (java.nio.BufferUnderflowException e) {
+            throw new IllegalArgumentException(file + " is truncated: " + b.capacity() + " bytes");
+        }
+        if (b.hasRemaining()) {
+            throw new IllegalArgumentException(file + " has " + b.remaining() + " bytes after the last layer");
+        }
+        for (int i = 0; i < layers.size(); i++) {
+            ConvLayer.Weights w = loaded.get(i);
+            layers.get(i).setWeights(w.kernel(), w.kernelShape(), w.bias());
+        }
+    }
+
+    private static final String WEIGHTS_MAGIC = "CONV4JW1";
+
     /** Per-stage input shapes (index i) and the final output shape (index size()), full with batch. */
     private int[][] stageShapes(int[] inputShape) {
         requireOpen();

@@ -55,6 +55,42 @@ final class Tolerance {
     }
 
     /**
+     * The float32 bounds of a backward pass (README, "Training"): each gradient element is a sum of
+     * products in any order, so within 2·gamma(m)·Σ|products| + u·|expected| of the reference, with
+     * m its number of terms: dx sums KH·KW·Cout/groups products w·dz, dW and db sum N·Hout·Wout
+     * products x·dz and values dz. dz is dy masked by relu's derivative at {@code output}.
+     */
+    static void assertGradientsWithinBound(ConvGeometry g, float[] input, float[] kernel, float[] output,
+                                           float[] outputGradient, Gradients expected, Gradients actual,
+                                           String what) {
+        float[] dz = abs(outputGradient);
+        if (g.config().activation() == Activation.RELU) {
+            for (int i = 0; i < dz.length; i++) {
+                if (!(output[i] > 0)) {
+                    dz[i] = 0;
+                }
+            }
+        }
+        ConvConfig c = g.config();
+        ConvConfig linear = new ConvConfig(c.rank(), c.filters(), c.kernelSize(), c.strides(), c.dilationRate(),
+                c.padding(), c.groups(), c.useBias(), Activation.NONE, c.dataFormat(), c.algorithm(), false);
+        ConvGeometry lg = ConvGeometry.of(linear, g.inputShape());
+        Gradients m = ReferenceGradients.compute(lg, abs(input), abs(kernel), c.useBias() ? new float[c.filters()] : null,
+                dz);
+        double pixels = (double) g.batch() * g.outHeight() * g.outWidth();
+        if (actual.input() != null) {
+            assertElementsWithin(g.kernelHeight() * g.kernelWidth() * (double) (g.outChannels() / g.groups()),
+                    i -> m.input()[i], "dx", g, expected.input(), actual.input(), what + " dx");
+        }
+        if (actual.kernel() != null) {
+            assertElementsWithin(pixels, i -> m.kernel()[i], "dW", g, expected.kernel(), actual.kernel(), what + " dW");
+        }
+        if (actual.bias() != null) {
+            assertElementsWithin(pixels, i -> m.bias()[i], "db", g, expected.bias(), actual.bias(), what + " db");
+        }
+    }
+
+    /**
      * Every element within 2·gamma(m)·magnitude(i) + u·|expected| + FLT_MIN of the expected value, non-finite
      * values in the same class; {@code boundName} names the bound in the failure message.
      */

@@ -39,9 +39,17 @@ final class DemoCommand implements Callable<Integer> {
             description = "Where --image writes its PNG files (created if missing; default: conv4j-demo).")
     private Path outDir;
 
-    @Option(names = "--max-size", paramLabel = "PIXELS", defaultValue = "1024",
-            description = "Scale a larger picture down so its longer side is at most this (default: ${DEFAULT-VALUE}).")
-    private int maxSize;
+    @Option(names = "--max-size", paramLabel = "PIXELS",
+            description = "Scale a larger picture down so its longer side is at most this (default: 1024; 128"
+                    + " with --learn).")
+    private Integer maxSize;
+
+    @Option(names = "--learn",
+            description = {"Train a 3x3 filter from random weights instead: to the tutorial's vertical-line detector"
+                + " on random 8x8 images, or with --image to Sobel x on the picture (writes the learned and the"
+                + " hand-made kernel and map as PNG files). The last line is the largest |learned - hand-made|.",
+                "Exit status 1 if the line detector is not recovered to within 1e-3."})
+    private boolean learn;
 
     /** One computed output and the backend that produced it. */
     private record Run(Backend backend, float[] output) {
@@ -53,11 +61,19 @@ final class DemoCommand implements Callable<Integer> {
         if (image == null && outDir != null) {
             throw new CliException("--out needs --image FILE");
         }
-        if (maxSize < 3) {
-            throw new CliException("--max-size must be at least 3, got " + maxSize);
+        int size = maxSize != null ? maxSize : learn ? 128 : 1024;
+        if (size < 3) {
+            throw new CliException("--max-size must be at least 3, got " + size);
+        }
+        if (learn) {
+            if (image != null) {
+                LearnDemo.sobel(out, image, outDir != null ? outDir : Path.of("conv4j-demo"), size, null, 1);
+                return Main.EXIT_OK;
+            }
+            return LearnDemo.lineDetector(out, null, 1) < 1e-3 ? Main.EXIT_OK : Main.EXIT_FAILURE;
         }
         if (image != null) {
-            ImageDemo.run(out, image, outDir != null ? outDir : Path.of("conv4j-demo"), maxSize, null);
+            ImageDemo.run(out, image, outDir != null ? outDir : Path.of("conv4j-demo"), size, null);
             return Main.EXIT_OK;
         }
         List<Backend> backends = new ArrayList<>();

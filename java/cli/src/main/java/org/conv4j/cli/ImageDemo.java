@@ -277,21 +277,39 @@ final class ImageDemo {
         return sheet;
     }
 
-    /** Runs the image demo; returns the files written, in order. */
-    static List<Path> run(PrintWriter out, Path imageFile, Path outDir, int maxSize, Backend backend)
-            throws IOException {
+    /** Writes each image as a PNG file, atomically. */
+    static void writePngs(Map<Path, BufferedImage> files) throws IOException {
+        for (Map.Entry<Path, BufferedImage> f : files.entrySet()) {
+            AtomicFiles.write(f.getKey(), channel -> {
+                // Not closed here: AtomicFiles forces and closes the channel.
+                if (!ImageIO.write(f.getValue(), "png", Channels.newOutputStream(channel))) {
+                    throw new IOException("no PNG writer in this JDK");
+                }
+            });
+        }
+    }
+
+    /** Checks {@code --out} (creating it) and reads the picture. */
+    static BufferedImage prepare(Path imageFile, Path outDir) throws IOException {
         if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
             throw new CliException("--out " + outDir + " exists and is not a directory");
         }
         if (System.getProperty("java.awt.headless") == null) {
             System.setProperty("java.awt.headless", "true"); // the sheet's captions need fonts, not a display
         }
-        BufferedImage original = read(imageFile);
-        BufferedImage image = fit(original, maxSize);
+        BufferedImage image = read(imageFile);
         Files.createDirectories(outDir);
         if (!Files.isWritable(outDir)) {
             throw new CliException("--out " + outDir + ": permission denied");
         }
+        return image;
+    }
+
+    /** Runs the image demo; returns the files written, in order. */
+    static List<Path> run(PrintWriter out, Path imageFile, Path outDir, int maxSize, Backend backend)
+            throws IOException {
+        BufferedImage original = prepare(imageFile, outDir);
+        BufferedImage image = fit(original, maxSize);
         out.println("filters: line detectors in zero-mean form ([-1, 2, -1] across a line), their sum, Sobel x/y and"
                 + " its magnitude, and one 3x3x3 vertical-line filter over R, G and B");
         out.println("image " + imageFile + ": " + original.getWidth() + "x" + original.getHeight()
@@ -331,14 +349,7 @@ final class ImageDemo {
             sheet = sheet(image, mapImages, null);
         }
         files.put(outDir.resolve("sheet.png"), sheet);
-        for (Map.Entry<Path, BufferedImage> f : files.entrySet()) {
-            AtomicFiles.write(f.getKey(), channel -> {
-                // Not closed here: AtomicFiles forces and closes the channel.
-                if (!ImageIO.write(f.getValue(), "png", Channels.newOutputStream(channel))) {
-                    throw new IOException("no PNG writer in this JDK");
-                }
-            });
-        }
+        writePngs(files);
         out.println("wrote " + files.size() + " PNG files to " + outDir + " (maps scaled min->0, max->255; sheet: "
                 + "input, " + String.join(", ", maps.stream().map(FeatureMap::name).toList()) + ", each captioned)");
         return new ArrayList<>(files.keySet());

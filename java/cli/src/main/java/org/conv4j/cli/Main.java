@@ -25,7 +25,7 @@ import picocli.CommandLine.TypeConversionException;
 @Command(name = "conv4j",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {DemoCommand.class, InfoCommand.class, ConvCommand.class, PredictCommand.class,
+        subcommands = {DemoCommand.class, InfoCommand.class, ConvCommand.class, GradCommand.class, PredictCommand.class,
             SummaryCommand.class, BenchCommand.class},
         description = "Float32 Conv1D/Conv2D with Keras semantics (native C core or pure-Java backend).")
 public final class Main implements Callable<Integer> {
@@ -58,7 +58,7 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new ParameterException(spec.commandLine(), "missing command: use demo, info, conv, predict, summary or bench");
+        throw new ParameterException(spec.commandLine(), "missing command: use demo, info, conv, grad, predict, summary or bench");
     }
 
     public static void main(String[] args) {

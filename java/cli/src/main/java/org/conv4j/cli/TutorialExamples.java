@@ -198,12 +198,14 @@ final class TutorialExamples {
         return true;
     }
 
-    private static void printSideBySide(PrintWriter out, String leftTitle, List<String> left, String rightTitle,
-                                        List<String> right) {
+    /** Two blocks of lines side by side under their titles (the shorter padded with blank lines). */
+    static void printSideBySide(PrintWriter out, String leftTitle, List<String> left, String rightTitle,
+                                List<String> right) {
         int width = Math.max(leftTitle.length(), left.get(0).length()) + 4;
         out.println("    " + String.format("%-" + width + "s", leftTitle) + rightTitle);
-        for (int i = 0; i < left.size(); i++) {
-            out.println("    " + String.format("%-" + width + "s", left.get(i)) + right.get(i));
+        for (int i = 0; i < Math.max(left.size(), right.size()); i++) {
+            out.println(("    " + String.format("%-" + width + "s", i < left.size() ? left.get(i) : "")
+                    + (i < right.size() ? right.get(i) : "")).stripTrailing());
         }
     }
 }
