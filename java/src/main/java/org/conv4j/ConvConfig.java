@@ -218,6 +218,12 @@ public final class ConvConfig {
                 outputPadding, groups, useBias, activation, dataFormat, algorithm, allow, inputChannels);
     }
 
+    /** This configuration with another activation (the linear twin the gradient bounds are taken on). */
+    ConvConfig withActivation(Activation other) {
+        return new ConvConfig(kind, rank, filters, kernelSize, strides, dilationRate, padding, explicitPadding,
+                outputPadding, groups, useBias, other, dataFormat, algorithm, winograd, inputChannels);
+    }
+
     int kernelSize(int i) { return kernelSize[i]; }
     int stride(int i) { return strides[i]; }
     int dilation(int i) { return dilationRate[i]; }

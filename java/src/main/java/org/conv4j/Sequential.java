@@ -302,7 +302,7 @@ public final class Sequential implements AutoCloseable {
             maps[i + 1] = new float[count(shapes[i + 1])];
             if (s.layer != null) {
                 int[] d = s.layer.normalized(shapes[i]);
-                s.layer.run(maps[i], maps[i + 1], d[0], d[1], d[2], d[3]);
+                s.layer.run(maps[i], maps[i + 1], d[0], d[1], d[2], d[3], d[4]);
             } else {
                 System.arraycopy(maps[i], 0, maps[i + 1], 0, maps[i].length);
                 applyInPlace(s.activation, maps[i + 1], maps[i + 1].length);

@@ -72,9 +72,7 @@ final class Tolerance {
             }
         }
         ConvConfig c = g.config();
-        ConvConfig linear = new ConvConfig(c.rank(), c.filters(), c.kernelSize(), c.strides(), c.dilationRate(),
-                c.padding(), c.groups(), c.useBias(), Activation.NONE, c.dataFormat(), c.algorithm(), false);
-        ConvGeometry lg = ConvGeometry.of(linear, g.inputShape());
+        ConvGeometry lg = ConvGeometry.of(c.withActivation(Activation.NONE), g.inputShape());
         Gradients m = ReferenceGradients.compute(lg, abs(input), abs(kernel), c.useBias() ? new float[c.filters()] : null,
                 dz);
         double pixels = (double) g.batch() * g.outHeight() * g.outWidth();
