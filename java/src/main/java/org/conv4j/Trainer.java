@@ -18,12 +18,17 @@ import java.util.function.Consumer;
  * Trainer.History h = trainer.fit(x, new int[] {64, 8, 8, 1}, y, 100, 16);
  * }</pre>
  *
- * <p>The trainer keeps the master copy of every weight (float) and pushes it to the layers with
- * {@link ConvLayer#setWeights} after each step, so the model predicts with the latest weights.
- * Gradients come from each layer's {@link ConvLayer#backward}. Not thread-safe: one thread trains,
- * and nothing else should set the model's weights meanwhile.
+ * <p>The trainer keeps the master copy of every weight (float) and the optimizer's state, and
+ * pushes the weights to the layers with {@link ConvLayer#setWeights} after each step, so the model
+ * predicts with the latest weights. When every layer runs on the native backend, the master
+ * weights, gradients and state live in native memory and the update is one native call
+ * ({@code conv4j_sgd_step} / {@code conv4j_adam_step}); the Java backend updates Java arrays with
+ * the same formulas. Gradients come from each layer's {@link ConvLayer#backward}. The trainer owns
+ * that native memory: {@link #close} frees it (a trainer nobody closes is freed by JavaCPP's
+ * garbage-collection hook). Not thread-safe: one thread trains, and nothing else should set the
+ * model's weights meanwhile.
  */
-public final class Trainer {
+public final class Trainer implements AutoCloseable {
     /** Losses, with Keras' reductions (the mean over samples, and over positions and outputs). */
     public enum Loss {
         /** mean((p − t)²) over every element. */
@@ -62,6 +67,7 @@ public final class Trainer {
     private final float[][] kernels;
     private final int[][] kernelShapes;
     private final float[][] biases;
+    private final NativeOptimizerState nativeState; // null unless every layer is native
     private long steps;
 
     private Trainer(Builder b) {
@@ -80,6 +86,37 @@ public final class Trainer {
             kernels[i] = w.kernel();
             kernelShapes[i] = w.kernelShape();
             biases[i] = w.bias();
+        }
+        nativeState = layers.stream().allMatch(l -> l.backend() == Backend.NATIVE) ? nativeState() : null;
+    }
+
+    /** Slots 2i (kernel) and 2i + 1 (bias, 0 floats without one) of layer i, master set from the layers. */
+    private NativeOptimizerState nativeState() {
+        int[] sizes = new int[2 * layers.size()];
+        for (int i = 0; i < layers.size(); i++) {
+            sizes[2 * i] = kernels[i].length;
+            sizes[2 * i + 1] = biases[i] == null ? 0 : biases[i].length;
+        }
+        NativeOptimizerState state = new NativeOptimizerState(optimizer, sizes);
+        for (int i = 0; i < layers.size(); i++) {
+            state.setMaster(2 * i, kernels[i]);
+            if (biases[i] != null) {
+                state.setMaster(2 * i + 1, biases[i]);
+            }
+        }
+        return state;
+    }
+
+    /** True when the master weights and optimizer state are in native memory (every layer native). */
+    boolean nativeOptimizer() {
+        return nativeState != null;
+    }
+
+    /** Frees the native master weights, gradients and optimizer state; later steps throw. Idempotent. */
+    @Override
+    public void close() {
+        if (nativeState != null) {
+            nativeState.close();
         }
     }
 
@@ -176,11 +213,28 @@ public final class Trainer {
         float[] dOut = headBackward(dp, outShape);
         Sequential.ModelGradients grads = model.backward(maps, inputShape, dOut, false);
         steps++;
+        if (nativeState != null) {
+            for (int i = 0; i < layers.size(); i++) {
+                Gradients g = grads.layers().get(i);
+                nativeState.setGradient(2 * i, g.kernel());
+                if (biases[i] != null) {
+                    nativeState.setGradient(2 * i + 1, g.bias());
+                }
+            }
+            nativeState.step(steps, layers.get(0).threads());
+        }
         for (int i = 0; i < layers.size(); i++) {
-            Gradients g = grads.layers().get(i);
-            optimizer.update(2 * i, kernels[i], g.kernel(), steps);
-            if (biases[i] != null) {
-                optimizer.update(2 * i + 1, biases[i], g.bias(), steps);
+            if (nativeState != null) {
+                nativeState.getMaster(2 * i, kernels[i]);
+                if (biases[i] != null) {
+                    nativeState.getMaster(2 * i + 1, biases[i]);
+                }
+            } else {
+                Gradients g = grads.layers().get(i);
+                optimizer.update(2 * i, kernels[i], g.kernel(), steps);
+                if (biases[i] != null) {
+                    optimizer.update(2 * i + 1, biases[i], g.bias(), steps);
+                }
             }
             layers.get(i).setWeights(kernels[i], kernelShapes[i], biases[i]);
         }
