@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * Trains a {@link Sequential} model's kernels and biases by minibatch gradient descent:
@@ -23,7 +24,10 @@ import java.util.function.Consumer;
  * predicts with the latest weights. When every layer runs on the native backend, the master
  * weights, gradients and state live in native memory and the update is one native call
  * ({@code conv4j_sgd_step} / {@code conv4j_adam_step}); the Java backend updates Java arrays with
- * the same formulas. Gradients come from each layer's {@link ConvLayer#backward}. The trainer owns
+ * the same formulas. Gradients come from each layer's {@link ConvLayer#backward}: when the model is
+ * native and has layers only (no standalone activation stages), its forward maps stay in native
+ * buffers and each layer's pointer {@code backward} writes dW and db straight into the optimizer's
+ * gradient buffer; otherwise through {@link Sequential#backward}'s arrays. The trainer owns
  * that native memory: {@link #close} frees it (a trainer nobody closes is freed by JavaCPP's
  * garbage-collection hook). Not thread-safe: one thread trains, and nothing else should set the
  * model's weights meanwhile.
@@ -68,6 +72,8 @@ public final class Trainer implements AutoCloseable {
     private final int[][] kernelShapes;
     private final float[][] biases;
     private final NativeOptimizerState nativeState; // null unless every layer is native
+    private final boolean pointerChain; // native state, and every stage of the model is a layer
+    private final NativeBatch[] batches = new NativeBatch[2]; // the last batch shapes' buffers, newest first
     private long steps;
 
     private Trainer(Builder b) {
@@ -88,6 +94,85 @@ public final class Trainer implements AutoCloseable {
             biases[i] = w.bias();
         }
         nativeState = layers.stream().allMatch(l -> l.backend() == Backend.NATIVE) ? nativeState() : null;
+        pointerChain = nativeState != null && b.pointerChain && model.size() == layers.size();
+    }
+
+    /**
+     * Native maps of one batch shape for the pointer chain: maps[i] is layer i's input (maps[n] the
+     * output), two gradient buffers take turns as dy and dx, and the output is read into an array.
+     */
+    private static final class NativeBatch {
+        final int[] inputShape;
+        final int[][] shapes;
+        final FloatPointer[] maps;
+        final FloatPointer[] gradients = new FloatPointer[2];
+        final float[] output;
+
+        NativeBatch(List<ConvLayer> layers, int[] inputShape) {
+            this.inputShape = inputShape.clone();
+            int n = layers.size();
+            shapes = new int[n + 1][];
+            shapes[0] = this.inputShape;
+            long largest = count(shapes[0]);
+            for (int i = 0; i < n; i++) {
+                shapes[i + 1] = layers.get(i).outputShape(shapes[i]);
+                largest = Math.max(largest, count(shapes[i + 1]));
+            }
+            maps = new FloatPointer[n + 1];
+            try {
+                for (int i = 0; i <= n; i++) {
+                    maps[i] = allocate(count(shapes[i]));
+                }
+                gradients[0] = allocate(largest);
+                gradients[1] = allocate(largest);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                free();
+                throw e;
+            }
+            output = new float[count(shapes[n])];
+        }
+
+        private static FloatPointer allocate(long n) {
+            FloatPointer p = new FloatPointer(n);
+            if (p.isNull()) {
+                throw new OutOfMemoryError("conv4j: cannot allocate " + n + " floats for the trainer's maps");
+            }
+            return p;
+        }
+
+        void free() {
+            for (FloatPointer p : maps) {
+                if (p != null) {
+                    p.deallocate();
+                }
+            }
+            for (FloatPointer p : gradients) {
+                if (p != null) {
+                    p.deallocate();
+                }
+            }
+        }
+    }
+
+    /** The buffers of this batch shape, made on first use; the oldest of the two kept is freed. */
+    private NativeBatch batch(int[] inputShape) {
+        for (int i = 0; i < batches.length; i++) {
+            NativeBatch b = batches[i];
+            if (b != null && Arrays.equals(b.inputShape, inputShape)) {
+                if (i > 0) {
+                    batches[i] = batches[0];
+                    batches[0] = b;
+                }
+                return b;
+            }
+        }
+        NativeBatch created = new NativeBatch(layers, inputShape);
+        if (batches[batches.length - 1] != null) {
+            batches[batches.length - 1].free();
+        }
+        System.arraycopy(batches, 0, batches, 1, batches.length - 1);
+        batches[0] = created;
+        return created;
     }
 
     /** Slots 2i (kernel) and 2i + 1 (bias, 0 floats without one) of layer i, master set from the layers. */
@@ -117,6 +202,12 @@ public final class Trainer implements AutoCloseable {
     public void close() {
         if (nativeState != null) {
             nativeState.close();
+        }
+        for (int i = 0; i < batches.length; i++) {
+            if (batches[i] != null) {
+                batches[i].free();
+                batches[i] = null;
+            }
         }
     }
 
@@ -203,6 +294,9 @@ public final class Trainer implements AutoCloseable {
 
     /** One update on one batch; returns the batch's loss before the update. */
     public double step(float[] inputs, int[] inputShape, float[] targets) {
+        if (pointerChain) {
+            return pointerStep(inputs, inputShape, targets);
+        }
         float[][] maps = model.forwardMaps(inputs, inputShape);
         int[] outShape = model.outputShape(inputShape);
         float[] out = maps[maps.length - 1];
@@ -223,6 +317,57 @@ public final class Trainer implements AutoCloseable {
             }
             nativeState.step(steps, layers.get(0).threads());
         }
+        push(grads);
+        return value;
+    }
+
+    /**
+     * The native step of a model of layers only: the forward maps in native buffers, each layer's
+     * pointer {@code backward} writing dW and db straight into the optimizer's gradient buffer, one
+     * native optimizer step. Only the output and its gradient pass through arrays (for the loss).
+     */
+    private double pointerStep(float[] inputs, int[] inputShape, float[] targets) {
+        if (inputs == null || inputShape == null) {
+            throw new IllegalArgumentException("inputs and input shape must not be null");
+        }
+        int[] outShape = model.outputShape(inputShape); // validates the shape
+        if (inputs.length != count(inputShape)) {
+            throw new IllegalArgumentException("inputs has " + inputs.length + " floats, shape "
+                    + Arrays.toString(inputShape) + " needs " + count(inputShape));
+        }
+        NativeOptimizerState state = nativeState;
+        state.gradient(0); // throws when the trainer was closed
+        NativeBatch b = batch(inputShape);
+        int n = layers.size();
+        b.maps[0].put(inputs, 0, inputs.length);
+        for (int i = 0; i < n; i++) {
+            layers.get(i).predict(b.maps[i], b.shapes[i], b.maps[i + 1]);
+        }
+        b.maps[n].get(b.output, 0, b.output.length);
+        float[] p = head(b.output, outShape);
+        requireTargets(targets, p.length);
+        float[] dp = new float[p.length];
+        double value = lossAndGradient(p, predictionShape(inputShape), targets, dp);
+        float[] dOut = headBackward(dp, outShape);
+        FloatPointer dy = b.gradients[0], spare = b.gradients[1];
+        dy.put(dOut, 0, dOut.length);
+        for (int i = n - 1; i >= 0; i--) {
+            FloatPointer dx = i > 0 ? spare : null;
+            layers.get(i).backward(b.maps[i], b.shapes[i], dy, dx, state.gradient(2 * i),
+                    biases[i] != null ? state.gradient(2 * i + 1) : null);
+            if (dx != null) {
+                spare = dy;
+                dy = dx;
+            }
+        }
+        steps++;
+        state.step(steps, layers.get(0).threads());
+        push(null);
+        return value;
+    }
+
+    /** Brings the master weights to the layers: from native memory, or updated from {@code grads} on the Java path. */
+    private void push(Sequential.ModelGradients grads) {
         for (int i = 0; i < layers.size(); i++) {
             if (nativeState != null) {
                 nativeState.getMaster(2 * i, kernels[i]);
@@ -238,7 +383,6 @@ public final class Trainer implements AutoCloseable {
             }
             layers.get(i).setWeights(kernels[i], kernelShapes[i], biases[i]);
         }
-        return value;
     }
 
     private int channelAxis(int[] shape) {
@@ -368,6 +512,7 @@ public final class Trainer implements AutoCloseable {
         private Head head = Head.NONE;
         private Consumer<String> progress;
         private long seed = 1;
+        private boolean pointerChain = true;
 
         private Builder(Sequential model) {
             if (model == null) {
@@ -400,6 +545,12 @@ public final class Trainer implements AutoCloseable {
         /** Seeds the order of the samples in each epoch. */
         public Builder seed(long seed) {
             this.seed = seed;
+            return this;
+        }
+
+        /** Tests: false makes a native trainer take the array path (Sequential.backward) even when the chain applies. */
+        Builder pointerChain(boolean on) {
+            this.pointerChain = on;
             return this;
         }
 

@@ -201,4 +201,61 @@ class NativeOptimizerTest {
             assertEquals(trained[0][i], trained[1][i], 2e-3, "kernel[" + i + "]");
         }
     }
+
+    /**
+     * A native model of layers only trains through native buffers (forward maps, dW and db written
+     * by each layer's pointer backward into the optimizer's gradient buffer); the same model through
+     * Sequential.backward's arrays runs the same plans and passes, so after several steps (two batch
+     * shapes, so both cached buffer sets and the eviction run) the weights are the same bits.
+     */
+    @Test
+    void pointerChainEqualsTheArrayPath() {
+        SplittableRandom r = new SplittableRandom(21);
+        float[] k1 = RandomCase.values(r, 5 * 3 * 6), b1 = RandomCase.values(r, 6);
+        float[] k2 = RandomCase.values(r, 3 * 6 * 3), b2 = RandomCase.values(r, 3);
+        float[] x = RandomCase.values(r, 10 * 16 * 3);
+        float[] y = new float[10 * 3];
+        for (int i = 0; i < 10; i++) {
+            y[i * 3 + r.nextInt(3)] = 1;
+        }
+        float[][][] kernels = new float[2][][];
+        double[][] losses = new double[2][];
+        for (int path = 0; path < 2; path++) {
+            Conv1D a = Conv1D.builder().filters(6).kernelSize(5).strides(2).padding(Padding.SAME)
+                    .activation(Activation.RELU).backend(Backend.NATIVE).build();
+            Conv1D b = Conv1D.builder().filters(3).kernelSize(3).padding(Padding.VALID).backend(Backend.NATIVE).build();
+            a.setWeights(k1, b1);
+            b.setWeights(k2, b2);
+            try (Sequential m = Sequential.builder().input(16, 3).add(a).add(b).build();
+                 Trainer t = Trainer.builder(m).loss(Trainer.Loss.CATEGORICAL_CROSSENTROPY)
+                         .head(Trainer.Head.GLOBAL_AVERAGE_POOL).optimizer(Optimizer.sgd(0.05, 0.9))
+                         .pointerChain(path == 0).seed(3).build()) {
+                losses[path] = t.fit(x, new int[] {10, 16, 3}, y, 4, 4).loss(); // batches of 4, 4, 2
+                kernels[path] = new float[][] {a.getWeights().kernel(), a.getWeights().bias(),
+                        b.getWeights().kernel(), b.getWeights().bias()};
+            }
+        }
+        assertTrue(!java.util.Arrays.equals(kernels[0][0], k1), "the weights did not move");
+        for (int i = 0; i < 4; i++) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(kernels[1][i], kernels[0][i], "parameter " + i);
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(losses[1], losses[0]);
+    }
+
+    /** A standalone activation stage is not a layer: the native trainer then takes the array path, and still trains. */
+    @Test
+    void modelsWithActivationStagesTakeTheArrayPath() {
+        SplittableRandom r = new SplittableRandom(5);
+        Conv1D a = Conv1D.builder().filters(4).kernelSize(3).padding(Padding.SAME).backend(Backend.NATIVE).build();
+        Conv1D b = Conv1D.builder().filters(1).kernelSize(3).padding(Padding.SAME).backend(Backend.NATIVE).build();
+        a.setWeights(RandomCase.values(r, 3 * 1 * 4), new float[4]);
+        b.setWeights(RandomCase.values(r, 3 * 4), new float[1]);
+        float[] x = RandomCase.values(r, 6 * 10), y = RandomCase.values(r, 6 * 10);
+        try (Sequential m = Sequential.builder().input(10, 1).add(a).add(Activation.RELU).add(b).build();
+             Trainer t = Trainer.builder(m).optimizer(Optimizer.adam(0.02)).build()) {
+            assertTrue(t.nativeOptimizer());
+            Trainer.History h = t.fit(x, new int[] {6, 10, 1}, y, 10, 3);
+            assertTrue(h.last() < h.loss()[0], java.util.Arrays.toString(h.loss()));
+        }
+    }
 }
