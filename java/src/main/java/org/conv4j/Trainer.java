@@ -93,7 +93,8 @@ public final class Trainer implements AutoCloseable {
             kernelShapes[i] = w.kernelShape();
             biases[i] = w.bias();
         }
-        nativeState = layers.stream().allMatch(l -> l.backend() == Backend.NATIVE) ? nativeState() : null;
+        nativeState = !layers.isEmpty() && layers.stream().allMatch(l -> l.backend() == Backend.NATIVE)
+                ? nativeState() : null;
         pointerChain = nativeState != null && b.pointerChain && model.size() == layers.size();
     }
 
@@ -292,7 +293,10 @@ public final class Trainer implements AutoCloseable {
         return new History(history);
     }
 
-    /** One update on one batch; returns the batch's loss before the update. */
+    /**
+     * One update on one batch; returns the batch's loss before the update. The native optimizer
+     * step runs on the first layer's {@link ConvLayer#threads()}.
+     */
     public double step(float[] inputs, int[] inputShape, float[] targets) {
         if (pointerChain) {
             return pointerStep(inputs, inputShape, targets);

@@ -258,4 +258,53 @@ class NativeOptimizerTest {
             assertTrue(h.last() < h.loss()[0], java.util.Arrays.toString(h.loss()));
         }
     }
+
+    /**
+     * The layers stay shareable while a native trainer updates them: another thread predicting with
+     * the first layer throughout gets, every time, the output of one whole weight version the
+     * trainer pushed (kernel and bias of one step, never a mix), recorded after every step.
+     */
+    @Test
+    void predictDuringTrainingSeesWholeWeightVersions() throws Exception {
+        SplittableRandom r = new SplittableRandom(8);
+        Conv1D a = Conv1D.builder().filters(4).kernelSize(3).padding(Padding.SAME).activation(Activation.RELU)
+                .backend(Backend.NATIVE).threads(1).build();
+        Conv1D b = Conv1D.builder().filters(1).kernelSize(3).padding(Padding.SAME).backend(Backend.NATIVE)
+                .threads(1).build();
+        a.setWeights(RandomCase.values(r, 3 * 2 * 4), RandomCase.values(r, 4));
+        b.setWeights(RandomCase.values(r, 3 * 4), RandomCase.values(r, 1));
+        float[] x = RandomCase.values(r, 4 * 9 * 2), y = RandomCase.values(r, 4 * 9);
+        float[] probe = RandomCase.values(r, 9 * 2);
+        int[] shape = {4, 9, 2};
+        java.util.Set<String> versions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.List<float[]> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (Sequential m = Sequential.builder().input(9, 2).add(a).add(b).build();
+             Trainer t = Trainer.builder(m).optimizer(Optimizer.sgd(0.05, 0.9)).build()) {
+            versions.add(java.util.Arrays.toString(a.predict(probe, 1, 9, 2)));
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread reader = new Thread(() -> {
+                while (!done.get()) {
+                    seen.add(a.predict(probe, 1, 9, 2));
+                }
+            });
+            reader.start();
+            try {
+                for (int i = 0; i < 60; i++) {
+                    t.step(x, shape, y);
+                    versions.add(java.util.Arrays.toString(a.predict(probe, 1, 9, 2)));
+                }
+            } finally {
+                done.set(true);
+                reader.join();
+            }
+        }
+        assertTrue(versions.size() > 50, "the weights did not change: " + versions.size());
+        assertTrue(!seen.isEmpty());
+        synchronized (seen) {
+            for (float[] out : seen) {
+                assertTrue(versions.contains(java.util.Arrays.toString(out)), "a mixed or unknown version: "
+                        + java.util.Arrays.toString(out));
+            }
+        }
+    }
 }
