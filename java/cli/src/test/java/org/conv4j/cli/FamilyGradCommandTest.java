@@ -1,0 +1,136 @@
+package org.conv4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.conv4j.Conv4j;
+import org.conv4j.cli.npy.Npy;
+import org.conv4j.cli.npy.NpyArray;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code grad} on the whole family (Conv3D, ConvNDTranspose, DepthwiseConvND with multiplier, SeparableConvND,
+ * explicit pads, channels_first) against TensorFlow's float64 gradients (tools/keras/make_gradient_fixtures.py,
+ * resources gradients-family/), on every backend, within README "Training"'s bound 2·γ(m)·mag + u·|g| + FLT_MIN,
+ * mag the fixture's same gradient of |x|, |W| and relu-masked |dy| and m its {@code terms}. TensorFlow's own
+ * float32 gradients must meet the same bound, which shows it is not loose for float32 arithmetic.
+ */
+class FamilyGradCommandTest {
+    private static final double U = Math.pow(2, -24);
+    private static final Map<String, Double> WORST = new TreeMap<>();
+
+    @TempDir
+    Path dir;
+
+    private static List<String> backends() {
+        return Conv4j.nativeAvailable() ? List.of("java", "native") : List.of("java");
+    }
+
+    @Test
+    void everyLayerAndBackendMatchesTensorFlowFloat64() throws Exception {
+        Path root = Path.of(FamilyGradCommandTest.class.getResource("/gradients-family").toURI());
+        List<Path> cases;
+        try (Stream<Path> s = Files.list(root)) {
+            cases = s.sorted().toList();
+        }
+        assertTrue(cases.size() >= 18, cases.size() + " fixtures");
+        for (Path c : cases) {
+            Properties p = new Properties();
+            try (InputStream in = Files.newInputStream(c.resolve("case.properties"))) {
+                p.load(in);
+            }
+            double terms = Double.parseDouble(p.getProperty("terms"));
+            String name = c.getFileName().toString();
+            boolean separable = p.getProperty("args").contains("separable");
+            boolean bias = Files.exists(c.resolve("bias.npy"));
+            List<String> tensors = new ArrayList<>(List.of("x", "kernel"));
+            if (separable) {
+                tensors.add("pkernel");
+            }
+            if (bias) {
+                tensors.add("bias");
+            }
+            for (String t : tensors) {
+                check(terms, c, t, read(c, "d" + t + "_f32"), name + " TensorFlow float32");
+            }
+            for (String backend : backends()) {
+                List<String> args = new ArrayList<>(List.of("grad"));
+                args.addAll(Arrays.asList(p.getProperty("args").split(" ")));
+                args.addAll(List.of("--backend", backend, "--input", c.resolve("x.npy").toString(),
+                        "--kernel", c.resolve("kernel.npy").toString(), "--output-grad", c.resolve("dy.npy").toString(),
+                        "--input-grad", dir.resolve("dx.npy").toString(),
+                        "--kernel-grad", dir.resolve("dkernel.npy").toString()));
+                if (separable) {
+                    args.addAll(List.of("--pointwise-kernel", c.resolve("pkernel.npy").toString(),
+                            "--pointwise-kernel-grad", dir.resolve("dpkernel.npy").toString()));
+                }
+                if (bias) {
+                    args.addAll(List.of("--bias", c.resolve("bias.npy").toString(),
+                            "--bias-grad", dir.resolve("dbias.npy").toString()));
+                }
+                CliRun r = CliRun.of(args.toArray(new String[0]));
+                assertEquals(0, r.exit(), name + " " + backend + ": " + r.err());
+                for (String t : tensors) {
+                    NpyArray got = Npy.read(dir.resolve("d" + t + ".npy"));
+                    assertArrayEquals(read(c, t).shape(), got.shape(), name + " d" + t + " shape");
+                    check(terms, c, t, got, name + " grad --backend " + backend);
+                }
+            }
+        }
+        WORST.forEach((source, ratio) -> System.out.printf("family: largest |error| / bound against TF float64, %s: %.2e%n",
+                source, ratio));
+    }
+
+    @Test
+    void separableWithoutPointwiseGradFileIsOneLineErrorAndWritesNothing() throws Exception {
+        Path c = Path.of(FamilyGradCommandTest.class.getResource("/gradients-family/s1_mult2").toURI());
+        String line = CliRun.of("grad", "--layer", "separable", "--rank", "1", "--strides", "2", "--padding", "same",
+                "--input", c.resolve("x.npy").toString(), "--kernel", c.resolve("kernel.npy").toString(),
+                "--pointwise-kernel", c.resolve("pkernel.npy").toString(), "--output-grad",
+                c.resolve("dy.npy").toString(), "--input-grad", dir.resolve("dx.npy").toString(), "--kernel-grad",
+                dir.resolve("dk.npy").toString()).assertOneLineError();
+        assertTrue(line.contains("--pointwise-kernel-grad"), line);
+        String other = CliRun.of("grad", "--rank", "1", "--input", c.resolve("x.npy").toString(), "--kernel",
+                c.resolve("kernel.npy").toString(), "--output-grad", c.resolve("dy.npy").toString(), "--input-grad",
+                dir.resolve("dx.npy").toString(), "--kernel-grad", dir.resolve("dk.npy").toString(),
+                "--pointwise-kernel-grad", dir.resolve("dp.npy").toString()).assertOneLineError();
+        assertTrue(other.contains("--pointwise-kernel-grad is only for --layer separable"), other);
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(0, s.count(), "no output file after an error");
+        }
+    }
+
+    private static NpyArray read(Path c, String tensor) throws IOException {
+        return Npy.read(c.resolve(tensor + ".npy"));
+    }
+
+    private static void check(double terms, Path c, String tensor, NpyArray got, String what) throws IOException {
+        float[] expected = read(c, "d" + tensor).data(), mag = read(c, "mag_d" + tensor).data(), actual = got.data();
+        assertEquals(expected.length, actual.length, what + " d" + tensor + " length");
+        double gamma = terms * U / (1 - terms * U);
+        String source = what.substring(what.indexOf(' ') + 1) + " d" + tensor;
+        for (int i = 0; i < expected.length; i++) {
+            double bound = 2 * gamma * mag[i] + U * Math.abs(expected[i]) + Float.MIN_NORMAL;
+            double err = Math.abs((double) actual[i] - expected[i]);
+            WORST.merge(source, err / bound, Math::max);
+            if (!(err <= bound)) {
+                fail(what + " d" + tensor + ": element " + i + " is " + actual[i] + ", TensorFlow float64 says "
+                        + expected[i] + " (bound " + bound + ")");
+            }
+        }
+    }
+}
