@@ -323,7 +323,9 @@ public abstract class ConvLayer implements AutoCloseable {
     /**
      * The gradients of this layer for {@code outputGradient} dL/dy (the output's shape) at
      * {@code input} of {@code inputShape}: dL/dx, dL/dW in Keras kernel layout and dL/db (null
-     * without bias), in new arrays. With relu the layer's forward output is computed first for the
+     * without bias), in new arrays; every layer (rank 1–3, forward, depthwise, transposed: a
+     * transposed layer's dL/dW is in its own layout {@code [k..., filters, Cin]}). With relu the
+     * layer's forward output is computed first for the
      * mask (y ≤ 0 passes no gradient, as TensorFlow). Safe to call concurrently with {@code predict},
      * {@code backward} and {@code setWeights} (a call uses the weights it started with).
      */
