@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * explicit pads, channels_first) against TensorFlow's float64 gradients (tools/keras/make_gradient_fixtures.py,
  * resources gradients-family/), on every backend, within README "Training"'s bound 2·γ(m)·mag + u·|g| + FLT_MIN,
  * mag the fixture's same gradient of |x|, |W| and relu-masked |dy| and m its {@code terms}. TensorFlow's own
- * float32 gradients must meet the same bound, which shows it is not loose for float32 arithmetic.
+ * float32 gradients must meet the same bound, which shows it is not loose for float32 arithmetic; so must the
+ * Java reference on the layer {@code grad} builds from the flags (non-separable fixtures).
  */
 class FamilyGradCommandTest {
     private static final double U = Math.pow(2, -24);
@@ -66,6 +67,9 @@ class FamilyGradCommandTest {
             }
             for (String t : tensors) {
                 check(terms, c, t, read(c, "d" + t + "_f32"), name + " TensorFlow float32");
+            }
+            if (!separable) { // the separable chain's reference is SeparableBackwardTest's finite differences
+                referenceMatches(p, c, terms, bias, name);
             }
             for (String backend : backends()) {
                 List<String> args = new ArrayList<>(List.of("grad"));
@@ -111,6 +115,32 @@ class FamilyGradCommandTest {
         assertTrue(other.contains("--pointwise-kernel-grad is only for --layer separable"), other);
         try (Stream<Path> s = Files.list(dir)) {
             assertEquals(0, s.count(), "no output file after an error");
+        }
+    }
+
+    /** The Java reference on the layer `grad` builds from the fixture's flags, against TensorFlow float64. */
+    private void referenceMatches(Properties p, Path c, double terms, boolean bias, String name) throws IOException {
+        List<String> args = new ArrayList<>(List.of("grad"));
+        args.addAll(Arrays.asList(p.getProperty("args").split(" ")));
+        args.addAll(List.of("--backend", "java", "--input", c.resolve("x.npy").toString(), "--kernel",
+                c.resolve("kernel.npy").toString(), "--output-grad", c.resolve("dy.npy").toString(), "--input-grad",
+                dir.resolve("unused_dx.npy").toString(), "--kernel-grad", dir.resolve("unused_dk.npy").toString()));
+        if (bias) {
+            args.addAll(List.of("--bias", c.resolve("bias.npy").toString()));
+        }
+        java.io.PrintWriter sink = new java.io.PrintWriter(java.io.Writer.nullWriter());
+        picocli.CommandLine.ParseResult parsed = Main.newCommandLine(sink, sink).parseArgs(args.toArray(new String[0]));
+        GradCommand cmd = (GradCommand) parsed.subcommand().commandSpec().userObject();
+        try (LayerCommand.Loaded loaded = cmd.load()) {
+            NpyArray x = loaded.input();
+            org.conv4j.ConvGeometry g = loaded.layer().geometry(x.shape());
+            org.conv4j.Gradients ref = org.conv4j.ReferenceGradients.compute(g, x.data(), read(c, "kernel").data(),
+                    bias ? read(c, "bias").data() : null, read(c, "dy").data());
+            check(terms, c, "x", new NpyArray(ref.input(), x.shape()), name + " Java reference");
+            check(terms, c, "kernel", new NpyArray(ref.kernel(), read(c, "kernel").shape()), name + " Java reference");
+            if (bias) {
+                check(terms, c, "bias", new NpyArray(ref.bias(), ref.bias().length), name + " Java reference");
+            }
         }
     }
 
