@@ -176,4 +176,36 @@ class FamilyBackwardTest {
             }
         }
     }
+
+    @Test
+    void trainerFitsAModelOfSeparableAndTransposedLayersToATeacher() {
+        for (Backend backend : backends()) {
+            SplittableRandom r = new SplittableRandom(9);
+            float[][] teacher = {RandomCase.values(r, 3 * 2 * 2), RandomCase.values(r, 4 * 3), RandomCase.values(r, 3),
+                RandomCase.values(r, 2 * 1 * 3), RandomCase.values(r, 1)};
+            float[] x = RandomCase.values(r, 32 * 8 * 2);
+            int[] shape = {32, 8, 2};
+            float[] targets;
+            try (Sequential t = model(backend, teacher)) {
+                targets = t.predict(x, shape);
+            }
+            float[][] start = {RandomCase.values(r, 12), RandomCase.values(r, 12), new float[3], RandomCase.values(r, 6),
+                new float[1]};
+            try (Sequential m = model(backend, start)) {
+                Trainer.History h = Trainer.builder(m).optimizer(Optimizer.adam(0.02)).build().fit(x, shape, targets, 60, 8);
+                assertTrue(h.last() < h.loss()[0] / 10, backend + ": loss did not fall tenfold: " + h.loss()[0] + " -> "
+                        + h.last());
+            }
+        }
+    }
+
+    /** SeparableConv1D(3, k 3, multiplier 2, same, relu) then Conv1DTranspose(1, k 2, stride 2). */
+    private static Sequential model(Backend backend, float[][] w) {
+        SeparableConv1D sep = SeparableConv1D.builder().filters(3).inputChannels(2).depthMultiplier(2).kernelSize(3)
+                .padding(Padding.SAME).activation(Activation.RELU).backend(backend).build();
+        sep.setWeights(w[0], w[1], w[2]);
+        Conv1DTranspose up = Conv1DTranspose.builder().filters(1).kernelSize(2).strides(2).backend(backend).build();
+        up.setWeights(w[3], w[4]);
+        return Sequential.builder().input(8, 2).add(sep).add(up).build();
+    }
 }
