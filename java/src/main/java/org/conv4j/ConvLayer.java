@@ -528,8 +528,8 @@ public abstract class ConvLayer implements AutoCloseable {
                     compute(e, input, y);
                 }
                 if (g.rank() == 3 || g.transposed()) { // JavaGradients' fast loops are rank 1–2 forward only
-                    ReferenceGradients.computeInto(g, input, ws.kernel, y, outputGradient, inputGradient,
-                            kernelGradient, biasGradient);
+                    JavaGradients.computeByItems(g, input, ws.kernel, y, outputGradient, inputGradient,
+                            kernelGradient, biasGradient, threads);
                 } else {
                     JavaGradients.compute(g, input, ws.kernel, y, outputGradient, inputGradient, kernelGradient,
                             biasGradient, threads);

@@ -51,22 +51,6 @@ public final class ReferenceGradients {
     }
 
     /**
-     * Writes dx, dW and db into the given arrays (each may be null to skip it); {@code y} is the forward
-     * output for relu's mask (null without relu). Lengths checked by the caller. Allocates its double
-     * accumulators: the reference is the oracle, not a fast path.
-     */
-    static void computeInto(ConvGeometry g, float[] input, float[] kernel, float[] y, float[] outputGradient,
-                            float[] inputGradient, float[] kernelGradient, float[] biasGradient) {
-        double[] dx = inputGradient == null ? null : new double[g.inputCount()];
-        double[] dw = kernelGradient == null ? null : new double[g.kernelCount()];
-        double[] db = biasGradient == null ? null : new double[g.outChannels()];
-        accumulate(g, input, kernel, y, outputGradient, dx, dw, db);
-        round(dx, inputGradient);
-        round(dw, kernelGradient);
-        round(db, biasGradient);
-    }
-
-    /**
      * The loops of {@link ReferenceConvolution#computeRows} (every rank, forward and transposed, explicit
      * pads through the geometry's pads) with each product's derivative: y[o] += x[i]·w[t] gives
      * dx[i] += w[t]·dz[o] and dW[t] += x[i]·dz[o]. A transposed layer's reference is a gather too, so the
@@ -74,6 +58,15 @@ public final class ReferenceGradients {
      */
     private static void accumulate(ConvGeometry g, float[] input, float[] kernel, float[] y, float[] dy,
                                    double[] dx, double[] dw, double[] db) {
+        accumulate(g, input, kernel, y, dy, dx, dw, db, 0, g.batch());
+    }
+
+    /**
+     * {@link #accumulate} over batch items {@code from} .. {@code to - 1} only: an item's dx slice is its
+     * own, so items may run on different threads when each has its own dw and db accumulators.
+     */
+    static void accumulate(ConvGeometry g, float[] input, float[] kernel, float[] y, float[] dy,
+                           double[] dx, double[] dw, double[] db, int from, int to) {
         boolean last = g.config().dataFormat() == DataFormat.CHANNELS_LAST;
         boolean relu = g.config().activation() == Activation.RELU;
         int cin = g.inChannels(), cout = g.outChannels();
@@ -89,7 +82,7 @@ public final class ReferenceGradients {
         long outC = last ? 1 : outPlane, outX = last ? cout : 1, outY = outX * out[2], outZ = outY * out[1],
                 outN = cout * outPlane;
         int[] i = new int[3];
-        for (int n = 0; n < g.batch(); n++) {
+        for (int n = from; n < to; n++) {
             for (int oz = 0; oz < out[0]; oz++) {
                 for (int oy = 0; oy < out[1]; oy++) {
                     for (int ox = 0; ox < out[2]; ox++) {
@@ -137,7 +130,7 @@ public final class ReferenceGradients {
         }
     }
 
-    private static void round(double[] a, float[] into) {
+    static void round(double[] a, float[] into) {
         if (a != null) {
             for (int i = 0; i < a.length; i++) {
                 into[i] = (float) a[i];

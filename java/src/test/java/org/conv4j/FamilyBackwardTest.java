@@ -208,4 +208,35 @@ class FamilyBackwardTest {
         up.setWeights(w[3], w[4]);
         return Sequential.builder().input(8, 2).add(sep).add(up).build();
     }
+
+    @Test
+    void javaBackendGivesTheSameBitsForEveryThreadCount() {
+        JavaConvolution.fullTeam = true; // small shapes reach the workers too
+        try {
+            SplittableRandom r = new SplittableRandom(79);
+            int batched = 0;
+            for (int i = 0; i < 40; i++) {
+                FamilyGradientsTest.Case c = FamilyGradientsTest.randomCase(r);
+                ConvGeometry g = c.g();
+                if (g.rank() < 3 && !g.transposed()) {
+                    continue;
+                }
+                batched += g.batch() > 1 ? 1 : 0;
+                try (ConvLayer one = layer(g.config(), Backend.JAVA, 1); ConvLayer all = layer(g.config(), Backend.JAVA, 0)) {
+                    one.setWeights(c.w(), c.b());
+                    all.setWeights(c.w(), c.b());
+                    Gradients a = one.backward(c.x(), c.dy(), g.inputShape());
+                    Gradients b = all.backward(c.x(), c.dy(), g.inputShape());
+                    assertArrayEquals(a.input(), b.input(), "dx " + c);
+                    assertArrayEquals(a.kernel(), b.kernel(), "dW " + c);
+                    if (c.b() != null) {
+                        assertArrayEquals(a.bias(), b.bias(), "db " + c);
+                    }
+                }
+            }
+            assertTrue(batched > 5, batched + " batched rank-3 or transposed cases");
+        } finally {
+            JavaConvolution.fullTeam = false;
+        }
+    }
 }
