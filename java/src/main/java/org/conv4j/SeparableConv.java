@@ -159,6 +159,31 @@ public abstract class SeparableConv implements AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #backward(float[], float[], int...)} between native pointers (from each position): dx, the
+     * two kernels' gradients and db (each may be null to skip it; db must be null without bias). The
+     * depthwise output and its gradient live in native memory allocated for the call and freed before it
+     * returns; the same bits as the array variant.
+     */
+    public void backward(FloatPointer input, int[] inputShape, FloatPointer outputGradient, FloatPointer inputGradient,
+                         FloatPointer depthwiseKernelGradient, FloatPointer pointwiseKernelGradient,
+                         FloatPointer biasGradient) {
+        lock.readLock().lock();
+        try {
+            int[] midShape = depthwise.outputShape(inputShape);
+            int midCount = count(midShape);
+            try (FloatPointer mid = new FloatPointer(midCount); FloatPointer dmid = new FloatPointer(midCount)) {
+                depthwise.predict(input, inputShape, mid);
+                pointwise.backward(mid, midShape, outputGradient, dmid, pointwiseKernelGradient, biasGradient);
+                if (inputGradient != null || depthwiseKernelGradient != null) {
+                    depthwise.backward(input, inputShape, dmid, inputGradient, depthwiseKernelGradient, null);
+                }
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     private static int count(int[] shape) {
         long n = 1;
         for (int d : shape) {

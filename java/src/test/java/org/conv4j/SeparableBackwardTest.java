@@ -125,4 +125,42 @@ class SeparableBackwardTest {
         }
         assertTrue(checked > 2_000, checked + " coordinates checked");
     }
+
+    @Test
+    void pointerVariantGivesTheArrayVariantsBits() {
+        for (Backend backend : backends()) {
+            SplittableRandom r = new SplittableRandom(98);
+            try (SeparableConv2D layer = SeparableConv2D.builder().filters(3).inputChannels(2).depthMultiplier(2)
+                    .kernelSize(3, 3).strides(2, 1).padding(Padding.SAME).activation(Activation.RELU).backend(backend)
+                    .build()) {
+                int[] shape = {2, 6, 5, 2};
+                ConvGeometry dg = ConvGeometry.of(layer.depthwiseConfig(), shape);
+                int out = 1;
+                for (int d : layer.outputShape(shape)) {
+                    out *= d;
+                }
+                float[] x = RandomCase.values(r, dg.inputCount()), dy = RandomCase.values(r, out);
+                layer.setWeights(RandomCase.values(r, dg.kernelCount()), RandomCase.values(r, 4 * 3),
+                        RandomCase.values(r, 3));
+                SeparableConv.SeparableGradients expected = layer.backward(x, dy, shape);
+                try (org.bytedeco.javacpp.FloatPointer xp = new org.bytedeco.javacpp.FloatPointer(x);
+                     org.bytedeco.javacpp.FloatPointer dyp = new org.bytedeco.javacpp.FloatPointer(dy);
+                     org.bytedeco.javacpp.FloatPointer dx = new org.bytedeco.javacpp.FloatPointer(x.length);
+                     org.bytedeco.javacpp.FloatPointer ddw = new org.bytedeco.javacpp.FloatPointer(dg.kernelCount());
+                     org.bytedeco.javacpp.FloatPointer dpw = new org.bytedeco.javacpp.FloatPointer(12);
+                     org.bytedeco.javacpp.FloatPointer db = new org.bytedeco.javacpp.FloatPointer(3)) {
+                    layer.backward(xp, shape, dyp, dx, ddw, dpw, db);
+                    float[][] got = {new float[x.length], new float[dg.kernelCount()], new float[12], new float[3]};
+                    dx.get(got[0]);
+                    ddw.get(got[1]);
+                    dpw.get(got[2]);
+                    db.get(got[3]);
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(expected.input(), got[0], backend + " dx");
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(expected.depthwiseKernel(), got[1], backend + " ddw");
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(expected.pointwiseKernel(), got[2], backend + " dpw");
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(expected.bias(), got[3], backend + " db");
+                }
+            }
+        }
+    }
 }
