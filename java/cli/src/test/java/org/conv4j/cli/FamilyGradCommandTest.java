@@ -144,6 +144,36 @@ class FamilyGradCommandTest {
         }
     }
 
+    @Test
+    void familyFlagErrorsExitTwoWithOneLineAndWriteNothing() throws Exception {
+        Path t = Path.of(FamilyGradCommandTest.class.getResource("/gradients-family/t2_valid_s2").toURI());
+        Path d = Path.of(FamilyGradCommandTest.class.getResource("/gradients-family/d1_mult3").toURI());
+        String[][] cases = {
+            {"--layer", "conv_transpose", "--rank", "2", "--padding", "explicit", "--pads", "1,1,1,1", "--input",
+                t.resolve("x.npy").toString(), "--kernel", t.resolve("kernel.npy").toString(), "--output-grad",
+                t.resolve("dy.npy").toString()},
+            {"--layer", "depthwise", "--rank", "3", "--input", d.resolve("x.npy").toString(), "--kernel",
+                d.resolve("kernel.npy").toString(), "--output-grad", d.resolve("dy.npy").toString()},
+            {"--layer", "conv_transpose", "--rank", "2", "--strides", "2,2", "--input", t.resolve("x.npy").toString(),
+                "--kernel", t.resolve("kernel.npy").toString(), "--output-grad", d.resolve("dy.npy").toString()},
+            {"--layer", "depthwise", "--rank", "1", "--output-padding", "1", "--input", d.resolve("x.npy").toString(),
+                "--kernel", d.resolve("kernel.npy").toString(), "--output-grad", d.resolve("dy.npy").toString()},
+        };
+        String[] expected = {"transposed", "--layer depthwise takes --rank 1 or 2", "--output-grad has shape",
+            "--output-padding is only for --layer conv_transpose"};
+        for (int i = 0; i < cases.length; i++) {
+            List<String> args = new ArrayList<>(List.of("grad"));
+            args.addAll(Arrays.asList(cases[i]));
+            args.addAll(List.of("--input-grad", dir.resolve("dx.npy").toString(), "--kernel-grad",
+                    dir.resolve("dk.npy").toString()));
+            String line = CliRun.of(args.toArray(new String[0])).assertOneLineError();
+            assertTrue(line.contains(expected[i]), "case " + i + ": " + line);
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(0, s.count(), "no output file after an error");
+        }
+    }
+
     private static NpyArray read(Path c, String tensor) throws IOException {
         return Npy.read(c.resolve(tensor + ".npy"));
     }
