@@ -218,7 +218,21 @@ typedef struct phase_kind {
     void (*run)(const conv4j_problem *q, const conv4j_isa_config *config, const float *packed,
                 const float *bias, const float *input, float *output, void *workspace,
                 int32_t threads);
+    /* 1 when run honours q's output strides, so a phase writes its dx
+     * pixels in place (no phase buffer, no scatter pass). */
+    int in_place;
 } phase_kind;
+
+/* A phase problem writing straight into dx: its pixels are every s-th dx
+ * pixel per axis; returns the offset of its first pixel in dx. */
+static int64_t phase_in_place(const conv4j_problem *p, const phase *f, conv4j_problem *q)
+{
+    q->out.n = p->in.n;
+    q->out.d = p->stride_d * p->in.d;
+    q->out.h = p->stride_h * p->in.h;
+    q->out.w = p->stride_w * p->in.w;
+    return f->d.first * p->in.d + f->h.first * p->in.h + f->w.first * p->in.w;
+}
 
 static size_t packed_count(const conv4j_problem *p, const conv4j_isa_config *config,
                            const phase_kind *kind)
@@ -250,10 +264,11 @@ static int is_unit_stride(const conv4j_problem *p)
     return p->stride_d == 1 && p->stride_h == 1 && p->stride_w == 1;
 }
 
-/* Bytes of the scratch a strided problem's phase output needs (0 at stride 1). */
-static size_t phase_buffer_bytes(const conv4j_problem *p)
+/* Bytes of the scratch a strided problem's phase output needs (0 at stride 1
+ * and for kinds that write in place). */
+static size_t phase_buffer_bytes(const conv4j_problem *p, const phase_kind *kind)
 {
-    if (is_unit_stride(p)) {
+    if (is_unit_stride(p) || kind->in_place) {
         return 0;
     }
     const int64_t slices = (p->in_d + p->stride_d - 1) / p->stride_d;
@@ -274,10 +289,13 @@ static size_t phases_workspace(const conv4j_problem *p, const conv4j_isa_config 
         if (!phase_has_taps(&f) || !phase_has_pixels(&f) || !phase_problem(p, &f, &q, &offset)) {
             continue;
         }
+        if (kind->in_place) {
+            (void)phase_in_place(p, &f, &q);
+        }
         const size_t bytes = kind->workspace(&q, config, slices);
         most = bytes > most ? bytes : most;
     }
-    return phase_buffer_bytes(p) + align_up(most);
+    return phase_buffer_bytes(p, kind) + align_up(most);
 }
 
 /* Row (n, jd, jh) of the phase, in the dense phase output's order. */
@@ -329,10 +347,10 @@ static void run_phases(const conv4j_problem *p, const conv4j_isa_config *config,
                        const phase_kind *kind, const float *packed_kernel, const float *bias,
                        const float *input, float *output, void *workspace, int32_t threads)
 {
-    const int direct = is_unit_stride(p);
+    const int direct = is_unit_stride(p) || kind->in_place;
     char *base = workspace;
     float *phase_output = (float *)(void *)base;
-    void *kernel_workspace = base == NULL ? NULL : base + phase_buffer_bytes(p);
+    void *kernel_workspace = base == NULL ? NULL : base + phase_buffer_bytes(p, kind);
     const float *weights = packed_kernel;
     for (int64_t r = 0; r < phase_total(p); ++r) {
         const phase f = phase_of(p, r);
@@ -348,8 +366,11 @@ static void run_phases(const conv4j_problem *p, const conv4j_isa_config *config,
             weights += packed;
             continue;
         }
-        kind->run(&q, config, weights, bias, input + offset, direct ? output : phase_output,
-                  kernel_workspace, threads);
+        float *target = phase_output;
+        if (direct) {
+            target = output + (kind->in_place ? phase_in_place(p, &f, &q) : 0);
+        }
+        kind->run(&q, config, weights, bias, input + offset, target, kernel_workspace, threads);
         if (!direct) {
             scatter_phase(p, &f, phase_output, bias, output, threads);
         }
@@ -395,7 +416,7 @@ static void gemm_phase_pack(const conv4j_problem *p, const conv4j_isa_config *co
 }
 
 static const phase_kind gemm_phases = {gemm_phase_count, gemm_phase_pack,
-                                       conv4j_gemm_workspace_size, conv4j_gemm_run};
+                                       conv4j_gemm_workspace_size, conv4j_gemm_run, 1};
 
 /* More phases than dx pixels: strides past the input (a raw int32 stride
  * would loop 2^31 times), where the reference loop is the cheaper one. */
@@ -499,7 +520,7 @@ static void dwconv_phase_run(const conv4j_problem *q, const conv4j_isa_config *c
 }
 
 static const phase_kind dwconv_phases = {dwconv_phase_count, dwconv_phase_pack,
-                                         dwconv_phase_workspace, dwconv_phase_run};
+                                         dwconv_phase_workspace, dwconv_phase_run, 0};
 
 const char *conv4j_bwd_data_dwconv_reject(const conv4j_problem *p,
                                           const conv4j_isa_config *config)
