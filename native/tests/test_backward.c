@@ -550,10 +550,13 @@ int main(void)
     int64_t bad = 0;
     /* Every fourth case is rank 3 (depth phases, depth patch runs). */
     for (int i = 0; i < cases; ++i) {
-        const conv4j_conv_desc d = random_desc(&rng, i % 4 == 1 ? 3 : 0);
+        const int rank3 = i % 4 == 1;
+        const conv4j_conv_desc d = random_desc(&rng, rank3 ? 3 : 0);
         const int depthwise = d.groups == d.in_channels && d.groups > 1 && d.out_channels == d.groups;
-        conv4j_algorithm algorithm = i % 4 == 3 ? CONV4J_ALGORITHM_AUTO : CONV4J_ALGORITHM_GEMM;
-        if (depthwise && i % 2 == 0) {
+        /* Rank 3 alternates GEMM and AUTO (depthwise: the dwconv rows of both passes). */
+        conv4j_algorithm algorithm = i % 4 == 3 || i % 8 == 5 ? CONV4J_ALGORITHM_AUTO
+                                                              : CONV4J_ALGORITHM_GEMM;
+        if (depthwise && (rank3 ? i % 8 == 1 : i % 2 == 0)) {
             algorithm = CONV4J_ALGORITHM_DEPTHWISE; /* bwd_data_dwconv */
         }
         check_case(&d, &rng, algorithm, &bad);
