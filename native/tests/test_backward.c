@@ -8,7 +8,8 @@
  *   backward weights |got - ref| <= 2 gamma(N*Ho*Wo + 1) M + u |ref| + FLT_MIN,
  *                    M = sum |x * dy| over the same terms (README "Accuracy").
  *
- * Also: a worked example with exact values, the adjoint identities
+ * Ranks 1 to 3 (every fourth random case has a depth axis). Also: a worked
+ * example with exact values, the adjoint identities
  * <conv(x, w), dy> = <x, dx> = <w, dw>, bit-identical results at 1, 2 and 3
  * threads (CONV4J_FLAG_FULL_TEAM), packing shared across shapes, and the
  * refusals.
@@ -41,14 +42,14 @@ static double gamma_of(double n)
     return n * u / (1.0 - n * u);
 }
 
-/* One random axis: sizes, TF "same" or random pads (some past (k-1)*d, so
- * dy has rows no dx pixel reads), strides up to 3, dilation up to 3. */
-static void random_axis(test_rng *rng, conv4j_conv_desc *d, int axis)
+/* One random axis: sizes up to max_in, TF "same" or random pads (some past
+ * (k-1)*d, so dy has rows no dx pixel reads), strides up to 3, dilation up to 3. */
+static void random_axis(test_rng *rng, conv4j_conv_desc *d, int axis, int32_t max_in)
 {
     d->kernel[axis] = test_rng_int(rng, 1, 4);
     d->stride[axis] = test_rng_int(rng, 0, 2) == 0 ? 1 : test_rng_int(rng, 1, 3);
     d->dilation[axis] = test_rng_int(rng, 0, 3) == 0 ? test_rng_int(rng, 2, 3) : 1;
-    d->in_size[axis] = test_rng_int(rng, 1, 11);
+    d->in_size[axis] = test_rng_int(rng, 1, max_in);
     const int32_t span = (d->kernel[axis] - 1) * d->dilation[axis] + 1;
     if (test_rng_int(rng, 0, 1) == 0) {
         const int32_t out = (d->in_size[axis] + d->stride[axis] - 1) / d->stride[axis];
@@ -65,10 +66,13 @@ static void random_axis(test_rng *rng, conv4j_conv_desc *d, int axis)
     }
 }
 
-static conv4j_conv_desc random_desc(test_rng *rng)
+/* rank 0: 1 or 2 at random. Rank 3 keeps each axis small (its cases cost a cube). */
+static conv4j_conv_desc random_desc(test_rng *rng, int32_t rank)
 {
-    const int32_t rank = test_rng_int(rng, 1, 2);
-    conv4j_conv_desc d = rank == 1 ? test_desc_1d(1, 1, 1, 1, 1) : test_desc_2d(1, 1, 1, 1, 1, 1, 1);
+    rank = rank == 0 ? test_rng_int(rng, 1, 2) : rank;
+    conv4j_conv_desc d = rank == 1   ? test_desc_1d(1, 1, 1, 1, 1)
+                         : rank == 2 ? test_desc_2d(1, 1, 1, 1, 1, 1, 1)
+                                     : test_desc_3d(1, 1, 1, 1, 1, 1, 1, 1, 1);
     d.batch = test_rng_int(rng, 1, 3);
     d.layout = test_rng_int(rng, 0, 2) == 0 ? CONV4J_LAYOUT_CHANNELS_FIRST
                                             : CONV4J_LAYOUT_CHANNELS_LAST;
@@ -93,7 +97,7 @@ static conv4j_conv_desc random_desc(test_rng *rng)
         break;
     }
     for (int axis = 0; axis < rank; ++axis) {
-        random_axis(rng, &d, axis);
+        random_axis(rng, &d, axis, rank == 3 ? 6 : 11);
     }
     return d;
 }
@@ -455,11 +459,37 @@ static void check_refusals(void)
     CHECK_STATUS(conv4j_explain(&depthwise, line, sizeof line), CONV4J_OK);
     CHECK(strstr(line, "-> bwd_weights_dwconv") != NULL, "explain: %s", line);
 
+    /* Rank 3 runs on the fast rows of both passes (not the reference loops). */
+    conv4j_conv_desc volume = test_desc_3d(1, 5, 6, 7, 4, 3, 3, 3, 8);
+    volume.stride[0] = 2;
+    volume.dilation[2] = 2;
+    for (int depthwise_case = 0; depthwise_case < 2; ++depthwise_case) {
+        volume.groups = depthwise_case ? 4 : 1;
+        volume.out_channels = depthwise_case ? 4 : 8;
+        volume.propagation = CONV4J_PROPAGATION_BACKWARD_DATA;
+        CHECK_STATUS(conv4j_explain(&volume, line, sizeof line), CONV4J_OK);
+        CHECK(strstr(line, depthwise_case ? "-> bwd_data_dwconv" : "-> bwd_data_gemm") != NULL,
+              "explain: %s", line);
+        volume.propagation = CONV4J_PROPAGATION_BACKWARD_WEIGHTS;
+        CHECK_STATUS(conv4j_explain(&volume, line, sizeof line), CONV4J_OK);
+        CHECK(strstr(line, depthwise_case ? "-> bwd_weights_dwconv" : "-> bwd_weights_gemm") !=
+                  NULL,
+              "explain: %s", line);
+    }
+
     /* A stride far past the input: no loop over its 2^30 phases, the reference instead. */
     conv4j_conv_desc huge = test_desc_1d(1, 5, 2, 1, 3);
     huge.stride[0] = 1 << 30;
     huge.propagation = CONV4J_PROPAGATION_BACKWARD_DATA;
     CHECK_STATUS(conv4j_explain(&huge, line, sizeof line), CONV4J_OK);
+    CHECK(strstr(line, "-> bwd_data_reference") != NULL &&
+              strstr(line, "more stride phases than input pixels") != NULL,
+          "explain: %s", line);
+    /* Three int32 strides whose product would overflow int64. */
+    conv4j_conv_desc huge3 = test_desc_3d(1, 2, 2, 2, 1, 1, 1, 1, 1);
+    huge3.stride[0] = huge3.stride[1] = huge3.stride[2] = INT32_MAX;
+    huge3.propagation = CONV4J_PROPAGATION_BACKWARD_DATA;
+    CHECK_STATUS(conv4j_explain(&huge3, line, sizeof line), CONV4J_OK);
     CHECK(strstr(line, "-> bwd_data_reference") != NULL &&
               strstr(line, "more stride phases than input pixels") != NULL,
           "explain: %s", line);
@@ -518,11 +548,15 @@ int main(void)
     check_refusals();
     test_rng rng = {0x5eed0bac4a11ULL};
     int64_t bad = 0;
+    /* Every fourth case is rank 3 (depth phases, depth patch runs). */
     for (int i = 0; i < cases; ++i) {
-        const conv4j_conv_desc d = random_desc(&rng);
+        const int rank3 = i % 4 == 1;
+        const conv4j_conv_desc d = random_desc(&rng, rank3 ? 3 : 0);
         const int depthwise = d.groups == d.in_channels && d.groups > 1 && d.out_channels == d.groups;
-        conv4j_algorithm algorithm = i % 4 == 3 ? CONV4J_ALGORITHM_AUTO : CONV4J_ALGORITHM_GEMM;
-        if (depthwise && i % 2 == 0) {
+        /* Rank 3 alternates GEMM and AUTO (depthwise: the dwconv rows of both passes). */
+        conv4j_algorithm algorithm = i % 4 == 3 || i % 8 == 5 ? CONV4J_ALGORITHM_AUTO
+                                                              : CONV4J_ALGORITHM_GEMM;
+        if (depthwise && (rank3 ? i % 8 == 1 : i % 2 == 0)) {
             algorithm = CONV4J_ALGORITHM_DEPTHWISE; /* bwd_data_dwconv */
         }
         check_case(&d, &rng, algorithm, &bad);
@@ -539,6 +573,20 @@ int main(void)
         d.groups = i == 3 ? 4 : 1;
         d.layout = i == 2 ? CONV4J_LAYOUT_CHANNELS_FIRST : CONV4J_LAYOUT_CHANNELS_LAST;
         check_case(&d, &rng, CONV4J_ALGORITHM_AUTO, &bad);
+    }
+    /* Rank-3 layers: a Conv3DTranspose-like 2x upsampling (k 4, s 2), a
+     * 3x3x3 layer over several dW chunks, and a depthwise one. */
+    for (int i = 0; i < 3; ++i) {
+        conv4j_conv_desc d = test_desc_3d(2, 5 + i, 7, 6, 16, i == 0 ? 4 : 3, i == 0 ? 4 : 3,
+                                          i == 0 ? 4 : 3, i == 2 ? 16 : 24);
+        for (int axis = 0; axis < 3; ++axis) {
+            d.stride[axis] = i == 0 ? 2 : 1 + axis % 2;
+            d.pad_before[axis] = 1;
+            d.pad_after[axis] = i == 0 ? 2 : 1;
+        }
+        d.groups = i == 2 ? 16 : 1;
+        d.layout = i == 1 ? CONV4J_LAYOUT_CHANNELS_FIRST : CONV4J_LAYOUT_CHANNELS_LAST;
+        check_case(&d, &rng, i == 2 ? CONV4J_ALGORITHM_DEPTHWISE : CONV4J_ALGORITHM_AUTO, &bad);
     }
     printf("%d random cases, %lld elements outside the bounds\n", cases, (long long)bad);
     return test_summary("test_backward");

@@ -20,14 +20,12 @@
 static size_t slice_floats(const conv4j_problem *p)
 {
     const int64_t multiplier = p->out_channels / p->in_channels;
-    return (size_t)(p->kernel_h * p->kernel_w * CONV4J_DWCONV_BACKWARD_BLOCK * multiplier);
+    return (size_t)(p->kernel_d * p->kernel_h * p->kernel_w * CONV4J_DWCONV_BACKWARD_BLOCK *
+                    multiplier);
 }
 
 const char *conv4j_dwconv_backward_weights_reject(const conv4j_problem *p)
 {
-    if (!conv4j_problem_is_flat(p)) {
-        return "rank 3"; /* the block loop walks H and W only */
-    }
     if (p->groups != p->in_channels || p->groups == 1) {
         return "not depthwise";
     }

@@ -64,7 +64,9 @@ typedef struct gemm_layout {
     int64_t blocks;          /* per group */
     int64_t tiles;           /* ceil(N * Dout * Hout * Wout / mr) */
     size_t packed_per_group; /* floats */
-    size_t slice_bytes;      /* per thread: pointers, then copied rows */
+    int scattered;           /* output pixels not dense (a backward-data phase writing dx) */
+    size_t tile_offset;      /* in a slice: the C tile of a scattered output */
+    size_t slice_bytes;      /* per thread: pointers, copied rows, C tile */
     size_t zero_bytes;       /* the shared zero row, at the start of the workspace */
 } gemm_layout;
 
@@ -121,7 +123,14 @@ static gemm_layout layout_of(const conv4j_problem *p, const conv4j_isa_config *c
     l.packed_per_group = conv4j_f32_gemm_packed_b_count(l.k, cout, nr);
     const size_t pointers = (size_t)(l.segments * mr) * sizeof(const float *);
     const size_t copies = l.mode == MODE_TAP ? 0 : (size_t)(mr * l.k) * sizeof(float);
-    l.slice_bytes = align_up(pointers) + align_up(copies);
+    /* Output pixels a constant out.w apart only within a row (the stride
+     * phases of backward data write every s-th dx pixel): each tile is
+     * computed into the slice and its rows copied out while in L1. */
+    l.scattered = p->out.w != p->out_channels || p->out.h != p->out_w * p->out.w ||
+                  p->out.d != p->out_h * p->out.h || p->out.n != p->out_d * p->out.d;
+    l.tile_offset = align_up(pointers) + align_up(copies);
+    l.slice_bytes = l.tile_offset +
+                    (l.scattered ? align_up((size_t)(mr * l.block_columns) * sizeof(float)) : 0);
     l.zero_bytes = align_up((size_t)l.segment_length * sizeof(float));
     return l;
 }
@@ -391,6 +400,31 @@ static void live_segments(const gemm_layout *l, const float *const *a, const flo
     *last = end;
 }
 
+/* Rows of a scattered output's C tile [height][width] to pixels q0 .. of
+ * output (already at the item's first channel). */
+static void scatter_tile(const conv4j_problem *p, const float *tile, int64_t width, int64_t q0,
+                         int64_t height, float *output)
+{
+    int64_t ow = q0 % p->out_w;
+    int64_t oh = q0 / p->out_w % p->out_h;
+    int64_t od = q0 / (p->out_w * p->out_h) % p->out_d;
+    int64_t n = q0 / (p->out_w * p->out_h * p->out_d);
+    for (int64_t i = 0; i < height; ++i) {
+        memcpy(output + n * p->out.n + od * p->out.d + oh * p->out.h + ow * p->out.w,
+               tile + i * width, (size_t)width * sizeof(float));
+        if (++ow == p->out_w) {
+            ow = 0;
+            if (++oh == p->out_h) {
+                oh = 0;
+                if (++od == p->out_d) {
+                    od = 0;
+                    ++n;
+                }
+            }
+        }
+    }
+}
+
 /* Items [begin, end) with the slice of one thread. */
 static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *slice)
 {
@@ -418,25 +452,30 @@ static void run_items(const gemm_call *call, int64_t begin, int64_t end, char *s
         const float *weights = call->packed_kernel + (size_t)g * l->packed_per_group +
                                (size_t)(column / nr * l->k * nr);
         const float *bias = call->bias == NULL ? NULL : call->bias + g * cout + column;
-        float *c = call->output + q0 * p->out_channels + g * cout + column;
+        float *c = l->scattered ? (float *)(void *)(slice + l->tile_offset)
+                                : call->output + q0 * p->out_channels + g * cout + column;
+        const int64_t ldc = l->scattered ? width : p->out_channels;
         int64_t first = 0, last = l->segments;
         if (skip) {
             live_segments(l, a, call->zero, height, &first, &last);
         }
         if (first == 0 && last == l->segments) {
             epilogue.bias = bias;
-            call->tile(height, width, l->segments, l->segment_length, a, weights, c,
-                       p->out_channels, &epilogue);
-            continue;
+            call->tile(height, width, l->segments, l->segment_length, a, weights, c, ldc,
+                       &epilogue);
+        } else {
+            /* Fewer segments: the kernel finds panel j at j * k' * nr for
+             * its own k', so each panel of the block is its own call. */
+            const int64_t skipped = first * l->segment_length * nr;
+            for (int64_t at = 0; at < width; at += nr) {
+                epilogue.bias = bias == NULL ? NULL : bias + at;
+                call->tile(height, width - at < nr ? width - at : nr, last - first,
+                           l->segment_length, a + first * mr, weights + at * l->k + skipped,
+                           c + at, ldc, &epilogue);
+            }
         }
-        /* Fewer segments: the kernel finds panel j at j * k' * nr for its
-         * own k', so each panel of the block is its own call. */
-        const int64_t skipped = first * l->segment_length * nr;
-        for (int64_t at = 0; at < width; at += nr) {
-            epilogue.bias = bias == NULL ? NULL : bias + at;
-            call->tile(height, width - at < nr ? width - at : nr, last - first,
-                       l->segment_length, a + first * mr, weights + at * l->k + skipped, c + at,
-                       p->out_channels, &epilogue);
+        if (l->scattered) {
+            scatter_tile(p, c, width, q0, height, call->output + g * cout + column);
         }
     }
 }

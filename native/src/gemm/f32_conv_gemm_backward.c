@@ -97,103 +97,151 @@ static phase_axis axis_phase(int64_t rho, int64_t in, int64_t kernel, int64_t st
     return a;
 }
 
-static phase_axis phase_h(const conv4j_problem *p, int64_t rho)
+/* One backward-data phase: an axis phase per spatial axis. */
+typedef struct phase {
+    phase_axis d, h, w;
+} phase;
+
+static int64_t phase_total(const conv4j_problem *p)
 {
-    return axis_phase(rho, p->in_h, p->kernel_h, p->stride_h, p->dilation_h, p->pad_top);
+    return p->stride_d * p->stride_h * p->stride_w;
 }
 
-static phase_axis phase_w(const conv4j_problem *p, int64_t rho)
+/* Phase r of phase_total, depth-major (flat problems have one depth phase). */
+static phase phase_of(const conv4j_problem *p, int64_t r)
 {
-    return axis_phase(rho, p->in_w, p->kernel_w, p->stride_w, p->dilation_w, p->pad_left);
+    phase f;
+    f.d = axis_phase(r / (p->stride_h * p->stride_w), p->in_d, p->kernel_d, p->stride_d,
+                     p->dilation_d, p->pad_front);
+    f.h = axis_phase(r / p->stride_w % p->stride_h, p->in_h, p->kernel_h, p->stride_h,
+                     p->dilation_h, p->pad_top);
+    f.w = axis_phase(r % p->stride_w, p->in_w, p->kernel_w, p->stride_w, p->dilation_w,
+                     p->pad_left);
+    return f;
+}
+
+static int phase_has_taps(const phase *f)
+{
+    return f->d.taps > 0 && f->h.taps > 0 && f->w.taps > 0;
+}
+
+static int phase_has_pixels(const phase *f)
+{
+    return f->d.count > 0 && f->h.count > 0 && f->w.count > 0;
+}
+
+/* One axis of the phase problem: dy's extent *in over the phase's taps,
+ * cropped where the pads are negative (dy entries no pixel of the phase
+ * reads); returns how many dy entries the crop skips at the start. */
+static int64_t phase_problem_axis(const phase_axis *a, int64_t dy_extent, int64_t *in,
+                                  int64_t *out, int64_t *kernel, int64_t *dilation,
+                                  int64_t *before, int64_t *after)
+{
+    int64_t skipped = 0;
+    *in = dy_extent;
+    *out = a->count;
+    *kernel = a->taps;
+    *dilation = a->dilation;
+    *before = a->pad;
+    *after = a->count + (a->taps - 1) * a->dilation - dy_extent - a->pad;
+    if (*before < 0) {
+        skipped = -*before;
+        *in += *before;
+        *before = 0;
+    }
+    if (*after < 0) {
+        *in += *after;
+        *after = 0;
+    }
+    return skipped;
 }
 
 /* The phase as a forward channels_last problem: dy in, the phase's dx
- * pixels (dense) out, the flipped tap subset as kernel. Negative pads (dy
- * rows or columns no pixel of the phase reads) are cropped off dy instead:
- * *offset is where the cropped dy starts. Returns 0 when nothing of dy is
- * left (every tap of the phase in the padding: dx there is the bias). */
-static int phase_problem(const conv4j_problem *p, const phase_axis *h, const phase_axis *w,
-                         conv4j_problem *out, int64_t *offset)
+ * pixels (dense) out, the flipped tap subset as kernel. Negative pads are
+ * cropped off dy: *offset is where the cropped dy starts. Returns 0 when
+ * nothing of dy is left (every tap of the phase in the padding: dx there is
+ * the bias). */
+static int phase_problem(const conv4j_problem *p, const phase *f, conv4j_problem *out,
+                         int64_t *offset)
 {
     conv4j_problem q = *p;
     q.propagation = CONV4J_PROPAGATION_FORWARD;
     q.algorithm = CONV4J_ALGORITHM_AUTO;
     q.layout = CONV4J_LAYOUT_CHANNELS_LAST;
     q.kernel_nonfinite = 0;
-    q.in_h = p->out_h;
-    q.in_w = p->out_w;
     q.in_channels = p->out_channels;
-    q.out_h = h->count;
-    q.out_w = w->count;
     q.out_channels = p->in_channels;
-    q.kernel_h = h->taps;
-    q.kernel_w = w->taps;
+    q.stride_d = 1;
     q.stride_h = 1;
     q.stride_w = 1;
-    q.dilation_h = h->dilation;
-    q.dilation_w = w->dilation;
-    q.pad_top = h->pad;
-    q.pad_left = w->pad;
-    q.pad_bottom = h->count + (h->taps - 1) * h->dilation - p->out_h - h->pad;
-    q.pad_right = w->count + (w->taps - 1) * w->dilation - p->out_w - w->pad;
     q.in_channels_per_group = p->out_channels_per_group;
     q.out_channels_per_group = p->in_channels_per_group;
     /* dy's own strides (channels_last), kept when cropping. */
     q.in.c = 1;
     q.in.w = p->out_channels;
-    q.in.h = p->out_w * p->out_channels;
-    q.in.n = p->out_h * q.in.h;
+    q.in.h = p->out_w * q.in.w;
+    q.in.d = p->out_h * q.in.h;
+    q.in.n = p->out_d * q.in.d;
+    const int64_t skip_d = phase_problem_axis(&f->d, p->out_d, &q.in_d, &q.out_d, &q.kernel_d,
+                                              &q.dilation_d, &q.pad_front, &q.pad_back);
+    const int64_t skip_h = phase_problem_axis(&f->h, p->out_h, &q.in_h, &q.out_h, &q.kernel_h,
+                                              &q.dilation_h, &q.pad_top, &q.pad_bottom);
+    const int64_t skip_w = phase_problem_axis(&f->w, p->out_w, &q.in_w, &q.out_w, &q.kernel_w,
+                                              &q.dilation_w, &q.pad_left, &q.pad_right);
     q.out.c = 1;
     q.out.w = q.out_channels;
-    q.out.h = q.out_w * q.out_channels;
-    q.out.n = q.out_h * q.out.h;
-    *offset = 0;
-    if (q.pad_top < 0) {
-        *offset += -q.pad_top * q.in.h;
-        q.in_h += q.pad_top;
-        q.pad_top = 0;
-    }
-    if (q.pad_left < 0) {
-        *offset += -q.pad_left * q.in.w;
-        q.in_w += q.pad_left;
-        q.pad_left = 0;
-    }
-    if (q.pad_bottom < 0) {
-        q.in_h += q.pad_bottom;
-        q.pad_bottom = 0;
-    }
-    if (q.pad_right < 0) {
-        q.in_w += q.pad_right;
-        q.pad_right = 0;
-    }
+    q.out.h = q.out_w * q.out.w;
+    q.out.d = q.out_h * q.out.h;
+    q.out.n = q.out_d * q.out.d;
+    *offset = skip_d * q.in.d + skip_h * q.in.h + skip_w * q.in.w;
     *out = q;
-    return q.in_h > 0 && q.in_w > 0;
+    return q.in_d > 0 && q.in_h > 0 && q.in_w > 0;
+}
+
+/* Keras kernel index of the phase's flipped taps (ud, uh, uw). */
+static int64_t phase_tap(const conv4j_problem *p, const phase *f, int64_t ud, int64_t uh,
+                         int64_t uw)
+{
+    const int64_t kd = f->d.first_tap + (f->d.taps - 1 - ud) * f->d.period;
+    const int64_t kh = f->h.first_tap + (f->h.taps - 1 - uh) * f->h.period;
+    const int64_t kw = f->w.first_tap + (f->w.taps - 1 - uw) * f->w.period;
+    return (kd * p->kernel_h + kh) * p->kernel_w + kw;
 }
 
 /* What differs between the ways a phase runs: its packing and its kernel. */
 typedef struct phase_kind {
-    size_t (*count)(const conv4j_problem *p, const conv4j_isa_config *config,
-                    const phase_axis *h, const phase_axis *w);
+    size_t (*count)(const conv4j_problem *p, const conv4j_isa_config *config, const phase *f);
     /* Packs the phase (taps flipped) at packed. */
-    void (*pack)(const conv4j_problem *p, const conv4j_isa_config *config, const phase_axis *h,
-                 const phase_axis *w, const float *kernel, float *packed);
+    void (*pack)(const conv4j_problem *p, const conv4j_isa_config *config, const phase *f,
+                 const float *kernel, float *packed);
     size_t (*workspace)(const conv4j_problem *q, const conv4j_isa_config *config, int32_t slices);
     void (*run)(const conv4j_problem *q, const conv4j_isa_config *config, const float *packed,
                 const float *bias, const float *input, float *output, void *workspace,
                 int32_t threads);
+    /* 1 when run honours q's output strides, so a phase writes its dx
+     * pixels in place (no phase buffer, no scatter pass). */
+    int in_place;
 } phase_kind;
+
+/* A phase problem writing straight into dx: its pixels are every s-th dx
+ * pixel per axis; returns the offset of its first pixel in dx. */
+static int64_t phase_in_place(const conv4j_problem *p, const phase *f, conv4j_problem *q)
+{
+    q->out.n = p->in.n;
+    q->out.d = p->stride_d * p->in.d;
+    q->out.h = p->stride_h * p->in.h;
+    q->out.w = p->stride_w * p->in.w;
+    return f->d.first * p->in.d + f->h.first * p->in.h + f->w.first * p->in.w;
+}
 
 static size_t packed_count(const conv4j_problem *p, const conv4j_isa_config *config,
                            const phase_kind *kind)
 {
     size_t count = 0;
-    for (int64_t rh = 0; rh < p->stride_h; ++rh) {
-        const phase_axis h = phase_h(p, rh);
-        for (int64_t rw = 0; rw < p->stride_w; ++rw) {
-            const phase_axis w = phase_w(p, rw);
-            if (h.taps > 0 && w.taps > 0) {
-                count += kind->count(p, config, &h, &w);
-            }
+    for (int64_t r = 0; r < phase_total(p); ++r) {
+        const phase f = phase_of(p, r);
+        if (phase_has_taps(&f)) {
+            count += kind->count(p, config, &f);
         }
     }
     return count;
@@ -202,61 +250,68 @@ static size_t packed_count(const conv4j_problem *p, const conv4j_isa_config *con
 static void pack_phases(const conv4j_problem *p, const conv4j_isa_config *config,
                         const phase_kind *kind, const float *kernel, float *packed)
 {
-    for (int64_t rh = 0; rh < p->stride_h; ++rh) {
-        const phase_axis h = phase_h(p, rh);
-        for (int64_t rw = 0; rw < p->stride_w; ++rw) {
-            const phase_axis w = phase_w(p, rw);
-            if (h.taps > 0 && w.taps > 0) {
-                kind->pack(p, config, &h, &w, kernel, packed);
-                packed += kind->count(p, config, &h, &w);
-            }
+    for (int64_t r = 0; r < phase_total(p); ++r) {
+        const phase f = phase_of(p, r);
+        if (phase_has_taps(&f)) {
+            kind->pack(p, config, &f, kernel, packed);
+            packed += kind->count(p, config, &f);
         }
     }
 }
 
-/* Bytes of the scratch a strided problem's phase output needs (0 at stride 1). */
-static size_t phase_buffer_bytes(const conv4j_problem *p)
+static int is_unit_stride(const conv4j_problem *p)
 {
-    if (p->stride_h == 1 && p->stride_w == 1) {
+    return p->stride_d == 1 && p->stride_h == 1 && p->stride_w == 1;
+}
+
+/* Bytes of the scratch a strided problem's phase output needs (0 at stride 1
+ * and for kinds that write in place). */
+static size_t phase_buffer_bytes(const conv4j_problem *p, const phase_kind *kind)
+{
+    if (is_unit_stride(p) || kind->in_place) {
         return 0;
     }
+    const int64_t slices = (p->in_d + p->stride_d - 1) / p->stride_d;
     const int64_t rows = (p->in_h + p->stride_h - 1) / p->stride_h;
     const int64_t columns = (p->in_w + p->stride_w - 1) / p->stride_w;
-    return align_up((size_t)(p->batch * rows * columns * p->in_channels) * sizeof(float));
+    return align_up((size_t)(p->batch * slices * rows * columns * p->in_channels) *
+                    sizeof(float));
 }
 
 static size_t phases_workspace(const conv4j_problem *p, const conv4j_isa_config *config,
                                int32_t slices, const phase_kind *kind)
 {
     size_t most = 0;
-    for (int64_t rh = 0; rh < p->stride_h; ++rh) {
-        const phase_axis h = phase_h(p, rh);
-        for (int64_t rw = 0; rw < p->stride_w; ++rw) {
-            const phase_axis w = phase_w(p, rw);
-            conv4j_problem q;
-            int64_t offset;
-            if (h.taps == 0 || w.taps == 0 || h.count == 0 || w.count == 0 ||
-                !phase_problem(p, &h, &w, &q, &offset)) {
-                continue;
-            }
-            const size_t bytes = kind->workspace(&q, config, slices);
-            most = bytes > most ? bytes : most;
+    for (int64_t r = 0; r < phase_total(p); ++r) {
+        const phase f = phase_of(p, r);
+        conv4j_problem q;
+        int64_t offset;
+        if (!phase_has_taps(&f) || !phase_has_pixels(&f) || !phase_problem(p, &f, &q, &offset)) {
+            continue;
         }
+        if (kind->in_place) {
+            (void)phase_in_place(p, &f, &q);
+        }
+        const size_t bytes = kind->workspace(&q, config, slices);
+        most = bytes > most ? bytes : most;
     }
-    return phase_buffer_bytes(p) + align_up(most);
+    return phase_buffer_bytes(p, kind) + align_up(most);
 }
 
-static void scatter_row(const conv4j_problem *p, const phase_axis *h, const phase_axis *w,
-                        const float *source, const float *bias, float *dx, int64_t row)
+/* Row (n, jd, jh) of the phase, in the dense phase output's order. */
+static void scatter_row(const conv4j_problem *p, const phase *f, const float *source,
+                        const float *bias, float *dx, int64_t row)
 {
     const int64_t cin = p->in_channels;
-    const int64_t n = row / h->count;
-    const int64_t j = row % h->count;
-    float *line = dx + n * p->in.n + (h->first + j * p->stride_h) * p->in.h;
-    for (int64_t i = 0; i < w->count; ++i) {
-        float *pixel = line + (w->first + i * p->stride_w) * p->in.w;
+    const int64_t n = row / (f->d.count * f->h.count);
+    const int64_t jd = row / f->h.count % f->d.count;
+    const int64_t jh = row % f->h.count;
+    float *line = dx + n * p->in.n + (f->d.first + jd * p->stride_d) * p->in.d +
+                  (f->h.first + jh * p->stride_h) * p->in.h;
+    for (int64_t i = 0; i < f->w.count; ++i) {
+        float *pixel = line + (f->w.first + i * p->stride_w) * p->in.w;
         if (source != NULL) {
-            memcpy(pixel, source + (row * w->count + i) * cin, (size_t)cin * sizeof(float));
+            memcpy(pixel, source + (row * f->w.count + i) * cin, (size_t)cin * sizeof(float));
         } else {
             for (int64_t c = 0; c < cin; ++c) {
                 pixel[c] = conv4j_activate(bias != NULL ? bias[c] : 0.0f, p->activation);
@@ -267,15 +322,15 @@ static void scatter_row(const conv4j_problem *p, const phase_axis *h, const phas
 
 /* Copies the dense phase result to its dx pixels, or (source NULL) writes
  * act(bias) there for a phase that no tap reaches. */
-static void scatter_phase(const conv4j_problem *p, const phase_axis *h, const phase_axis *w,
-                          const float *source, const float *bias, float *dx, int32_t threads)
+static void scatter_phase(const conv4j_problem *p, const phase *f, const float *source,
+                          const float *bias, float *dx, int32_t threads)
 {
-    const int64_t rows = p->batch * h->count;
+    const int64_t rows = p->batch * f->d.count * f->h.count;
 #ifdef _OPENMP
     if (threads > 1 && rows > 1) {
 #pragma omp parallel for num_threads(threads) schedule(static)
         for (int64_t row = 0; row < rows; ++row) {
-            scatter_row(p, h, w, source, bias, dx, row);
+            scatter_row(p, f, source, bias, dx, row);
         }
         return;
     }
@@ -283,7 +338,7 @@ static void scatter_phase(const conv4j_problem *p, const phase_axis *h, const ph
     (void)threads;
 #endif
     for (int64_t row = 0; row < rows; ++row) {
-        scatter_row(p, h, w, source, bias, dx, row);
+        scatter_row(p, f, source, bias, dx, row);
     }
 }
 
@@ -292,66 +347,66 @@ static void run_phases(const conv4j_problem *p, const conv4j_isa_config *config,
                        const phase_kind *kind, const float *packed_kernel, const float *bias,
                        const float *input, float *output, void *workspace, int32_t threads)
 {
-    const int direct = p->stride_h == 1 && p->stride_w == 1;
+    const int direct = is_unit_stride(p) || kind->in_place;
     char *base = workspace;
     float *phase_output = (float *)(void *)base;
-    void *kernel_workspace = base == NULL ? NULL : base + phase_buffer_bytes(p);
+    void *kernel_workspace = base == NULL ? NULL : base + phase_buffer_bytes(p, kind);
     const float *weights = packed_kernel;
-    for (int64_t rh = 0; rh < p->stride_h; ++rh) {
-        const phase_axis h = phase_h(p, rh);
-        for (int64_t rw = 0; rw < p->stride_w; ++rw) {
-            const phase_axis w = phase_w(p, rw);
-            const size_t packed =
-                h.taps > 0 && w.taps > 0 ? kind->count(p, config, &h, &w) : 0;
-            conv4j_problem q;
-            int64_t offset = 0;
-            if (h.count == 0 || w.count == 0) {
-                weights += packed;
-                continue;
-            }
-            if (packed == 0 || !phase_problem(p, &h, &w, &q, &offset)) {
-                scatter_phase(p, &h, &w, NULL, bias, output, threads);
-                weights += packed;
-                continue;
-            }
-            kind->run(&q, config, weights, bias, input + offset, direct ? output : phase_output,
-                      kernel_workspace, threads);
-            if (!direct) {
-                scatter_phase(p, &h, &w, phase_output, bias, output, threads);
-            }
+    for (int64_t r = 0; r < phase_total(p); ++r) {
+        const phase f = phase_of(p, r);
+        const size_t packed = phase_has_taps(&f) ? kind->count(p, config, &f) : 0;
+        conv4j_problem q;
+        int64_t offset = 0;
+        if (!phase_has_pixels(&f)) {
             weights += packed;
+            continue;
         }
+        if (packed == 0 || !phase_problem(p, &f, &q, &offset)) {
+            scatter_phase(p, &f, NULL, bias, output, threads);
+            weights += packed;
+            continue;
+        }
+        float *target = phase_output;
+        if (direct) {
+            target = output + (kind->in_place ? phase_in_place(p, &f, &q) : 0);
+        }
+        kind->run(&q, config, weights, bias, input + offset, target, kernel_workspace, threads);
+        if (!direct) {
+            scatter_phase(p, &f, phase_output, bias, output, threads);
+        }
+        weights += packed;
     }
 }
 
-/* The GEMM phases: per group a [taps_h * taps_w * Cout/g][Cin/g] B matrix in
- * NR panels, rows (flipped tap, co), columns ci. */
+/* The GEMM phases: per group a [taps * Cout/g][Cin/g] B matrix in NR
+ * panels, rows (flipped tap, co), columns ci. */
 static size_t gemm_phase_count(const conv4j_problem *p, const conv4j_isa_config *config,
-                               const phase_axis *h, const phase_axis *w)
+                               const phase *f)
 {
-    const int64_t k = h->taps * w->taps * p->out_channels_per_group;
+    const int64_t k = f->d.taps * f->h.taps * f->w.taps * p->out_channels_per_group;
     return conv4j_f32_gemm_packed_b_count(k, p->in_channels_per_group, config->gemm_nr) *
            (size_t)p->groups;
 }
 
 static void gemm_phase_pack(const conv4j_problem *p, const conv4j_isa_config *config,
-                            const phase_axis *h, const phase_axis *w, const float *kernel,
-                            float *packed)
+                            const phase *f, const float *kernel, float *packed)
 {
     const int64_t nr = config->gemm_nr;
     const int64_t cig = p->in_channels_per_group;
     const int64_t cog = p->out_channels_per_group;
     for (int64_t g = 0; g < p->groups; ++g) {
         for (int64_t column = 0; column < cig; column += nr) {
-            for (int64_t uh = 0; uh < h->taps; ++uh) {
-                const int64_t kh = h->first_tap + (h->taps - 1 - uh) * h->period;
-                for (int64_t uw = 0; uw < w->taps; ++uw) {
-                    const int64_t kw = w->first_tap + (w->taps - 1 - uw) * w->period;
-                    const float *tap = kernel + (kh * p->kernel_w + kw) * cig * p->out_channels;
-                    for (int64_t co = 0; co < cog; ++co, packed += nr) {
-                        for (int64_t j = 0; j < nr; ++j) {
-                            const int64_t ci = column + j;
-                            packed[j] = ci < cig ? tap[ci * p->out_channels + g * cog + co] : 0.0f;
+            for (int64_t ud = 0; ud < f->d.taps; ++ud) {
+                for (int64_t uh = 0; uh < f->h.taps; ++uh) {
+                    for (int64_t uw = 0; uw < f->w.taps; ++uw) {
+                        const float *tap =
+                            kernel + phase_tap(p, f, ud, uh, uw) * cig * p->out_channels;
+                        for (int64_t co = 0; co < cog; ++co, packed += nr) {
+                            for (int64_t j = 0; j < nr; ++j) {
+                                const int64_t ci = column + j;
+                                packed[j] =
+                                    ci < cig ? tap[ci * p->out_channels + g * cog + co] : 0.0f;
+                            }
                         }
                     }
                 }
@@ -361,16 +416,15 @@ static void gemm_phase_pack(const conv4j_problem *p, const conv4j_isa_config *co
 }
 
 static const phase_kind gemm_phases = {gemm_phase_count, gemm_phase_pack,
-                                       conv4j_gemm_workspace_size, conv4j_gemm_run};
+                                       conv4j_gemm_workspace_size, conv4j_gemm_run, 1};
 
 /* More phases than dx pixels: strides past the input (a raw int32 stride
  * would loop 2^31 times), where the reference loop is the cheaper one. */
 static const char *phases_reject(const conv4j_problem *p)
 {
-    if (!conv4j_problem_is_flat(p)) {
-        return "rank 3"; /* the phases split H and W only */
-    }
-    if (p->stride_h * p->stride_w > p->in_h * p->in_w + 64) {
+    /* Step by step: the product of three int32 strides could overflow. */
+    const int64_t limit = p->in_d * p->in_h * p->in_w + 64;
+    if (p->stride_d > limit || p->stride_d * p->stride_h > limit || phase_total(p) > limit) {
         return "more stride phases than input pixels";
     }
     return NULL;
@@ -422,25 +476,24 @@ void conv4j_bwd_data_gemm_run(const conv4j_problem *p, const conv4j_isa_config *
 /* The depthwise phases (multiplier 1): each is a forward depthwise
  * convolution on the config's row kernels, taps flipped, [tap][Cpad]. */
 static size_t dwconv_phase_count(const conv4j_problem *p, const conv4j_isa_config *config,
-                                 const phase_axis *h, const phase_axis *w)
+                                 const phase *f)
 {
     (void)config;
-    return (size_t)(h->taps * w->taps * conv4j_dwconv_padded_channels(p));
+    return (size_t)(f->d.taps * f->h.taps * f->w.taps * conv4j_dwconv_padded_channels(p));
 }
 
 static void dwconv_phase_pack(const conv4j_problem *p, const conv4j_isa_config *config,
-                              const phase_axis *h, const phase_axis *w, const float *kernel,
-                              float *packed)
+                              const phase *f, const float *kernel, float *packed)
 {
     (void)config;
     const int64_t padded = conv4j_dwconv_padded_channels(p);
-    for (int64_t uh = 0; uh < h->taps; ++uh) {
-        const int64_t kh = h->first_tap + (h->taps - 1 - uh) * h->period;
-        for (int64_t uw = 0; uw < w->taps; ++uw, packed += padded) {
-            const int64_t kw = w->first_tap + (w->taps - 1 - uw) * w->period;
-            const float *tap = kernel + (kh * p->kernel_w + kw) * p->out_channels;
-            for (int64_t c = 0; c < padded; ++c) {
-                packed[c] = c < p->in_channels ? tap[c] : 0.0f;
+    for (int64_t ud = 0; ud < f->d.taps; ++ud) {
+        for (int64_t uh = 0; uh < f->h.taps; ++uh) {
+            for (int64_t uw = 0; uw < f->w.taps; ++uw, packed += padded) {
+                const float *tap = kernel + phase_tap(p, f, ud, uh, uw) * p->out_channels;
+                for (int64_t c = 0; c < padded; ++c) {
+                    packed[c] = c < p->in_channels ? tap[c] : 0.0f;
+                }
             }
         }
     }
@@ -459,13 +512,15 @@ static void dwconv_phase_run(const conv4j_problem *q, const conv4j_isa_config *c
                              const float *packed, const float *bias, const float *input,
                              float *output, void *workspace, int32_t threads)
 {
-    (void)workspace;
-    conv4j_dwconv_run_with(q, config->dwconv_row, config->dwconv_plane, packed, bias, input,
-                           output, threads);
+    /* Multiplier 1 (see reject): no expansion workspace; a phase with a
+     * depth axis runs on the volume rows. */
+    const conv4j_dwconv_kernels kernels = {config->dwconv_row, config->dwconv_plane,
+                                           config->dwconv_volume};
+    conv4j_dwconv_run(q, &kernels, packed, bias, input, output, workspace, threads);
 }
 
 static const phase_kind dwconv_phases = {dwconv_phase_count, dwconv_phase_pack,
-                                         dwconv_phase_workspace, dwconv_phase_run};
+                                         dwconv_phase_workspace, dwconv_phase_run, 0};
 
 const char *conv4j_bwd_data_dwconv_reject(const conv4j_problem *p,
                                           const conv4j_isa_config *config)
@@ -521,7 +576,7 @@ void conv4j_bwd_data_dwconv_run(const conv4j_problem *p, const conv4j_isa_config
  * one panel: the same for every pixel, so computed once per work item (the
  * divisions per pixel cost more than the copies). */
 typedef struct patch_run {
-    int64_t kh, kw;   /* kernel offsets: dilation * tap index */
+    int64_t kd, kh, kw; /* kernel offsets: dilation * tap index */
     int64_t source;   /* ci of the first float */
     int64_t target;   /* panel * length * nr + lane, for pixel 0 */
     int64_t count;
@@ -529,10 +584,10 @@ typedef struct patch_run {
 
 typedef struct weights_layout {
     int64_t mr, nr;
-    int64_t rows;          /* per group: KH * KW * Cin/g, the columns of C^T */
+    int64_t rows;          /* per group: KD * KH * KW * Cin/g, the columns of C^T */
     int64_t block_columns; /* per work item, a multiple of nr */
     int64_t column_blocks; /* per group */
-    int64_t pixels;        /* N * Ho * Wo */
+    int64_t pixels;        /* N * Do * Ho * Wo */
     size_t transposed_bytes; /* dyT [Cout][pixels] */
     /* Per thread: A pointers, packed patches, patch runs, and the item's
      * C^T block [Cout/g][width], transposed into dW while it is in cache. */
@@ -545,8 +600,8 @@ static weights_layout weights_layout_of(const conv4j_problem *p, const conv4j_is
     weights_layout l;
     l.mr = config->gemm_mr;
     l.nr = config->gemm_nr;
-    l.rows = p->kernel_h * p->kernel_w * p->in_channels_per_group;
-    l.pixels = p->batch * p->out_h * p->out_w;
+    l.rows = p->kernel_d * p->kernel_h * p->kernel_w * p->in_channels_per_group;
+    l.pixels = p->batch * p->out_d * p->out_h * p->out_w;
     /* Panels of about WEIGHTS_BLOCK_COLUMNS: a chunk's packed patches
      * (WEIGHTS_CHUNK x that many floats) stay in L2. */
     const int64_t panels = (l.rows + l.nr - 1) / l.nr;
@@ -576,9 +631,6 @@ const char *conv4j_bwd_weights_gemm_reject(const conv4j_problem *p,
                                            const conv4j_isa_config *config)
 {
     (void)config;
-    if (!conv4j_problem_is_flat(p)) {
-        return "rank 3"; /* the patch runs walk H and W only */
-    }
     if (p->layout != CONV4J_LAYOUT_CHANNELS_LAST) {
         return "needs channels_last";
     }
@@ -610,7 +662,8 @@ static int64_t patch_runs(const conv4j_problem *p, int64_t nr, int64_t c0, int64
         run.count = cig - run.source < width - c ? cig - run.source : width - c;
         const int64_t lane = c % nr;
         run.count = run.count < nr - lane ? run.count : nr - lane; /* stay in one panel */
-        run.kh = tap / p->kernel_w * p->dilation_h;
+        run.kd = tap / (p->kernel_h * p->kernel_w) * p->dilation_d;
+        run.kh = tap / p->kernel_w % p->kernel_h * p->dilation_h;
         run.kw = tap % p->kernel_w * p->dilation_w;
         run.target = (c / nr) * length * nr + lane;
         runs[count++] = run;
@@ -636,19 +689,22 @@ static void pack_patches(const conv4j_problem *p, const weights_layout *l, const
     }
     int64_t ow = q0 % p->out_w;
     int64_t oh = (q0 / p->out_w) % p->out_h;
-    int64_t n = q0 / (p->out_w * p->out_h);
+    int64_t od = (q0 / (p->out_w * p->out_h)) % p->out_d;
+    int64_t n = q0 / (p->out_w * p->out_h * p->out_d);
     for (int64_t qi = 0; qi < length; ++qi) {
         const float *image = x + n * p->in.n + g * p->in_channels_per_group;
+        const int64_t id0 = od * p->stride_d - p->pad_front;
         const int64_t ih0 = oh * p->stride_h - p->pad_top;
         const int64_t iw0 = ow * p->stride_w - p->pad_left;
         float *row = packed + qi * nr;
         for (int64_t k = 0; k < run_count; ++k) {
             const patch_run *run = &runs[k];
+            const int64_t id = id0 + run->kd;
             const int64_t ih = ih0 + run->kh;
             const int64_t iw = iw0 + run->kw;
             float *to = row + run->target;
-            if (ih >= 0 && ih < p->in_h && iw >= 0 && iw < p->in_w) {
-                memcpy(to, image + ih * p->in.h + iw * p->in.w + run->source,
+            if (id >= 0 && id < p->in_d && ih >= 0 && ih < p->in_h && iw >= 0 && iw < p->in_w) {
+                memcpy(to, image + id * p->in.d + ih * p->in.h + iw * p->in.w + run->source,
                        (size_t)run->count * sizeof(float));
             } else {
                 memset(to, 0, (size_t)run->count * sizeof(float));
@@ -658,7 +714,10 @@ static void pack_patches(const conv4j_problem *p, const weights_layout *l, const
             ow = 0;
             if (++oh == p->out_h) {
                 oh = 0;
-                ++n;
+                if (++od == p->out_d) {
+                    od = 0;
+                    ++n;
+                }
             }
         }
     }
@@ -701,8 +760,8 @@ static void weights_item(const weights_call *call, int64_t item, char *slice)
         for (int64_t co = 0; co < cog; co += l->mr) {
             const int64_t height = cog - co < l->mr ? cog - co : l->mr;
             for (int64_t i = 0; i < l->mr; ++i) {
-                a[i] = call->transposed + (g * cog + co + (i < height ? i : height - 1)) * l->pixels +
-                       q0;
+                const int64_t row = g * cog + co + (i < height ? i : height - 1);
+                a[i] = call->transposed + row * l->pixels + q0;
             }
             call->config->igemm(height, width, 1, length, a, packed, block + co * width, width,
                                 &epilogue);

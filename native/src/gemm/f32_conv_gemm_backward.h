@@ -4,13 +4,15 @@
  *
  * Backward data (bwd_data_gemm): dx is a sum over (dy pixel, tap) pairs with
  * ih = oh * s - pad + kh * d. Split dx by the phase rho = (ih + pad) mod s
- * per axis: the taps that reach a phase are those with kh * d = rho (mod s),
- * a fixed period apart, and over them the phase is a stride-1 correlation of
- * dy with the flipped, channel-transposed tap subset (dilation d / gcd(s, d),
- * negative pads = dy rows it never reads, cropped off). Each phase runs
- * through conv4j_gemm_run (bwd_data_dwconv: the depthwise row kernels);
- * stride 1 is one phase written straight into dx, larger strides write a
- * phase into scratch and copy it to its dx pixels. Nothing is zero-stuffed.
+ * per axis (D, H, W): the taps that reach a phase are those with
+ * kh * d = rho (mod s), a fixed period apart, and over them the phase is a
+ * stride-1 correlation of dy with the flipped, channel-transposed tap
+ * subset (dilation d / gcd(s, d), negative pads = dy rows it never reads,
+ * cropped off). Each phase runs
+ * through conv4j_gemm_run, which writes the phase's pixels (every s-th dx
+ * pixel) in place through its output strides; bwd_data_dwconv's phases run
+ * on the depthwise row (or volume) kernels into scratch, copied to their dx
+ * pixels (stride 1: straight into dx). Nothing is zero-stuffed.
  * The packing (every phase's sub-kernel, taps flipped) depends on the
  * kernel, strides and dilations only.
  *

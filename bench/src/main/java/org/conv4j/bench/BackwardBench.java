@@ -36,6 +36,14 @@ public final class BackwardBench {
 
     /** conv4j's plan for one pass of the shape, NHWC, AUTO. */
     private static Conv4jNative.Plan plan(Shape s, int propagation) {
+        return plan(s, propagation, null);
+    }
+
+    /**
+     * As {@link #plan(Shape, int)} with a bias (backward data: over the forward Cin, which makes the plan a
+     * transposed convolution layer).
+     */
+    static Conv4jNative.Plan plan(Shape s, int propagation, float[] bias) {
         ConvGeometry g = s.geometry();
         try (ConvDesc d = new ConvDesc()) {
             int w = s.dims() == 2 ? 1 : 0;
@@ -50,7 +58,7 @@ public final class BackwardBench {
                     .padAfter(w, g.padRight());
             Conv4jNative.Plan plan = new Conv4jNative.Plan();
             int status = Conv4jNative.conv4j_plan_create(d,
-                    propagation == Conv4jNative.PROPAGATION_BACKWARD_WEIGHTS ? null : s.kernel(), null, plan);
+                    propagation == Conv4jNative.PROPAGATION_BACKWARD_WEIGHTS ? null : s.kernel(), bias, plan);
             if (status != NativeStatus.OK.code()) {
                 throw new IllegalStateException(s.name() + ": conv4j_plan_create: " + status);
             }
@@ -61,6 +69,29 @@ public final class BackwardBench {
     private static double median(List<Double> times) {
         double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return t[t.length / 2];
+    }
+
+    /**
+     * Median seconds of {@code ours} and {@code theirs}, called alternately (3 warm-up pairs, then for about
+     * {@code 2 * seconds} and at least 5 pairs), so a load spike on the shared machine lands on both.
+     */
+    static double[] medians(Runnable ours, Runnable theirs, double seconds) {
+        List<Double> a = new ArrayList<>(), b = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ours.run();
+            theirs.run();
+        }
+        long end = System.nanoTime() + (long) (2 * seconds * 1e9);
+        while (System.nanoTime() < end || a.size() < 5) {
+            long t0 = System.nanoTime();
+            ours.run();
+            long t1 = System.nanoTime();
+            theirs.run();
+            long t2 = System.nanoTime();
+            a.add((t1 - t0) * 1e-9);
+            b.add((t2 - t1) * 1e-9);
+        }
+        return new double[] {median(a), median(b)};
     }
 
     public static void main(String[] args) {
@@ -87,22 +118,8 @@ public final class BackwardBench {
                     Runnable ours = weightsPass
                             ? () -> Conv4jNative.conv4j_plan_execute_backward_weights(plan, x, dy, dw, db, null, 0, 0)
                             : () -> Conv4jNative.conv4j_plan_execute(plan, dy, dx, null, 0, 0);
-                    List<Double> a = new ArrayList<>(), b = new ArrayList<>();
-                    for (int i = 0; i < 3; i++) { // warm-up
-                        ours.run();
-                        onednn.run();
-                    }
-                    long end = System.nanoTime() + (long) (2 * seconds * 1e9);
-                    while (System.nanoTime() < end || a.size() < 5) {
-                        long t0 = System.nanoTime();
-                        ours.run();
-                        long t1 = System.nanoTime();
-                        onednn.run();
-                        long t2 = System.nanoTime();
-                        a.add((t1 - t0) * 1e-9);
-                        b.add((t2 - t1) * 1e-9);
-                    }
-                    double ga = s.flops() / median(a) * 1e-9, gb = s.flops() / median(b) * 1e-9;
+                    double[] t = medians(ours, onednn::run, seconds);
+                    double ga = s.flops() / t[0] * 1e-9, gb = s.flops() / t[1] * 1e-9;
                     String row = Conv4jNative.conv4j_plan_explain(plan);
                     row = row.substring(row.indexOf("-> ") + 3).split(" ")[0];
                     System.out.printf(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.2fx | %s | %s |%n", name,

@@ -129,17 +129,17 @@ public final class OneDnnBackward implements AutoCloseable {
         check(dnnl_stream_wait(stream), "stream_wait");
     }
 
-    private static FloatPointer aligned(long floats) {
+    static FloatPointer aligned(long floats) {
         return new FloatPointer(OnnxConv.direct(floats));
     }
 
-    private static long[] concat(long[] a, long[] b) {
+    static long[] concat(long[] a, long[] b) {
         long[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);
         return r;
     }
 
-    private static void check(int status, String what) {
+    static void check(int status, String what) {
         if (status != dnnl_success) {
             throw new IllegalStateException("oneDNN " + what + " failed with status " + status);
         }
