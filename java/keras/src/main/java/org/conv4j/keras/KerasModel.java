@@ -85,6 +85,11 @@ public final class KerasModel implements AutoCloseable {
         return model;
     }
 
+    /** The layer graph (tests, and the weights writer). */
+    Graph graph() {
+        return graph;
+    }
+
     /** The model's name from its config. */
     public String name() {
         return graph.modelName;
@@ -482,7 +487,7 @@ public final class KerasModel implements AutoCloseable {
         long trainable = 0;
         long fixed = 0;
         for (Graph.Node n : graph.nodes) {
-            if (n.op == null && !functional) {
+            if (n.op == null && !functional || n.hidden) {
                 continue;
             }
             String cls = n.op == null ? "InputLayer" : n.op.className;
@@ -494,7 +499,7 @@ public final class KerasModel implements AutoCloseable {
             String connected = "-";
             if (n.op != null && functional) {
                 StringBuilder sb = new StringBuilder();
-                for (int in : n.op.inputs) {
+                for (int in : n.op.declaredInputs) {
                     sb.append(sb.length() == 0 ? "" : ", ").append(graph.nodes.get(in).name).append("[0][0]");
                 }
                 connected = sb.toString();

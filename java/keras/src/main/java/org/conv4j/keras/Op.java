@@ -17,6 +17,8 @@ abstract class Op {
     long nonTrainable;
     /** Nodes whose outputs this op reads (set by the graph). */
     int[] inputs;
+    /** The nodes the config says it reads (the summary's "Connected to"), before any folding. */
+    int[] declaredInputs;
 
     Op(LayerSpec spec, int[][] inShapes) {
         this.className = spec.className();

@@ -2,6 +2,7 @@ package org.conv4j.keras;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -51,6 +52,28 @@ class KerasModelApiTest {
         return rows;
     }
 
+    /** Every ZeroPadding of the family fixture feeds a forward conv: none runs, the convs pad. */
+    @Test
+    void zeroPaddingFoldsIntoTheConvItFeeds() throws IOException {
+        try (KerasModel m = KerasModel.load(Fixtures.file("family.keras"), Backend.JAVA, 1)) {
+            int pads = 0;
+            for (Graph.Node n : m.graph().nodes) {
+                if (n.op instanceof Layers.PadOp) {
+                    pads++;
+                    assertTrue(n.folded, n.name + " was not folded into the conv it feeds");
+                    Graph.Node reader = m.graph().nodes.stream()
+                            .filter(r -> r.op != null && r.op.declaredInputs.length == 1
+                                    && m.graph().nodes.get(r.op.declaredInputs[0]) == n)
+                            .findFirst().orElseThrow();
+                    Layers.ConvOp conv = (Layers.ConvOp) (reader.op instanceof Layers.ConvOp c && c.pre != null
+                            ? c.pre : reader.op);
+                    assertNotNull(conv.padBefore, reader.name + " has no explicit pads");
+                }
+            }
+            assertEquals(4, pads);
+        }
+    }
+
     static List<String> ourRows(String summary) {
         List<String> rows = new ArrayList<>();
         for (String line : summary.split("\n")) {
@@ -65,7 +88,7 @@ class KerasModelApiTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"cnn2d", "tcn1d", "graph", "pool3d"})
+    @ValueSource(strings = {"cnn2d", "tcn1d", "graph", "pool3d", "family"})
     void summaryListsWhatKerasLists(String model) throws IOException {
         List<String> keras = kerasRows(model);
         assertTrue(keras.size() > 5, "parsed Keras' summary of " + model);
