@@ -271,9 +271,14 @@ final class Graph {
 
     /** The class-derived key of the layer's weights in model.weights.h5: conv2d, conv2d_1, ... */
     private String weightKey(String cls) {
+        return weightKey(cls, keyCounts);
+    }
+
+    /** Keras' to_snake_case of the class name, numbered by how often it came before in {@code counts}. */
+    static String weightKey(String cls, Map<String, Integer> counts) {
         String snake = cls.replaceAll("\\W+", "").replaceAll("(.)([A-Z][a-z]+)", "$1_$2")
                 .replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
-        int k = keyCounts.merge(snake, 1, Integer::sum) - 1;
+        int k = counts.merge(snake, 1, Integer::sum) - 1;
         return k == 0 ? snake : snake + "_" + k;
     }
 
