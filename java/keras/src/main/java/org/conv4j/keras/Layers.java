@@ -597,16 +597,26 @@ final class Layers {
 
         @Override
         void run(float[][] in, float[] out, int batch) {
-            apply(in[0], out, batch * outCount);
+            apply(in[0], out, 0, batch * outCount);
         }
 
-        /** out[0, n) = x * scale + shift per channel (x may be out). */
-        void apply(float[] x, float[] out, int n) {
+        @Override
+        int units(int batch) {
+            return batch * (outCount / scaleF.length);
+        }
+
+        @Override
+        void runUnits(float[][] in, float[] out, int batch, int from, int to) {
+            apply(in[0], out, from * scaleF.length, to * scaleF.length);
+        }
+
+        /** out[from, to) = x * scale + shift per channel (x may be out; from, to whole pixels). */
+        void apply(float[] x, float[] out, int from, int to) {
             float[] a = scaleF;
             float[] b = shiftF;
             int c = a.length;
             // float, as Keras computes it: scale and shift each rounded once from their double values.
-            for (int i = 0; i < n; i += c) {
+            for (int i = from; i < to; i += c) {
                 for (int j = 0; j < c; j++) {
                     out[i + j] = x[i + j] * a[j] + b[j];
                 }
@@ -854,20 +864,33 @@ final class Layers {
 
         @Override
         void run(float[][] in, float[] out, int batch) {
+            runUnits(in, out, batch, 0, units(batch));
+        }
+
+        /** One unit is one output row (sample, depth, height): out3[2] pixels. */
+        @Override
+        int units(int batch) {
+            return batch * out3[0] * out3[1];
+        }
+
+        @Override
+        void runUnits(float[][] in, float[] out, int batch, int from, int to) {
             float[] x = in[0];
             int c = inShapes[0][inShapes[0].length - 1];
             int d = in3[0];
             int h = in3[1];
             int w = in3[2];
             int inSample = d * h * w * c;
-            int outSample = out3[0] * out3[1] * out3[2] * c;
-            for (int n = 0; n < batch; n++) {
-                int o = n * outSample;
-                for (int od = 0; od < out3[0]; od++) {
+            int o = from * out3[2] * c;
+            for (int u = from; u < to; u++) {
+                int n = u / (out3[0] * out3[1]);
+                int od = u / out3[1] % out3[0];
+                int oh = u % out3[1];
+                {
                     int d0 = od * stride[0] - before[0];
                     int d1 = Math.min(d0 + pool[0], d);
                     d0 = Math.max(d0, 0);
-                    for (int oh = 0; oh < out3[1]; oh++) {
+                    {
                         int h0 = oh * stride[1] - before[1];
                         int h1 = Math.min(h0 + pool[1], h);
                         h0 = Math.max(h0, 0);
@@ -906,7 +929,7 @@ final class Layers {
                 }
             }
             if (post != null) {
-                post.apply(out, out, batch * outCount);
+                post.apply(out, out, from * out3[2] * c, to * out3[2] * c);
             }
         }
     }
@@ -1108,9 +1131,20 @@ final class Layers {
 
         @Override
         void run(float[][] in, float[] out, int batch) {
+            runUnits(in, out, batch, 0, units(batch));
+        }
+
+        /** One unit: a Concatenate's outer index, else one pixel (the last axis) of an elementwise merge. */
+        @Override
+        int units(int batch) {
+            return blocks != null ? batch * outer : batch * (outCount / channels());
+        }
+
+        @Override
+        void runUnits(float[][] in, float[] out, int batch, int from, int to) {
             if (blocks != null) {
-                int o = 0;
-                for (int r = 0; r < batch * outer; r++) {
+                int o = from * (outCount / outer);
+                for (int r = from; r < to; r++) {
                     for (int i = 0; i < in.length; i++) {
                         System.arraycopy(in[i], r * blocks[i], out, o, blocks[i]);
                         o += blocks[i];
@@ -1118,33 +1152,35 @@ final class Layers {
                 }
                 return;
             }
-            int n = batch * outCount;
-            System.arraycopy(in[0], 0, out, 0, n);
+            int c = channels();
+            int start = from * c;
+            int n = to * c;
+            System.arraycopy(in[0], start, out, start, n - start);
             for (int i = 1; i < in.length; i++) {
                 float[] y = in[i];
                 switch (kind) {
                     case "Add", "Average" -> {
-                        for (int j = 0; j < n; j++) {
+                        for (int j = start; j < n; j++) {
                             out[j] += y[j];
                         }
                     }
                     case "Subtract" -> {
-                        for (int j = 0; j < n; j++) {
+                        for (int j = start; j < n; j++) {
                             out[j] -= y[j];
                         }
                     }
                     case "Multiply" -> {
-                        for (int j = 0; j < n; j++) {
+                        for (int j = start; j < n; j++) {
                             out[j] *= y[j];
                         }
                     }
                     case "Maximum" -> {
-                        for (int j = 0; j < n; j++) {
+                        for (int j = start; j < n; j++) {
                             out[j] = Math.max(out[j], y[j]);
                         }
                     }
                     default -> {
-                        for (int j = 0; j < n; j++) {
+                        for (int j = start; j < n; j++) {
                             out[j] = Math.min(out[j], y[j]);
                         }
                     }
@@ -1152,7 +1188,7 @@ final class Layers {
             }
             if (kind.equals("Average")) {
                 float k = in.length;
-                for (int j = 0; j < n; j++) {
+                for (int j = start; j < n; j++) {
                     out[j] /= k;
                 }
             }

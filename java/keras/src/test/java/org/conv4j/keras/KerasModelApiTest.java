@@ -119,6 +119,61 @@ class KerasModelApiTest {
         assertTrue(total < CALLS, what + " allocated " + total + " bytes in " + CALLS + " calls");
     }
 
+    /**
+     * At a batch large enough for pooling, affines and merges to split over threads (more than
+     * KerasModel.SPLIT_FLOATS output floats), every fixture gives the single-thread result bit for
+     * bit (each output row is computed the same way whichever thread takes it), and a steady-state
+     * call still allocates nothing on the caller's thread.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cnn2d", "graph", "pool3d"}) // tcn1d is too small to split at this batch; family
+    // has only a global pooling to split
+    void splitJavaOpsMatchOneThreadAndAllocateNothing(String model) throws IOException {
+        int batch = 192;
+        java.util.SplittableRandom r = new java.util.SplittableRandom(model.length());
+        float[][] in;
+        try (KerasModel one = KerasModel.load(Fixtures.file(model + ".keras"), Backend.JAVA, 1);
+             KerasModel all = KerasModel.load(Fixtures.file(model + ".keras"), Backend.JAVA, 0)) {
+            in = new float[one.inputShapes().size()][];
+            for (int i = 0; i < in.length; i++) {
+                int n = batch;
+                for (int d : one.inputShapes().get(i)) {
+                    n *= d;
+                }
+                in[i] = new float[n];
+                for (int j = 0; j < n; j++) {
+                    in[i][j] = (float) r.nextGaussian();
+                }
+            }
+            assertEquals(0, one.splitOps(batch));
+            assertTrue(all.splitOps(batch) > 0, model + " has ops that split at batch " + batch);
+            float[][] expected = one.predict(in, batch);
+            float[][] got = all.predict(in, batch);
+            for (int j = 0; j < expected.length; j++) {
+                assertArrayEquals(expected[j], got[j], model + " output " + j);
+            }
+        }
+        if (!model.equals("pool3d")) {
+            return; // the quickest model whose pooling, padding and merges split at this batch
+        }
+        // Zero garbage is the native backend's promise (the Java backend's transposed convs allocate).
+        try (KerasModel all = KerasModel.load(Fixtures.file(model + ".keras"), Backend.NATIVE, 0)) {
+            float[][] got = all.predict(in, batch);
+            int calls = 1000;
+            for (int i = 0; i < calls; i++) {
+                all.predict(in, batch, got);
+            }
+            long before = allocatedBytes();
+            for (int i = 0; i < calls; i++) {
+                all.predict(in, batch, got);
+            }
+            long total = allocatedBytes() - before;
+            // Any object per call is >= 16 bytes (16,000 here); a one-off of a few KB (the JIT
+            // deoptimizing a path whose arrays escape analysis had removed) stays below the bound.
+            assertTrue(total < 8L * calls, model + " allocated " + total + " bytes in " + calls + " calls");
+        }
+    }
+
     @Test
     void bufferVariantsAgreeAndAllocateNothing() throws IOException {
         try (KerasModel m = KerasModel.load(Fixtures.file("graph.keras"), Backend.NATIVE, 1)) {
