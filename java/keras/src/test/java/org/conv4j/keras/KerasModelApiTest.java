@@ -214,6 +214,44 @@ class KerasModelApiTest {
         return b;
     }
 
+    /** Concurrent calls whose pooling and merges split over the workers: each gets its own loops. */
+    @Test
+    void splitOpsSharedBetweenThreadsGiveTheSameResults() throws Exception {
+        int batch = 192;
+        try (KerasModel m = KerasModel.load(Fixtures.file("pool3d.keras"), Backend.NATIVE, 0)) {
+            assertTrue(m.splitOps(batch) > 0);
+            int n = batch;
+            for (int d : m.inputShapes().get(0)) {
+                n *= d;
+            }
+            float[] x = new float[n];
+            java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) r.nextGaussian();
+            }
+            float[] expected = m.predict(x, batch);
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<?>> futures = new ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    futures.add(pool.submit(() -> {
+                        float[] out = new float[expected.length];
+                        for (int i = 0; i < 30; i++) {
+                            java.util.Arrays.fill(out, Float.NaN);
+                            m.predict(x, batch, out);
+                            assertArrayEquals(expected, out);
+                        }
+                    }));
+                }
+                for (Future<?> f : futures) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdown();
+            }
+        }
+    }
+
     @Test
     void sharedBetweenThreadsGivesTheSameResults() throws Exception {
         try (KerasModel m = KerasModel.load(Fixtures.file("cnn2d.keras"))) {
