@@ -67,8 +67,10 @@ typedef enum conv4j_status {
     CONV4J_ERR_OUT_OF_MEMORY = 17,
     CONV4J_ERR_INVALID_FLAGS = 18,      /* flags has a bit that is not a CONV4J_FLAG_ value */
     CONV4J_ERR_WEIGHTS_MISMATCH = 19,   /* the descriptor's kernel tensor is not the weights' */
-    CONV4J_ERR_INVALID_PROPAGATION = 20 /* not a conv4j_propagation value, or the call does not
-                                         * run the plan's propagation */
+    CONV4J_ERR_INVALID_PROPAGATION = 20, /* not a conv4j_propagation value, or the call does not
+                                          * run the plan's propagation */
+    CONV4J_ERR_INVALID_HYPERPARAMETER = 21 /* an optimizer's learning rate, momentum, beta,
+                                            * epsilon or step is out of range */
 } conv4j_status;
 
 typedef enum conv4j_layout {
@@ -240,6 +242,29 @@ CONV4J_API conv4j_status conv4j_plan_execute_backward_weights(
     const conv4j_plan *plan, const float *input, const float *output_gradient,
     float *kernel_gradient, float *bias_gradient, void *workspace, size_t workspace_size,
     int32_t threads);
+
+/* Optimizer steps: one Keras 3 update of `count` parameters in place, in
+ * float32 with Keras' order of operations (hyperparameters rounded to float
+ * like Keras' casts). Each element is updated on its own, so the results are
+ * bit-identical for every thread count (0 = all OpenMP threads, 1 = the
+ * calling thread). The arrays must not overlap; count 0 does nothing.
+ * learning_rate and epsilon must be positive and finite, momentum and the
+ * betas in [0, 1), step >= 1 (else CONV4J_ERR_INVALID_HYPERPARAMETER).
+ *
+ * SGD: momentum 0: w -= lr * g (velocity may be NULL);
+ *      else v = v * momentum - g * lr; w += v. */
+CONV4J_API conv4j_status conv4j_sgd_step(float *weights, float *velocity, const float *gradient,
+                                         int64_t count, double learning_rate, double momentum,
+                                         int32_t threads);
+
+/* Adam (no amsgrad), step t counted from 1:
+ *   alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+ *   m += (g - m) * (1 - beta1);  v += (g * g - v) * (1 - beta2)
+ *   w -= (m * alpha) / (sqrt(v) + epsilon) */
+CONV4J_API conv4j_status conv4j_adam_step(float *weights, float *m, float *v, const float *gradient,
+                                          int64_t count, double learning_rate, double beta1,
+                                          double beta2, double epsilon, int64_t step,
+                                          int32_t threads);
 
 /* Frees the plan; NULL is ignored. */
 CONV4J_API void conv4j_plan_destroy(conv4j_plan *plan);

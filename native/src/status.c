@@ -54,6 +54,9 @@ const char *conv4j_status_string(conv4j_status status)
     case CONV4J_ERR_INVALID_PROPAGATION:
         return "The propagation is not forward (0), backward data (1) or backward weights (2), "
                "or the call does not run the plan's propagation.";
+    case CONV4J_ERR_INVALID_HYPERPARAMETER:
+        return "An optimizer needs a positive finite learning rate and epsilon, momentum and betas "
+               "in [0, 1), and a step >= 1.";
     }
     return "Unknown conv4j status code.";
 }

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * Trains a {@link Sequential} model's kernels and biases by minibatch gradient descent:
@@ -18,12 +19,20 @@ import java.util.function.Consumer;
  * Trainer.History h = trainer.fit(x, new int[] {64, 8, 8, 1}, y, 100, 16);
  * }</pre>
  *
- * <p>The trainer keeps the master copy of every weight (float) and pushes it to the layers with
- * {@link ConvLayer#setWeights} after each step, so the model predicts with the latest weights.
- * Gradients come from each layer's {@link ConvLayer#backward}. Not thread-safe: one thread trains,
- * and nothing else should set the model's weights meanwhile.
+ * <p>The trainer keeps the master copy of every weight (float) and the optimizer's state, and
+ * pushes the weights to the layers with {@link ConvLayer#setWeights} after each step, so the model
+ * predicts with the latest weights. When every layer runs on the native backend, the master
+ * weights, gradients and state live in native memory and the update is one native call
+ * ({@code conv4j_sgd_step} / {@code conv4j_adam_step}); the Java backend updates Java arrays with
+ * the same formulas. Gradients come from each layer's {@link ConvLayer#backward}: when the model is
+ * native and has layers only (no standalone activation stages), its forward maps stay in native
+ * buffers and each layer's pointer {@code backward} writes dW and db straight into the optimizer's
+ * gradient buffer; otherwise through {@link Sequential#backward}'s arrays. The trainer owns
+ * that native memory: {@link #close} frees it (a trainer nobody closes is freed by JavaCPP's
+ * garbage-collection hook). Not thread-safe: one thread trains, and nothing else should set the
+ * model's weights meanwhile.
  */
-public final class Trainer {
+public final class Trainer implements AutoCloseable {
     /** Losses, with Keras' reductions (the mean over samples, and over positions and outputs). */
     public enum Loss {
         /** mean((p − t)²) over every element. */
@@ -62,6 +71,9 @@ public final class Trainer {
     private final float[][] kernels;
     private final int[][] kernelShapes;
     private final float[][] biases;
+    private final NativeOptimizerState nativeState; // null unless every layer is native
+    private final boolean pointerChain; // native state, and every stage of the model is a layer
+    private final NativeBatch[] batches = new NativeBatch[2]; // the last batch shapes' buffers, newest first
     private long steps;
 
     private Trainer(Builder b) {
@@ -80,6 +92,123 @@ public final class Trainer {
             kernels[i] = w.kernel();
             kernelShapes[i] = w.kernelShape();
             biases[i] = w.bias();
+        }
+        nativeState = !layers.isEmpty() && layers.stream().allMatch(l -> l.backend() == Backend.NATIVE)
+                ? nativeState() : null;
+        pointerChain = nativeState != null && b.pointerChain && model.size() == layers.size();
+    }
+
+    /**
+     * Native maps of one batch shape for the pointer chain: maps[i] is layer i's input (maps[n] the
+     * output), two gradient buffers take turns as dy and dx, and the output is read into an array.
+     */
+    private static final class NativeBatch {
+        final int[] inputShape;
+        final int[][] shapes;
+        final FloatPointer[] maps;
+        final FloatPointer[] gradients = new FloatPointer[2];
+        final float[] output;
+
+        NativeBatch(List<ConvLayer> layers, int[] inputShape) {
+            this.inputShape = inputShape.clone();
+            int n = layers.size();
+            shapes = new int[n + 1][];
+            shapes[0] = this.inputShape;
+            long largest = count(shapes[0]);
+            for (int i = 0; i < n; i++) {
+                shapes[i + 1] = layers.get(i).outputShape(shapes[i]);
+                largest = Math.max(largest, count(shapes[i + 1]));
+            }
+            maps = new FloatPointer[n + 1];
+            try {
+                for (int i = 0; i <= n; i++) {
+                    maps[i] = allocate(count(shapes[i]));
+                }
+                gradients[0] = allocate(largest);
+                gradients[1] = allocate(largest);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                free();
+                throw e;
+            }
+            output = new float[count(shapes[n])];
+        }
+
+        private static FloatPointer allocate(long n) {
+            FloatPointer p = new FloatPointer(n);
+            if (p.isNull()) {
+                throw new OutOfMemoryError("conv4j: cannot allocate " + n + " floats for the trainer's maps");
+            }
+            return p;
+        }
+
+        void free() {
+            for (FloatPointer p : maps) {
+                if (p != null) {
+                    p.deallocate();
+                }
+            }
+            for (FloatPointer p : gradients) {
+                if (p != null) {
+                    p.deallocate();
+                }
+            }
+        }
+    }
+
+    /** The buffers of this batch shape, made on first use; the oldest of the two kept is freed. */
+    private NativeBatch batch(int[] inputShape) {
+        for (int i = 0; i < batches.length; i++) {
+            NativeBatch b = batches[i];
+            if (b != null && Arrays.equals(b.inputShape, inputShape)) {
+                if (i > 0) {
+                    batches[i] = batches[0];
+                    batches[0] = b;
+                }
+                return b;
+            }
+        }
+        NativeBatch created = new NativeBatch(layers, inputShape);
+        if (batches[batches.length - 1] != null) {
+            batches[batches.length - 1].free();
+        }
+        System.arraycopy(batches, 0, batches, 1, batches.length - 1);
+        batches[0] = created;
+        return created;
+    }
+
+    /** Slots 2i (kernel) and 2i + 1 (bias, 0 floats without one) of layer i, master set from the layers. */
+    private NativeOptimizerState nativeState() {
+        int[] sizes = new int[2 * layers.size()];
+        for (int i = 0; i < layers.size(); i++) {
+            sizes[2 * i] = kernels[i].length;
+            sizes[2 * i + 1] = biases[i] == null ? 0 : biases[i].length;
+        }
+        NativeOptimizerState state = new NativeOptimizerState(optimizer, sizes);
+        for (int i = 0; i < layers.size(); i++) {
+            state.setMaster(2 * i, kernels[i]);
+            if (biases[i] != null) {
+                state.setMaster(2 * i + 1, biases[i]);
+            }
+        }
+        return state;
+    }
+
+    /** True when the master weights and optimizer state are in native memory (every layer native). */
+    boolean nativeOptimizer() {
+        return nativeState != null;
+    }
+
+    /** Frees the native master weights, gradients and optimizer state; later steps throw. Idempotent. */
+    @Override
+    public void close() {
+        if (nativeState != null) {
+            nativeState.close();
+        }
+        for (int i = 0; i < batches.length; i++) {
+            if (batches[i] != null) {
+                batches[i].free();
+                batches[i] = null;
+            }
         }
     }
 
@@ -164,8 +293,14 @@ public final class Trainer {
         return new History(history);
     }
 
-    /** One update on one batch; returns the batch's loss before the update. */
+    /**
+     * One update on one batch; returns the batch's loss before the update. The native optimizer
+     * step runs on the first layer's {@link ConvLayer#threads()}.
+     */
     public double step(float[] inputs, int[] inputShape, float[] targets) {
+        if (pointerChain) {
+            return pointerStep(inputs, inputShape, targets);
+        }
         float[][] maps = model.forwardMaps(inputs, inputShape);
         int[] outShape = model.outputShape(inputShape);
         float[] out = maps[maps.length - 1];
@@ -176,15 +311,82 @@ public final class Trainer {
         float[] dOut = headBackward(dp, outShape);
         Sequential.ModelGradients grads = model.backward(maps, inputShape, dOut, false);
         steps++;
+        if (nativeState != null) {
+            for (int i = 0; i < layers.size(); i++) {
+                Gradients g = grads.layers().get(i);
+                nativeState.setGradient(2 * i, g.kernel());
+                if (biases[i] != null) {
+                    nativeState.setGradient(2 * i + 1, g.bias());
+                }
+            }
+            nativeState.step(steps, layers.get(0).threads());
+        }
+        push(grads);
+        return value;
+    }
+
+    /**
+     * The native step of a model of layers only: the forward maps in native buffers, each layer's
+     * pointer {@code backward} writing dW and db straight into the optimizer's gradient buffer, one
+     * native optimizer step. Only the output and its gradient pass through arrays (for the loss).
+     */
+    private double pointerStep(float[] inputs, int[] inputShape, float[] targets) {
+        if (inputs == null || inputShape == null) {
+            throw new IllegalArgumentException("inputs and input shape must not be null");
+        }
+        int[] outShape = model.outputShape(inputShape); // validates the shape
+        if (inputs.length != count(inputShape)) {
+            throw new IllegalArgumentException("inputs has " + inputs.length + " floats, shape "
+                    + Arrays.toString(inputShape) + " needs " + count(inputShape));
+        }
+        NativeOptimizerState state = nativeState;
+        state.gradient(0); // throws when the trainer was closed
+        NativeBatch b = batch(inputShape);
+        int n = layers.size();
+        b.maps[0].put(inputs, 0, inputs.length);
+        for (int i = 0; i < n; i++) {
+            layers.get(i).predict(b.maps[i], b.shapes[i], b.maps[i + 1]);
+        }
+        b.maps[n].get(b.output, 0, b.output.length);
+        float[] p = head(b.output, outShape);
+        requireTargets(targets, p.length);
+        float[] dp = new float[p.length];
+        double value = lossAndGradient(p, predictionShape(inputShape), targets, dp);
+        float[] dOut = headBackward(dp, outShape);
+        FloatPointer dy = b.gradients[0], spare = b.gradients[1];
+        dy.put(dOut, 0, dOut.length);
+        for (int i = n - 1; i >= 0; i--) {
+            FloatPointer dx = i > 0 ? spare : null;
+            layers.get(i).backward(b.maps[i], b.shapes[i], dy, dx, state.gradient(2 * i),
+                    biases[i] != null ? state.gradient(2 * i + 1) : null);
+            if (dx != null) {
+                spare = dy;
+                dy = dx;
+            }
+        }
+        steps++;
+        state.step(steps, layers.get(0).threads());
+        push(null);
+        return value;
+    }
+
+    /** Brings the master weights to the layers: from native memory, or updated from {@code grads} on the Java path. */
+    private void push(Sequential.ModelGradients grads) {
         for (int i = 0; i < layers.size(); i++) {
-            Gradients g = grads.layers().get(i);
-            optimizer.update(2 * i, kernels[i], g.kernel(), steps);
-            if (biases[i] != null) {
-                optimizer.update(2 * i + 1, biases[i], g.bias(), steps);
+            if (nativeState != null) {
+                nativeState.getMaster(2 * i, kernels[i]);
+                if (biases[i] != null) {
+                    nativeState.getMaster(2 * i + 1, biases[i]);
+                }
+            } else {
+                Gradients g = grads.layers().get(i);
+                optimizer.update(2 * i, kernels[i], g.kernel(), steps);
+                if (biases[i] != null) {
+                    optimizer.update(2 * i + 1, biases[i], g.bias(), steps);
+                }
             }
             layers.get(i).setWeights(kernels[i], kernelShapes[i], biases[i]);
         }
-        return value;
     }
 
     private int channelAxis(int[] shape) {
@@ -314,6 +516,7 @@ public final class Trainer {
         private Head head = Head.NONE;
         private Consumer<String> progress;
         private long seed = 1;
+        private boolean pointerChain = true;
 
         private Builder(Sequential model) {
             if (model == null) {
@@ -346,6 +549,12 @@ public final class Trainer {
         /** Seeds the order of the samples in each epoch. */
         public Builder seed(long seed) {
             this.seed = seed;
+            return this;
+        }
+
+        /** Tests: false makes a native trainer take the array path (Sequential.backward) even when the chain applies. */
+        Builder pointerChain(boolean on) {
+            this.pointerChain = on;
             return this;
         }
 

@@ -175,4 +175,15 @@ public final class Conv4jNative {
             @Cast("size_t") long workspaceSize, int threads);
 
     @NoException public static native void conv4j_plan_destroy(Plan plan);
+
+    /** One Keras SGD step in place; velocity may be null when momentum is 0. */
+    @NoException public static native @Cast("int") int conv4j_sgd_step(
+            FloatPointer weights, FloatPointer velocity, @Const FloatPointer gradient,
+            @Cast("int64_t") long count, double learningRate, double momentum, int threads);
+
+    /** One Keras Adam step in place; step counts from 1. */
+    @NoException public static native @Cast("int") int conv4j_adam_step(
+            FloatPointer weights, FloatPointer m, FloatPointer v, @Const FloatPointer gradient,
+            @Cast("int64_t") long count, double learningRate, double beta1, double beta2, double epsilon,
+            @Cast("int64_t") long step, int threads);
 }

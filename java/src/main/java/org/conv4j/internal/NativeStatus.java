@@ -29,7 +29,9 @@ public enum NativeStatus {
     /** A descriptor's kernel tensor is not that of the weights it is planned with. */
     ERR_WEIGHTS_MISMATCH(19),
     /** Not a propagation value, or a call that does not run the plan's propagation. */
-    ERR_INVALID_PROPAGATION(20);
+    ERR_INVALID_PROPAGATION(20),
+    /** An optimizer's learning rate, momentum, beta, epsilon or step is out of range. */
+    ERR_INVALID_HYPERPARAMETER(21);
 
     private static final NativeStatus[] BY_CODE = new NativeStatus[values().length];
 

@@ -60,9 +60,9 @@ final class LearnDemo {
                 + EPOCHS + " epochs");
         float[] learned;
         float learnedBias;
-        try (Sequential model = Sequential.builder().input(8, 8, 1).add(layer).build()) {
-            Trainer trainer = Trainer.builder(model).optimizer(Optimizer.sgd(0.1, 0.9)).seed(seed)
-                    .progress(everyTenth(out)).build();
+        try (Sequential model = Sequential.builder().input(8, 8, 1).add(layer).build();
+             Trainer trainer = Trainer.builder(model).optimizer(Optimizer.sgd(0.1, 0.9)).seed(seed)
+                     .progress(everyTenth(out)).build()) {
             trainer.fit(images, new int[] {IMAGES, 8, 8, 1}, targets, EPOCHS, 8);
             learned = layer.getWeights().kernel();
             learnedBias = layer.getWeights().bias()[0];
@@ -117,9 +117,9 @@ final class LearnDemo {
                 + " SGD(learning_rate=0.05, momentum=0.9), " + steps + " steps");
         float[] learned;
         float[] map;
-        try (Sequential model = Sequential.builder().input(h, w, 1).add(layer).build()) {
-            Trainer trainer = Trainer.builder(model).optimizer(Optimizer.sgd(0.05, 0.9)).seed(seed)
-                    .progress(every(out, 50)).build();
+        try (Sequential model = Sequential.builder().input(h, w, 1).add(layer).build();
+             Trainer trainer = Trainer.builder(model).optimizer(Optimizer.sgd(0.05, 0.9)).seed(seed)
+                     .progress(every(out, 50)).build()) {
             trainer.fit(x, new int[] {1, h, w, 1}, target, steps, 1);
             learned = layer.getWeights().kernel();
             map = model.predict(x, 1, h, w, 1);
