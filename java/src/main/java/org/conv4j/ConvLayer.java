@@ -332,12 +332,13 @@ public abstract class ConvLayer implements AutoCloseable {
     /**
      * The gradients of this layer for {@code outputGradient} dL/dy (the output's shape) at
      * {@code input} of {@code inputShape}: dL/dx, dL/dW in Keras kernel layout and dL/db (null
-     * without bias), in new arrays. With relu the layer's forward output is computed first for the
+     * without bias), in new arrays; every layer (rank 1–3, forward, depthwise, transposed: a
+     * transposed layer's dL/dW is in its own layout {@code [k..., filters, Cin]}). With relu the
+     * layer's forward output is computed first for the
      * mask (y ≤ 0 passes no gradient, as TensorFlow). Safe to call concurrently with {@code predict},
      * {@code backward} and {@code setWeights} (a call uses the weights it started with).
      */
     public Gradients backward(float[] input, float[] outputGradient, int... inputShape) {
-        requireGradients();
         int[] s = normalized(inputShape);
         ConvGeometry g = geometry(inputShape);
         float[] dx = new float[g.inputCount()];
@@ -354,7 +355,6 @@ public abstract class ConvLayer implements AutoCloseable {
      */
     public void backward(float[] input, int[] inputShape, float[] outputGradient, float[] inputGradient,
                          float[] kernelGradient, float[] biasGradient) {
-        requireGradients();
         int[] s = NORMALIZED.get(); // per thread: the steady-state native call allocates nothing
         normalized(inputShape, s);
         backward(input, s, null, outputGradient, inputGradient, kernelGradient, biasGradient);
@@ -372,7 +372,6 @@ public abstract class ConvLayer implements AutoCloseable {
      */
     public void backward(FloatPointer input, int[] inputShape, FloatPointer outputGradient, FloatPointer inputGradient,
                          FloatPointer kernelGradient, FloatPointer biasGradient) {
-        requireGradients();
         int[] s = NORMALIZED.get();
         normalized(inputShape, s);
         WeightState ws;
@@ -485,14 +484,6 @@ public abstract class ConvLayer implements AutoCloseable {
         }
     }
 
-    /** Gradients exist for Conv1D/Conv2D (any groups, so depthwise too); not yet for rank 3 or transposed layers. */
-    private void requireGradients() {
-        if (config.rank() == 3 || config.kind() == ConvConfig.Kind.TRANSPOSE) {
-            throw new UnsupportedOperationException("backward is not available for " + config.kerasClassName()
-                    + " yet: gradients cover Conv1D, Conv2D and DepthwiseConv1D/2D");
-        }
-    }
-
     private static long start(FloatPointer p) {
         return p.address() + p.position() * Float.BYTES;
     }
@@ -545,8 +536,13 @@ public abstract class ConvLayer implements AutoCloseable {
                     y = new float[g.outputCount()];
                     compute(e, input, y);
                 }
-                JavaGradients.compute(g, input, ws.kernel, y, outputGradient, inputGradient, kernelGradient,
-                        biasGradient, threads);
+                if (g.rank() == 3 || g.transposed()) { // JavaGradients' fast loops are rank 1–2 forward only
+                    JavaGradients.computeByItems(g, input, ws.kernel, y, outputGradient, inputGradient,
+                            kernelGradient, biasGradient, threads);
+                } else {
+                    JavaGradients.compute(g, input, ws.kernel, y, outputGradient, inputGradient, kernelGradient,
+                            biasGradient, threads);
+                }
                 return;
             }
             BackwardCache.Lease lease = ws.backwards.acquire(g, s);

@@ -68,6 +68,51 @@ final class JavaGradients {
         }
     }
 
+    /**
+     * Rank 3 and the transposed layers (no fast loops here yet): {@link ReferenceGradients}' double loops
+     * split by batch item over the workers. Each item writes its own dx slice and its own dW and db
+     * partial sums, added in item order afterwards, so the bits do not depend on the thread count
+     * (they may differ from the serial reference's in the last place: another summation order).
+     */
+    static void computeByItems(ConvGeometry g, float[] x, float[] w, float[] y, float[] dy, float[] dx, float[] dw,
+                               float[] db, int threads) {
+        int n = g.batch();
+        double[] dxd = dx == null ? null : new double[dx.length];
+        double[][] dwn = dw == null ? null : new double[n][];
+        double[][] dbn = db == null ? null : new double[n][];
+        Task task = new Task(n, item -> {
+            double[] dwi = dw == null ? null : new double[dw.length];
+            double[] dbi = db == null ? null : new double[db.length];
+            ReferenceGradients.accumulate(g, x, w, y, dy, dxd, dwi, dbi, item, item + 1);
+            if (dwn != null) {
+                dwn[item] = dwi;
+            }
+            if (dbn != null) {
+                dbn[item] = dbi;
+            }
+        });
+        int t = JavaConvolution.fullTeam || multiplyAdds(g) >= JavaConvolution.SERIAL_WORK_LIMIT
+                ? JavaWorkers.effectiveThreads(threads) : 1;
+        JavaWorkers.invoke(task, Math.min(t, n));
+        ReferenceGradients.round(dxd, dx);
+        ReferenceGradients.round(inOrder(dwn), dw);
+        ReferenceGradients.round(inOrder(dbn), db);
+    }
+
+    /** Σ over items of the partial sums, item 0 first; null for null. */
+    private static double[] inOrder(double[][] partials) {
+        if (partials == null) {
+            return null;
+        }
+        double[] total = partials[0].clone();
+        for (int i = 1; i < partials.length; i++) {
+            for (int j = 0; j < total.length; j++) {
+                total[j] += partials[i][j];
+            }
+        }
+        return total;
+    }
+
     private static long multiplyAdds(ConvGeometry g) {
         return JavaConvolution.multiplyAdds(g);
     }

@@ -16,6 +16,12 @@ import org.conv4j.internal.Conv4jNative;
  *       thread count.
  * </ul>
  *
+ * <p>For a transposed layer (a transposed geometry: y = F^T(x) for the forward convolution F from y's shape to
+ * x's) the roles turn: dx = F(dy) runs as a FORWARD plan of F over the same kernel, and dW = F's backward weights
+ * with x and dy swapped (F's input is dy, its output gradient x), already in the transposed layer's Keras kernel
+ * layout {@code [k..., filters, Cin]}; db = Σ dy per filter is summed here in double (F's bias gradient would be
+ * over the wrong channels).
+ *
  * <p>Gradients are those of the convolution before its activation: the passes have none, so for a relu layer the
  * caller first multiplies dy by relu's derivative (1 where the forward output is positive, else 0). Tensors are in
  * the geometry's data format; dy has the forward output's shape, dx the forward input's.
@@ -59,8 +65,11 @@ final class NativeBackward implements AutoCloseable {
         if (dataActivation == null) {
             throw new IllegalArgumentException("activation must not be null");
         }
-        NativePlan data = NativePlan.createBackward(g, Conv4jNative.PROPAGATION_BACKWARD_DATA, kernel, dataBias,
-                dataActivation);
+        if (g.transposed() && (dataBias != null || dataActivation != Activation.NONE)) {
+            throw new IllegalArgumentException("a transposed layer's input gradient takes no bias or activation");
+        }
+        NativePlan data = NativePlan.createBackward(g, g.transposed() ? Conv4jNative.PROPAGATION_FORWARD
+                : Conv4jNative.PROPAGATION_BACKWARD_DATA, kernel, dataBias, dataActivation);
         try {
             return new NativeBackward(g, data,
                     NativePlan.createBackward(g, Conv4jNative.PROPAGATION_BACKWARD_WEIGHTS, null, null,
@@ -121,7 +130,14 @@ final class NativeBackward implements AutoCloseable {
         requireThreads(threads);
         NativePlan plan = acquire(weights);
         try {
-            plan.executeBackwardWeights(input, outputGradient, kernelGradient, biasGradient, threads);
+            if (geometry.transposed()) {
+                plan.executeBackwardWeights(outputGradient, input, kernelGradient, null, threads);
+                if (biasGradient != null) {
+                    biasSum(outputGradient, null, biasGradient, null);
+                }
+            } else {
+                plan.executeBackwardWeights(input, outputGradient, kernelGradient, biasGradient, threads);
+            }
         } finally {
             plan.release();
         }
@@ -149,9 +165,40 @@ final class NativeBackward implements AutoCloseable {
         requireThreads(threads);
         NativePlan plan = acquire(weights);
         try {
-            plan.executeBackwardWeights(input, outputGradient, kernelGradient, biasGradient, threads);
+            if (geometry.transposed()) {
+                plan.executeBackwardWeights(outputGradient, input, kernelGradient, null, threads);
+                if (biasGradient != null) {
+                    biasSum(null, outputGradient, null, biasGradient);
+                }
+            } else {
+                plan.executeBackwardWeights(input, outputGradient, kernelGradient, biasGradient, threads);
+            }
         } finally {
             plan.release();
+        }
+    }
+
+    /**
+     * db[c] = Σ dy over every pixel of filter c, in double, from {@code array} or else {@code pointer} (from its
+     * position), into {@code db} or else {@code dbPointer}; no allocation. Serial: the transposed layer's db is a small share of its backward.
+     */
+    private void biasSum(float[] array, FloatPointer pointer, float[] db, FloatPointer dbPointer) {
+        int cout = geometry.outChannels(), per = geometry.outputCount() / geometry.batch() / cout;
+        boolean last = geometry.config().dataFormat() == DataFormat.CHANNELS_LAST;
+        long at = pointer == null ? 0 : pointer.position();
+        for (int c = 0; c < cout; c++) {
+            double sum = 0;
+            for (int n = 0; n < geometry.batch(); n++) {
+                for (int p = 0; p < per; p++) {
+                    long i = last ? ((long) n * per + p) * cout + c : ((long) n * cout + c) * per + p;
+                    sum += array != null ? array[(int) i] : pointer.get(at + i);
+                }
+            }
+            if (db != null) {
+                db[c] = (float) sum;
+            } else {
+                dbPointer.put(dbPointer.position() + c, (float) sum);
+            }
         }
     }
 

@@ -106,7 +106,7 @@ public final class ReferenceConvolution {
      * when it falls on padding. Forward: o·s + t·d - pad. Transposed (the gather form of the
      * forward convolution's backward-data pass, no scatter): the i with i·s + t·d - pad = o.
      */
-    private static int source(boolean transposed, int o, int t, int s, int d, int pad, int in) {
+    static int source(boolean transposed, int o, int t, int s, int d, int pad, int in) {
         if (!transposed) {
             int i = o * s + t * d - pad;
             return i < 0 || i >= in ? -1 : i;

@@ -131,6 +131,59 @@ public abstract class SeparableConv implements AutoCloseable {
         }
     }
 
+    /**
+     * The gradients of a separable layer: dL/dx, the depthwise kernel's {@code [k..., Cin, depth_multiplier]},
+     * the pointwise kernel's {@code [1(, 1), Cin × depth_multiplier, filters]} (Keras' layouts, as
+     * {@link #setWeights}) and the bias' ({@code [filters]}, null without bias).
+     */
+    public record SeparableGradients(float[] input, float[] depthwiseKernel, float[] pointwiseKernel, float[] bias) {
+    }
+
+    /**
+     * The gradients for {@code outputGradient} dL/dy (the output's shape) at {@code input}: the chain rule
+     * through the depthwise output m. The pointwise step's backward gives dm, dW_pointwise and db (relu's mask
+     * from y); the depthwise step's backward of dm gives dx and dW_depthwise. Each step runs its layer's
+     * backward on this layer's backend. Safe to call concurrently with {@code predict}, itself and
+     * {@link #setWeights} (a call sees both old kernels or both new ones).
+     */
+    public SeparableGradients backward(float[] input, float[] outputGradient, int... inputShape) {
+        lock.readLock().lock();
+        try {
+            int[] midShape = depthwise.outputShape(inputShape);
+            float[] mid = depthwise.predict(input, inputShape);
+            Gradients p = pointwise.backward(mid, outputGradient, midShape);
+            Gradients d = depthwise.backward(input, p.input(), inputShape);
+            return new SeparableGradients(d.input(), d.kernel(), p.kernel(), p.bias());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * As {@link #backward(float[], float[], int...)} between native pointers (from each position): dx, the
+     * two kernels' gradients and db (each may be null to skip it; db must be null without bias). The
+     * depthwise output and its gradient live in native memory allocated for the call and freed before it
+     * returns; the same bits as the array variant.
+     */
+    public void backward(FloatPointer input, int[] inputShape, FloatPointer outputGradient, FloatPointer inputGradient,
+                         FloatPointer depthwiseKernelGradient, FloatPointer pointwiseKernelGradient,
+                         FloatPointer biasGradient) {
+        lock.readLock().lock();
+        try {
+            int[] midShape = depthwise.outputShape(inputShape);
+            int midCount = count(midShape);
+            try (FloatPointer mid = new FloatPointer(midCount); FloatPointer dmid = new FloatPointer(midCount)) {
+                depthwise.predict(input, inputShape, mid);
+                pointwise.backward(mid, midShape, outputGradient, dmid, pointwiseKernelGradient, biasGradient);
+                if (inputGradient != null || depthwiseKernelGradient != null) {
+                    depthwise.backward(input, inputShape, dmid, inputGradient, depthwiseKernelGradient, null);
+                }
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     private static int count(int[] shape) {
         long n = 1;
         for (int d : shape) {

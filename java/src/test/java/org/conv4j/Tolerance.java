@@ -75,9 +75,15 @@ final class Tolerance {
         ConvGeometry lg = ConvGeometry.of(c.withActivation(Activation.NONE), g.inputShape());
         Gradients m = ReferenceGradients.compute(lg, abs(input), abs(kernel), c.useBias() ? new float[c.filters()] : null,
                 dz);
-        double pixels = (double) g.batch() * g.outHeight() * g.outWidth();
+        // dW and db sum over every output pixel (a transposed layer's dW over its input pixels, which are
+        // its forward convolution's outputs); dx over the taps × output channels of its group.
+        double pixels = (double) g.batch() * (g.transposed() ? (double) g.inDepth() * g.inHeight() * g.inWidth()
+                : (double) g.outDepth() * g.outHeight() * g.outWidth());
+        if (g.transposed()) {
+            pixels = Math.max(pixels, (double) g.batch() * g.outDepth() * g.outHeight() * g.outWidth());
+        }
         if (actual.input() != null) {
-            assertElementsWithin(g.kernelHeight() * g.kernelWidth() * (double) (g.outChannels() / g.groups()),
+            assertElementsWithin(c.kernelVolume() * (double) (g.outChannels() / g.groups()),
                     i -> m.input()[i], "dx", g, expected.input(), actual.input(), what + " dx");
         }
         if (actual.kernel() != null) {

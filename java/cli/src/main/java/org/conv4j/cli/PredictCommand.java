@@ -58,7 +58,7 @@ final class PredictCommand implements Callable<Integer> {
         }
         NpyArray[] xs = new NpyArray[inputs.size()];
         for (int i = 0; i < xs.length; i++) {
-            xs[i] = ConvCommand.read("--input", inputs.get(i));
+            xs[i] = LayerCommand.read("--input", inputs.get(i));
         }
         try (KerasModel m = KerasModel.load(model, backend == null ? Conv4j.defaultBackend() : backend, threads)) {
             List<int[]> shapes = m.inputShapes();
