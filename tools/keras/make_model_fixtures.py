@@ -1,7 +1,7 @@
 """Builds the small seeded Keras models conv4j-keras is tested against.
 
-Run with the Keras 3 venv:  /work/kv/bin/python tools/keras/make_model_fixtures.py [OUT_DIR]
-(default java/keras/src/test/resources/keras). For each model NAME it writes NAME.keras, NAME.h5,
+Run with the Keras 3 venv:  /work/kv/bin/python tools/keras/make_model_fixtures.py [OUT_DIR [MODEL...]]
+(default java/keras/src/test/resources/keras; MODEL names regenerate only those models). For each model NAME it writes NAME.keras, NAME.h5,
 NAME.in<i>.npy (float32 inputs), NAME.out<j>.f32.npy (Keras float32) and NAME.out<j>.f64.npy
 (the same weights run by Keras in float64), and NAME.summary.txt (Keras' own summary). Rerunnable:
 everything is seeded, so the same Keras gives the same files.
@@ -131,7 +131,39 @@ def pool3d():
     return keras.Model(x, y, name="pool3d")
 
 
-MODELS = [cnn2d, tcn1d, graph, pool3d]
+def family():
+    """The convolution family (issue 13): Conv3D, the three transposed convs (strides, output_padding;
+    TensorFlow's CPU kernels refuse dilated transposes), SeparableConv1D/2D, depthwise multipliers, and ZeroPadding1D/2D/3D in front of convs
+    (folded into their explicit pads: same, causal, valid, separable) plus BN after a transposed conv."""
+    a = keras.Input((5, 6, 3), name="image")
+    y = L.ZeroPadding2D(((1, 0), (2, 1)))(a)
+    y = L.Conv2D(4, 3, strides=2, padding="same", activation="relu")(y)
+    y = L.Conv2DTranspose(3, 3, strides=2, output_padding=1, activation="tanh")(y)
+    y = L.Conv2DTranspose(2, 2, padding="same")(y)  # dilation: TensorFlow CPU has no kernel to compare with
+    y = L.BatchNormalization()(y)
+    y = L.ZeroPadding2D(1)(y)
+    y = L.SeparableConv2D(4, 3, depth_multiplier=2, strides=2, activation="elu")(y)
+    y = L.DepthwiseConv2D(2, depth_multiplier=3, padding="same")(y)
+    out1 = L.GlobalAveragePooling2D()(y)
+
+    s = keras.Input((12, 2), name="signal")
+    z = L.ZeroPadding1D((2, 0))(s)
+    z = L.Conv1D(3, 3, padding="causal", dilation_rate=2)(z)
+    z = L.SeparableConv1D(4, 3, padding="same", depth_multiplier=2, use_bias=False)(z)
+    z = L.Conv1DTranspose(3, 3, strides=2, padding="same", activation="relu")(z)
+    z = L.Conv1DTranspose(2, 2, strides=3, output_padding=2)(z)
+    out2 = L.Flatten()(z)
+
+    v = keras.Input((4, 5, 4, 2), name="volume")
+    u = L.ZeroPadding3D((1, (0, 1), 1))(v)
+    u = L.Conv3D(3, (2, 3, 2), strides=(1, 2, 1), activation="relu")(u)
+    u = L.Conv3DTranspose(2, 2, strides=2, padding="same")(u)
+    u = L.Conv3D(2, 3, padding="same", dilation_rate=(1, 2, 1))(u)
+    out3 = L.GlobalMaxPooling3D()(u)
+    return keras.Model([a, s, v], [out1, out2, out3], name="family")
+
+
+MODELS = [cnn2d, tcn1d, graph, pool3d, family]
 
 
 def keras2_h5(model, path):
@@ -207,8 +239,11 @@ def randomize(model, rng):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    only = set(sys.argv[2:])  # optional model names after OUT_DIR: regenerate just those
     for make in MODELS:
         name = make.__name__
+        if only and name not in only:
+            continue
         keras.utils.set_random_seed(1)
         keras.config.set_dtype_policy("float32")
         m32 = make()

@@ -304,6 +304,15 @@ public abstract class ConvLayer implements AutoCloseable {
     }
 
     /**
+     * Convolves into {@code output} for an input of {@code n} samples, spatial sizes {@code d, h, w}
+     * (1 for the axes a lower rank lacks) and {@code c} channels, whatever the data format; no
+     * allocation in steady state (the rank-generic form of {@code Conv2D}'s sized overload).
+     */
+    public void predict(float[] input, float[] output, int n, int d, int h, int w, int c) {
+        run(input, output, n, d, h, w, c);
+    }
+
+    /**
      * Convolves from {@code input}'s position into {@code output}'s position; positions are left
      * unchanged. Direct buffers must be in native byte order; they are used in place and must not
      * overlap (refused with {@link IllegalArgumentException}). A read-only output is refused; heap

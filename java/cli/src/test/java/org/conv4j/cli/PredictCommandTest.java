@@ -47,6 +47,23 @@ class PredictCommandTest {
     }
 
     @Test
+    void convFamilyModelThreeInputsThreeOutputs() throws IOException {
+        Path[] y = {tmp.resolve("y0.npy"), tmp.resolve("y1.npy"), tmp.resolve("y2.npy")};
+        CliRun run = CliRun.of("predict", "--model", f("family.keras"), "--input", f("family.in0.npy"),
+                "--input", f("family.in1.npy"), "--input", f("family.in2.npy"), "--output", y[0].toString(),
+                "--output", y[1].toString(), "--output", y[2].toString(), "--threads", "2");
+        assertEquals(Main.EXIT_OK, run.exit(), run.err());
+        for (int j = 0; j < 3; j++) {
+            NpyArray got = Npy.read(y[j]);
+            NpyArray keras = Npy.read(FIXTURES.resolve("family.out" + j + ".f32.npy"));
+            assertArrayEquals(keras.shape(), got.shape());
+            for (int i = 0; i < got.data().length; i++) {
+                assertEquals(keras.data()[i], got.data()[i], 1e-4, "output " + j + " element " + i);
+            }
+        }
+    }
+
+    @Test
     void legacyH5Predicts() throws IOException {
         Path y = tmp.resolve("y.npy");
         CliRun run = CliRun.of("predict", "--model", f("cnn2d.h5"), "--input", f("cnn2d.in0.npy"), "--output",

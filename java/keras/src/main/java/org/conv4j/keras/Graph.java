@@ -25,6 +25,7 @@ final class Graph {
         final int count;
         int root;
         boolean folded; // a BatchNormalization folded into the conv before it: aliases its input
+        boolean hidden; // the depthwise half of a SeparableConv: no row of its own in the summary
 
         Node(String name, Op op, int[] shape, int count) {
             this.name = name;
@@ -75,6 +76,7 @@ final class Graph {
             default -> throw new KerasModelException(where + ": model class '" + cls + "' is not supported"
                     + " (Sequential or Functional); a subclassed model has no config to rebuild it from");
         }
+        g.foldZeroPadding();
         g.foldBatchNorms();
         g.fuseActivations();
         g.poolBeforeAffine();
@@ -269,9 +271,14 @@ final class Graph {
 
     /** The class-derived key of the layer's weights in model.weights.h5: conv2d, conv2d_1, ... */
     private String weightKey(String cls) {
+        return weightKey(cls, keyCounts);
+    }
+
+    /** Keras' to_snake_case of the class name, numbered by how often it came before in {@code counts}. */
+    static String weightKey(String cls, Map<String, Integer> counts) {
         String snake = cls.replaceAll("\\W+", "").replaceAll("(.)([A-Z][a-z]+)", "$1_$2")
                 .replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
-        int k = keyCounts.merge(snake, 1, Integer::sum) - 1;
+        int k = counts.merge(snake, 1, Integer::sum) - 1;
         return k == 0 ? snake : snake + "_" + k;
     }
 
@@ -305,6 +312,17 @@ final class Graph {
             throw new KerasModelException(w + " takes one input, got " + ins.length);
         }
         Op op = f.make(new LayerSpec(cls, name, c, file.zipped ? key : name, file), shapes);
+        op.declaredInputs = ins;
+        if (op instanceof Layers.ConvOp conv && conv.pre != null) {
+            conv.pre.inputs = ins;
+            conv.pre.declaredInputs = ins;
+            int pid = nodes.size();
+            Node pn = new Node(name + "/depthwise", conv.pre, conv.pre.outShape, conv.pre.outCount);
+            pn.root = pid;
+            pn.hidden = true;
+            nodes.add(pn);
+            ins = new int[] {pid};
+        }
         op.inputs = ins;
         int id = nodes.size();
         Node n = new Node(name, op, op.outShape, op.outCount);
@@ -376,6 +394,36 @@ final class Graph {
                 n.op.inputs = new int[] {an.op.inputs[0]};
                 an.folded = true; // nothing reads its output any more
                 an.root = nodes.get(an.op.inputs[0]).root;
+            }
+        }
+    }
+
+    /**
+     * A ZeroPadding that feeds only a forward conv (not a transposed one), with no model output in
+     * between, becomes that conv's explicit pads: the padded copy is never made.
+     */
+    private void foldZeroPadding() {
+        int[] readers = readers();
+        for (int id = 0; id < nodes.size(); id++) {
+            Node n = nodes.get(id);
+            if (!(n.op instanceof Layers.ConvOp conv) || conv.dense || conv.transpose) {
+                continue;
+            }
+            int p = n.op.inputs[0];
+            Node pn = nodes.get(p);
+            if (pn.op instanceof Layers.PadOp pad && !pad.upsample && pn.root == p && readers[p] == 1
+                    && !outputs.contains(p)) {
+                int rank = conv.rank;
+                int[] before = new int[rank];
+                int[] after = new int[rank];
+                for (int i = 0; i < rank; i++) {
+                    before[i] = pad.before[3 - rank + i];
+                    after[i] = pad.out3[3 - rank + i] - pad.in3[3 - rank + i] - before[i];
+                }
+                conv.foldPadding(pad.inShapes[0], before, after);
+                n.op.inputs = new int[] {pn.op.inputs[0]};
+                pn.folded = true; // nothing reads its output any more
+                pn.root = nodes.get(pn.op.inputs[0]).root;
             }
         }
     }

@@ -42,9 +42,53 @@ public final class KerasModel implements AutoCloseable {
     private int running; // guarded by lock
     private volatile boolean closed;
 
-    private KerasModel(Graph graph, Backend backend) {
+    /** Threads per layer call (0 = all cores): the convs' and the split Java ops' (pooling, affines, merges). */
+    private final int threads;
+
+    private KerasModel(Graph graph, Backend backend, int threads) {
         this.graph = graph;
         this.backend = backend;
+        this.threads = threads;
+    }
+
+    /**
+     * Output floats per chunk of a split Java op: below about this much work a hand-off to a worker
+     * costs more than it saves, so smaller layers run on the calling thread.
+     */
+    static final int SPLIT_FLOATS = 1 << 14;
+
+    /** One split op's call state, per node and Buffers (one call at a time): no allocation per call. */
+    private static final class UnitLoop extends org.conv4j.Parallel.Loop {
+        final Op op;
+        final int batch;
+        final int units;
+        final int grain;
+        float[][] in;
+        float[] out;
+
+        UnitLoop(Op op, int batch) {
+            this.op = op;
+            this.batch = batch;
+            this.units = op.units(batch);
+            long perUnit = Math.max(1, (long) batch * op.outCount / Math.max(units, 1));
+            this.grain = (int) Math.max(1, SPLIT_FLOATS / perUnit);
+        }
+
+        void go(float[][] in, float[] out, int threads) {
+            this.in = in;
+            this.out = out;
+            try {
+                run(units, grain, threads);
+            } finally {
+                this.in = null;
+                this.out = null;
+            }
+        }
+
+        @Override
+        protected void range(int from, int to) {
+            op.runUnits(in, out, batch, from, to);
+        }
     }
 
     /** Loads with the default backend ({@link Conv4j#defaultBackend()}) and all cores per conv. */
@@ -70,7 +114,7 @@ public final class KerasModel implements AutoCloseable {
         try (KerasFile file = KerasFile.open(path)) {
             graph = Graph.read(file);
         }
-        KerasModel model = new KerasModel(graph, backend);
+        KerasModel model = new KerasModel(graph, backend, threads);
         try {
             for (Graph.Node n : graph.nodes) {
                 if (n.op != null) {
@@ -83,6 +127,11 @@ public final class KerasModel implements AutoCloseable {
                     + e.getMessage(), e);
         }
         return model;
+    }
+
+    /** The layer graph (tests, and the weights writer). */
+    Graph graph() {
+        return graph;
     }
 
     /** The model's name from its config. */
@@ -311,16 +360,46 @@ public final class KerasModel implements AutoCloseable {
                 ins[j] = b.maps[from[j]];
             }
             if (b.clock == null) {
-                n.op.run(ins, b.maps[id], b.batch);
+                run(b, id, n.op, ins);
             } else {
                 long t0 = System.nanoTime();
-                n.op.run(ins, b.maps[id], b.batch);
+                run(b, id, n.op, ins);
                 b.clock.merge(n.op.className, System.nanoTime() - t0, Long::sum);
             }
         }
         for (int i = 0; i < b.outputs.length; i++) {
             int id = graph.outputs.get(i);
             System.arraycopy(b.maps[id], 0, b.outputs[i], 0, b.counts[id]);
+        }
+    }
+
+    /** The op's loop when it splits into more than one chunk at this batch on several threads, else null. */
+    private UnitLoop splitLoop(Op op, int batch) {
+        if (threads == 1 || op.units(batch) == 0) {
+            return null;
+        }
+        UnitLoop loop = new UnitLoop(op, batch);
+        return loop.units > loop.grain ? loop : null;
+    }
+
+    /** How many ops run split over threads at this batch (tests). */
+    int splitOps(int batch) {
+        int n = 0;
+        for (int id = 0; id < graph.nodes.size(); id++) {
+            Graph.Node node = graph.nodes.get(id);
+            if (node.op != null && node.root == id && splitLoop(node.op, batch) != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private void run(Buffers b, int id, Op op, float[][] ins) {
+        UnitLoop loop = b.loops[id];
+        if (loop != null) {
+            loop.go(ins, b.maps[id], threads);
+        } else {
+            op.run(ins, b.maps[id], b.batch);
         }
     }
 
@@ -331,6 +410,7 @@ public final class KerasModel implements AutoCloseable {
         final float[][] owned; // per node that computes its own output
         final float[][] maps; // per node, its current output array (owned, aliased or a caller's input)
         final float[][][] ins;
+        final UnitLoop[] loops; // per node whose op splits over threads and has more than one chunk
         final float[][] inputs;
         final float[][] outputs;
         final float[][] staging; // buffer and pointer variants: inputs then outputs
@@ -343,6 +423,7 @@ public final class KerasModel implements AutoCloseable {
             owned = new float[nodes.size()][];
             maps = new float[nodes.size()][];
             ins = new float[nodes.size()][][];
+            loops = new UnitLoop[nodes.size()];
             for (int id = 0; id < nodes.size(); id++) {
                 Graph.Node n = nodes.get(id);
                 counts[id] = checkedBatchCount(id, batch);
@@ -350,6 +431,7 @@ public final class KerasModel implements AutoCloseable {
                     owned[id] = new float[counts[id]];
                     maps[id] = owned[id];
                     ins[id] = new float[n.op.inputs.length][];
+                    loops[id] = splitLoop(n.op, batch);
                 }
             }
             inputs = new float[graph.inputs.size()][];
@@ -482,7 +564,7 @@ public final class KerasModel implements AutoCloseable {
         long trainable = 0;
         long fixed = 0;
         for (Graph.Node n : graph.nodes) {
-            if (n.op == null && !functional) {
+            if (n.op == null && !functional || n.hidden) {
                 continue;
             }
             String cls = n.op == null ? "InputLayer" : n.op.className;
@@ -494,7 +576,7 @@ public final class KerasModel implements AutoCloseable {
             String connected = "-";
             if (n.op != null && functional) {
                 StringBuilder sb = new StringBuilder();
-                for (int in : n.op.inputs) {
+                for (int in : n.op.declaredInputs) {
                     sb.append(sb.length() == 0 ? "" : ", ").append(graph.nodes.get(in).name).append("[0][0]");
                 }
                 connected = sb.toString();

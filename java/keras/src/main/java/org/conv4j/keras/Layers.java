@@ -9,7 +9,9 @@ import java.util.Map;
 import org.conv4j.Activation;
 import org.conv4j.Backend;
 import org.conv4j.Conv1D;
-import org.conv4j.Conv2D;
+import org.conv4j.Conv1DTranspose;
+import org.conv4j.Conv2DTranspose;
+import org.conv4j.Conv3DTranspose;
 import org.conv4j.ConvLayer;
 import org.conv4j.Padding;
 
@@ -37,6 +39,14 @@ final class Layers {
         // conv4j's [k..., 1, Cin*m] in memory (output channel c*m + j).
         r.put("DepthwiseConv1D", (s, in) -> ConvOp.conv(s, in, 1, true));
         r.put("DepthwiseConv2D", (s, in) -> ConvOp.conv(s, in, 2, true));
+        r.put("Conv3D", (s, in) -> ConvOp.conv(s, in, 3, false));
+        for (int rank = 1; rank <= 3; rank++) {
+            int k = rank;
+            r.put("Conv" + k + "DTranspose", (s, in) -> ConvOp.transpose(s, in, k));
+        }
+        // Separable: a depthwise op (its own hidden node) then a 1x1 conv with the bias and activation.
+        r.put("SeparableConv1D", (s, in) -> ConvOp.separable(s, in, 1));
+        r.put("SeparableConv2D", (s, in) -> ConvOp.separable(s, in, 2));
         r.put("Dense", ConvOp::dense);
         r.put("BatchNormalization", AffineOp::batchNorm);
         r.put("Rescaling", AffineOp::rescaling);
@@ -90,24 +100,36 @@ final class Layers {
 
     // ------------------------------------------------------------------ conv and dense
 
-    /** Conv1D, Conv2D and Dense (a kernel-1 Conv1D over [1, rows, Cin]) on conv4j's conv layers. */
+    /**
+     * Conv1D/2D/3D, depthwise, transposed, the two halves of a separable conv, and Dense (a kernel-1
+     * Conv1D over [1, rows, Cin]) on conv4j's conv layers.
+     */
     static final class ConvOp extends Op {
         final int rank;
         final boolean dense;
+        final boolean transpose;
         final int filters;
         final int[] kernelSize;
         final int[] strides;
         final int[] dilation;
-        final Padding padding;
+        Padding padding;
         final int groups;
         final int cin;
         final Activations activation;
         float[] kernel;
         float[] bias; // null without bias
         int[] kernelShape;
+        /** Keras' output_padding of a transposed conv; null for None. */
+        int[] outputPadding;
+        /** Pads of a ZeroPadding folded in front (Graph.foldZeroPadding); null when none. */
+        int[] padBefore;
+        int[] padAfter;
+        /** The depthwise half of a SeparableConv, run as its own hidden node before this 1x1 conv. */
+        ConvOp pre;
         /** An activation layer that directly follows and was absorbed (Graph.fuseActivations). */
         ActivationOp post;
         private ConvLayer layer;
+        private int[] in3;
 
         private ConvOp(LayerSpec spec, int[][] in, int rank, boolean dense, int filters, int[] kernelSize,
                        int[] strides, int[] dilation, Padding padding, int groups, Activations activation) {
@@ -122,6 +144,207 @@ final class Layers {
             this.groups = groups;
             this.cin = in[0][in[0].length - 1];
             this.activation = activation;
+            this.transpose = false;
+        }
+
+        private ConvOp(LayerSpec spec, int[][] in, int rank, int filters, int[] kernelSize, int[] strides,
+                       int[] dilation, Padding padding, int[] outputPadding, Activations activation) {
+            super(spec, in);
+            this.rank = rank;
+            this.dense = false;
+            this.transpose = true;
+            this.filters = filters;
+            this.kernelSize = kernelSize;
+            this.strides = strides;
+            this.dilation = dilation;
+            this.padding = padding;
+            this.groups = 1;
+            this.cin = in[0][in[0].length - 1];
+            this.activation = activation;
+            this.outputPadding = outputPadding;
+        }
+
+        /** Conv{1,2,3}DTranspose: kernel [k..., filters, Cin]; output size by Keras' deconv_output_length. */
+        static Op transpose(LayerSpec s, int[][] in, int rank) throws KerasModelException {
+            String w = s.where();
+            s.requireChannelsLast();
+            requireRank(s, in[0], rank + 1);
+            int filters = Json.integer(s.config().get("filters"), w + ": 'filters'", 1, Shapes.MAX_DIM);
+            int[] k = s.ints("kernel_size", rank, 1, Shapes.MAX_DIM);
+            int[] st = s.ints("strides", rank, 1, Shapes.MAX_DIM);
+            int[] dl = dilationOf(s, rank);
+            Padding padding = paddingOf(s, rank, false);
+            int[] op = null;
+            JsonElement opEl = s.config().get("output_padding");
+            if (opEl != null && !opEl.isJsonNull()) {
+                op = s.ints("output_padding", rank, 0, Shapes.MAX_DIM);
+                for (int i = 0; i < rank; i++) {
+                    if (op[i] >= st[i]) {
+                        throw new KerasModelException(w + ": output_padding " + Arrays.toString(op)
+                                + " must be below the strides " + Arrays.toString(st));
+                    }
+                }
+            }
+            if (Json.integer(s.config(), "groups", 1, 1, Shapes.MAX_DIM, w) != 1) {
+                throw new KerasModelException(w + ": groups other than 1 are not supported for transposed convs");
+            }
+            Activations act = activationOf(s);
+            boolean useBias = Json.bool(s.config(), "use_bias", true, w);
+            ConvOp conv = new ConvOp(s, in, rank, filters, k, st, dl, padding, op, act);
+            int[] out = new int[rank + 1];
+            for (int i = 0; i < rank; i++) {
+                long span = (long) (k[i] - 1) * dl[i] + 1;
+                long size = in[0][i];
+                long o;
+                if (op == null) {
+                    o = padding == Padding.VALID ? size * st[i] + Math.max(span - st[i], 0) : size * st[i];
+                } else {
+                    long pad = padding == Padding.SAME ? span / 2 : 0;
+                    o = (size - 1) * st[i] + span - 2 * pad + op[i];
+                }
+                if (o < 1 || o > Shapes.MAX_DIM) {
+                    throw new KerasModelException(w + ": output size " + o + " on axis " + (i + 1)
+                            + " is out of range for input " + Shapes.text(in[0]));
+                }
+                out[i] = (int) o;
+            }
+            out[rank] = filters;
+            conv.out(out, w);
+            int[] kshape = Arrays.copyOf(k, rank + 2);
+            kshape[rank] = filters;
+            kshape[rank + 1] = conv.cin;
+            conv.readWeights(s, kshape, useBias);
+            return conv;
+        }
+
+        /**
+         * SeparableConv{1,2}D: the depthwise kernel [k..., Cin, M] runs in {@link #pre} (no bias,
+         * linear), then a 1x1 conv over Cin·M channels with the pointwise kernel, bias and activation,
+         * exactly Keras' two steps. The parameters are counted on the 1x1 op (one summary row).
+         */
+        static Op separable(LayerSpec s, int[][] in, int rank) throws KerasModelException {
+            String w = s.where();
+            s.requireChannelsLast();
+            requireRank(s, in[0], rank + 1);
+            int multiplier = Json.integer(s.config(), "depth_multiplier", 1, 1, Shapes.MAX_DIM, w);
+            int filters = Json.integer(s.config().get("filters"), w + ": 'filters'", 1, Shapes.MAX_DIM);
+            int cin = in[0][rank];
+            long mid = (long) cin * multiplier;
+            if (mid > Shapes.MAX_DIM) {
+                throw new KerasModelException(w + ": " + mid + " depthwise channels is too many");
+            }
+            int[] k = s.ints("kernel_size", rank, 1, Shapes.MAX_DIM);
+            int[] st = s.ints("strides", rank, 1, Shapes.MAX_DIM);
+            int[] dl = dilationOf(s, rank);
+            requireStridesOrDilation(w, st, dl);
+            Padding padding = paddingOf(s, rank, true);
+            boolean useBias = Json.bool(s.config(), "use_bias", true, w);
+            ConvOp dw = new ConvOp(s, in, rank, false, (int) mid, k, st, dl, padding, cin, Activations.LINEAR);
+            dw.out(withLast(convOut(w, in[0], rank, k, st, dl, padding), (int) mid), w);
+            int[] ones = new int[rank];
+            Arrays.fill(ones, 1);
+            ConvOp pw = new ConvOp(s, new int[][] {dw.outShape}, rank, false, filters, ones, ones, ones, Padding.VALID,
+                    1, activationOf(s));
+            pw.out(withLast(dw.outShape, filters), w);
+            int[] dk = Arrays.copyOf(k, rank + 2);
+            dk[rank] = cin;
+            dk[rank + 1] = multiplier;
+            int[] pk = Arrays.copyOf(ones, rank + 2);
+            pk[rank] = (int) mid;
+            pk[rank + 1] = filters;
+            float[][] wts = useBias ? s.weights(dk, pk, new int[] {filters}) : s.weights(dk, pk);
+            dw.kernel = wts[0];
+            dw.kernelShape = Arrays.copyOf(k, rank + 2);
+            dw.kernelShape[rank] = 1;
+            dw.kernelShape[rank + 1] = (int) mid;
+            pw.kernel = wts[1];
+            pw.kernelShape = pk;
+            pw.bias = useBias ? wts[2] : null;
+            boolean frozen = !Json.bool(s.config(), "trainable", true, w);
+            long n = dw.kernel.length + pw.kernel.length + (useBias ? filters : 0);
+            pw.trainable = frozen ? 0 : n;
+            pw.nonTrainable = frozen ? n : 0;
+            pw.pre = dw;
+            return pw;
+        }
+
+        private static int[] dilationOf(LayerSpec s, int rank) throws KerasModelException {
+            int[] dl = new int[rank];
+            Arrays.fill(dl, 1);
+            if (Json.has(s.config(), "dilation_rate")) {
+                dl = s.ints("dilation_rate", rank, 1, Shapes.MAX_DIM);
+            }
+            return dl;
+        }
+
+        private static Padding paddingOf(LayerSpec s, int rank, boolean causalOk) throws KerasModelException {
+            String w = s.where();
+            String pad = Json.string(s.config(), "padding", "valid", w);
+            switch (pad) {
+                case "valid":
+                    return Padding.VALID;
+                case "same":
+                    return Padding.SAME;
+                case "causal":
+                    if (rank != 1 || !causalOk) {
+                        throw new KerasModelException(w + ": padding 'causal' is only for 1-D forward convs");
+                    }
+                    return Padding.CAUSAL;
+                default:
+                    throw new KerasModelException(w + ": padding '" + pad + "' is not valid/same/causal");
+            }
+        }
+
+        private static void requireStridesOrDilation(String w, int[] st, int[] dl) throws KerasModelException {
+            if (Arrays.stream(st).anyMatch(v -> v > 1) && Arrays.stream(dl).anyMatch(v -> v > 1)) {
+                throw new KerasModelException(w + ": strides " + Arrays.toString(st) + " with dilation_rate "
+                        + Arrays.toString(dl) + ": Keras refuses strides > 1 together with dilation > 1");
+            }
+        }
+
+        /** The spatial output sizes (and a last entry to fill) of a forward conv; refuses a too-small input. */
+        private static int[] convOut(String w, int[] in, int rank, int[] k, int[] st, int[] dl, Padding padding)
+                throws KerasModelException {
+            int[] out = new int[rank + 1];
+            for (int i = 0; i < rank; i++) {
+                int size = in[i];
+                long span = (long) (k[i] - 1) * dl[i] + 1;
+                long o = padding == Padding.VALID ? (size - span) / st[i] + 1 : (size - 1) / st[i] + 1;
+                if (padding == Padding.VALID && size < span) {
+                    throw new KerasModelException(w + ": input " + Shapes.text(in) + " is smaller than the"
+                            + " dilated kernel (" + span + ") on axis " + (i + 1) + " with padding 'valid'");
+                }
+                out[i] = (int) o;
+            }
+            return out;
+        }
+
+        /**
+         * Takes the pads of a ZeroPadding in front: this conv then reads the padding's input
+         * ({@code in}, its sample shape) with explicit pads = its own padding's pads on the padded
+         * size plus the zeros, the same output. Forward convs only.
+         */
+        void foldPadding(int[] in, int[] before, int[] after) {
+            int[] b = new int[rank];
+            int[] a = new int[rank];
+            for (int i = 0; i < rank; i++) {
+                int size = inShapes[0][i];
+                int span = (kernelSize[i] - 1) * dilation[i] + 1;
+                if (padding == Padding.SAME) {
+                    int o = (size - 1) / strides[i] + 1;
+                    int total = Math.max((o - 1) * strides[i] + span - size, 0);
+                    b[i] = total / 2;
+                    a[i] = total - total / 2;
+                } else if (padding == Padding.CAUSAL) {
+                    b[i] = span - 1;
+                }
+                b[i] += before[i];
+                a[i] += after[i];
+            }
+            padBefore = b;
+            padAfter = a;
+            padding = Padding.VALID;
+            inShapes = new int[][] {in};
         }
 
         static Op conv(LayerSpec s, int[][] in, int rank, boolean depthwise) throws KerasModelException {
@@ -137,29 +360,10 @@ final class Layers {
             int filters = (int) f;
             int[] k = s.ints("kernel_size", rank, 1, Shapes.MAX_DIM);
             int[] st = s.ints("strides", rank, 1, Shapes.MAX_DIM);
-            int[] dl = new int[rank];
-            Arrays.fill(dl, 1);
-            if (Json.has(s.config(), "dilation_rate")) {
-                dl = s.ints("dilation_rate", rank, 1, Shapes.MAX_DIM);
-            }
+            int[] dl = dilationOf(s, rank);
             int groups = depthwise ? in[0][rank] : Json.integer(s.config(), "groups", 1, 1, Shapes.MAX_DIM, w);
-            String pad = Json.string(s.config(), "padding", "valid", w);
-            Padding padding;
-            switch (pad) {
-                case "valid" -> padding = Padding.VALID;
-                case "same" -> padding = Padding.SAME;
-                case "causal" -> {
-                    if (rank != 1) {
-                        throw new KerasModelException(w + ": padding 'causal' is only for Conv1D");
-                    }
-                    padding = Padding.CAUSAL;
-                }
-                default -> throw new KerasModelException(w + ": padding '" + pad + "' is not valid/same/causal");
-            }
-            if (Arrays.stream(st).anyMatch(v -> v > 1) && Arrays.stream(dl).anyMatch(v -> v > 1)) {
-                throw new KerasModelException(w + ": strides " + Arrays.toString(st) + " with dilation_rate "
-                        + Arrays.toString(dl) + ": Keras refuses strides > 1 together with dilation > 1");
-            }
+            Padding padding = paddingOf(s, rank, true);
+            requireStridesOrDilation(w, st, dl);
             int cin = in[0][rank];
             if (cin % groups != 0 || filters % groups != 0) {
                 throw new KerasModelException(w + ": input channels " + cin + " and filters " + filters
@@ -168,17 +372,7 @@ final class Layers {
             Activations act = activationOf(s);
             boolean useBias = Json.bool(s.config(), "use_bias", true, w);
             ConvOp op = new ConvOp(s, in, rank, false, filters, k, st, dl, padding, groups, act);
-            int[] out = new int[rank + 1];
-            for (int i = 0; i < rank; i++) {
-                int size = in[0][i];
-                long span = (long) (k[i] - 1) * dl[i] + 1;
-                long o = padding == Padding.VALID ? (size - span) / st[i] + 1 : (size - 1) / st[i] + 1;
-                if (padding == Padding.VALID && size < span) {
-                    throw new KerasModelException(w + ": input " + Shapes.text(in[0]) + " is smaller than the"
-                            + " dilated kernel (" + span + ") on axis " + (i + 1) + " with padding 'valid'");
-                }
-                out[i] = (int) o;
-            }
+            int[] out = convOut(w, in[0], rank, k, st, dl, padding);
             out[rank] = filters;
             op.out(out, w);
             int[] kshape = Arrays.copyOf(k, rank + 2);
@@ -241,7 +435,8 @@ final class Layers {
         void fold(double[] scale, double[] shift) {
             float[] k = kernel.clone();
             for (int i = 0; i < k.length; i++) {
-                k[i] = (float) (k[i] * scale[i % filters]);
+                // Keras' transposed kernel is [k..., filters, Cin]; the others end in filters.
+                k[i] = (float) (k[i] * scale[transpose ? i / cin % filters : i % filters]);
             }
             float[] b = new float[filters];
             for (int f = 0; f < filters; f++) {
@@ -257,12 +452,17 @@ final class Layers {
 
         @Override
         void open(Backend backend, int threads) {
-            ConvLayer.Builder b = ConvLayer.builder(rank).filters(filters).kernelSize(kernelSize).strides(strides)
-                    .dilationRate(dilation).padding(padding).groups(groups).useBias(bias != null)
-                    .activation(activation == Activations.RELU || post != null && post.startsWithRelu()
-                            ? Activation.RELU : Activation.NONE)
-                    .backend(backend).threads(threads);
-            ConvLayer l = b.build();
+            in3 = spatial3(inShapes[0]);
+            ConvLayer l;
+            if (transpose) {
+                l = switch (rank) {
+                    case 1 -> common(Conv1DTranspose.builder(), backend, threads).build();
+                    case 2 -> common(Conv2DTranspose.builder(), backend, threads).build();
+                    default -> common(Conv3DTranspose.builder(), backend, threads).build();
+                };
+            } else {
+                l = common(ConvLayer.builder(rank), backend, threads).groups(groups).build();
+            }
             try {
                 l.setWeights(kernel, kernelShape, bias);
             } catch (RuntimeException e) {
@@ -272,15 +472,29 @@ final class Layers {
             layer = l;
         }
 
+        private <B extends ConvLayer.AbstractBuilder<B>> B common(B b, Backend backend, int threads) {
+            b.filters(filters).kernelSize(kernelSize).strides(strides).dilationRate(dilation).useBias(bias != null)
+                    .activation(activation == Activations.RELU || post != null && post.startsWithRelu()
+                            ? Activation.RELU : Activation.NONE)
+                    .backend(backend).threads(threads);
+            if (padBefore != null) {
+                b.padding(Padding.explicit(padBefore, padAfter));
+            } else {
+                b.padding(padding);
+            }
+            if (transpose && outputPadding != null) {
+                ((ConvLayer.TransposeBuilder<?>) b).outputPadding(outputPadding);
+            }
+            return b;
+        }
+
         @Override
         void run(float[][] in, float[] out, int batch) {
             float[] x = in[0];
             if (dense) {
                 ((Conv1D) layer).predict(x, out, 1, batch * (outCount / filters), cin);
-            } else if (rank == 1) {
-                ((Conv1D) layer).predict(x, out, batch, inShapes[0][0], cin);
             } else {
-                ((Conv2D) layer).predict(x, out, batch, inShapes[0][0], inShapes[0][1], cin);
+                layer.predict(x, out, batch, in3[0], in3[1], in3[2], cin);
             }
             if (activation != Activations.RELU) {
                 activation.apply(out, batch * outCount, filters);
@@ -383,16 +597,26 @@ final class Layers {
 
         @Override
         void run(float[][] in, float[] out, int batch) {
-            apply(in[0], out, batch * outCount);
+            apply(in[0], out, 0, batch * outCount);
         }
 
-        /** out[0, n) = x * scale + shift per channel (x may be out). */
-        void apply(float[] x, float[] out, int n) {
+        @Override
+        int units(int batch) {
+            return batch * (outCount / scaleF.length);
+        }
+
+        @Override
+        void runUnits(float[][] in, float[] out, int batch, int from, int to) {
+            apply(in[0], out, from * scaleF.length, to * scaleF.length);
+        }
+
+        /** out[from, to) = x * scale + shift per channel (x may be out; from, to whole pixels). */
+        void apply(float[] x, float[] out, int from, int to) {
             float[] a = scaleF;
             float[] b = shiftF;
             int c = a.length;
             // float, as Keras computes it: scale and shift each rounded once from their double values.
-            for (int i = 0; i < n; i += c) {
+            for (int i = from; i < to; i += c) {
                 for (int j = 0; j < c; j++) {
                     out[i + j] = x[i + j] * a[j] + b[j];
                 }
@@ -640,20 +864,33 @@ final class Layers {
 
         @Override
         void run(float[][] in, float[] out, int batch) {
+            runUnits(in, out, batch, 0, units(batch));
+        }
+
+        /** One unit is one output row (sample, depth, height): out3[2] pixels. */
+        @Override
+        int units(int batch) {
+            return batch * out3[0] * out3[1];
+        }
+
+        @Override
+        void runUnits(float[][] in, float[] out, int batch, int from, int to) {
             float[] x = in[0];
             int c = inShapes[0][inShapes[0].length - 1];
             int d = in3[0];
             int h = in3[1];
             int w = in3[2];
             int inSample = d * h * w * c;
-            int outSample = out3[0] * out3[1] * out3[2] * c;
-            for (int n = 0; n < batch; n++) {
-                int o = n * outSample;
-                for (int od = 0; od < out3[0]; od++) {
+            int o = from * out3[2] * c;
+            for (int u = from; u < to; u++) {
+                int n = u / (out3[0] * out3[1]);
+                int od = u / out3[1] % out3[0];
+                int oh = u % out3[1];
+                {
                     int d0 = od * stride[0] - before[0];
                     int d1 = Math.min(d0 + pool[0], d);
                     d0 = Math.max(d0, 0);
-                    for (int oh = 0; oh < out3[1]; oh++) {
+                    {
                         int h0 = oh * stride[1] - before[1];
                         int h1 = Math.min(h0 + pool[1], h);
                         h0 = Math.max(h0, 0);
@@ -692,7 +929,7 @@ final class Layers {
                 }
             }
             if (post != null) {
-                post.apply(out, out, batch * outCount);
+                post.apply(out, out, from * out3[2] * c, to * out3[2] * c);
             }
         }
     }
@@ -894,9 +1131,20 @@ final class Layers {
 
         @Override
         void run(float[][] in, float[] out, int batch) {
+            runUnits(in, out, batch, 0, units(batch));
+        }
+
+        /** One unit: a Concatenate's outer index, else one pixel (the last axis) of an elementwise merge. */
+        @Override
+        int units(int batch) {
+            return blocks != null ? batch * outer : batch * (outCount / channels());
+        }
+
+        @Override
+        void runUnits(float[][] in, float[] out, int batch, int from, int to) {
             if (blocks != null) {
-                int o = 0;
-                for (int r = 0; r < batch * outer; r++) {
+                int o = from * (outCount / outer);
+                for (int r = from; r < to; r++) {
                     for (int i = 0; i < in.length; i++) {
                         System.arraycopy(in[i], r * blocks[i], out, o, blocks[i]);
                         o += blocks[i];
@@ -904,33 +1152,35 @@ final class Layers {
                 }
                 return;
             }
-            int n = batch * outCount;
-            System.arraycopy(in[0], 0, out, 0, n);
+            int c = channels();
+            int start = from * c;
+            int n = to * c;
+            System.arraycopy(in[0], start, out, start, n - start);
             for (int i = 1; i < in.length; i++) {
                 float[] y = in[i];
                 switch (kind) {
                     case "Add", "Average" -> {
-                        for (int j = 0; j < n; j++) {
+                        for (int j = start; j < n; j++) {
                             out[j] += y[j];
                         }
                     }
                     case "Subtract" -> {
-                        for (int j = 0; j < n; j++) {
+                        for (int j = start; j < n; j++) {
                             out[j] -= y[j];
                         }
                     }
                     case "Multiply" -> {
-                        for (int j = 0; j < n; j++) {
+                        for (int j = start; j < n; j++) {
                             out[j] *= y[j];
                         }
                     }
                     case "Maximum" -> {
-                        for (int j = 0; j < n; j++) {
+                        for (int j = start; j < n; j++) {
                             out[j] = Math.max(out[j], y[j]);
                         }
                     }
                     default -> {
-                        for (int j = 0; j < n; j++) {
+                        for (int j = start; j < n; j++) {
                             out[j] = Math.min(out[j], y[j]);
                         }
                     }
@@ -938,7 +1188,7 @@ final class Layers {
             }
             if (kind.equals("Average")) {
                 float k = in.length;
-                for (int j = 0; j < n; j++) {
+                for (int j = start; j < n; j++) {
                     out[j] /= k;
                 }
             }

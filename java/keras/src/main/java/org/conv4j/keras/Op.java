@@ -17,6 +17,8 @@ abstract class Op {
     long nonTrainable;
     /** Nodes whose outputs this op reads (set by the graph). */
     int[] inputs;
+    /** The nodes the config says it reads (the summary's "Connected to"), before any folding. */
+    int[] declaredInputs;
 
     Op(LayerSpec spec, int[][] inShapes) {
         this.className = spec.className();
@@ -37,6 +39,19 @@ abstract class Op {
 
     /** Computes {@code batch} samples. */
     abstract void run(float[][] in, float[] out, int batch);
+
+    /**
+     * Units (output rows) a call of {@code batch} samples splits into for several threads; 0 when
+     * the op does not split (KerasModel then calls {@link #run}).
+     */
+    int units(int batch) {
+        return 0;
+    }
+
+    /** Computes units {@code [from, to)} of a {@code batch}-sample call; concurrent ranges are disjoint. */
+    void runUnits(float[][] in, float[] out, int batch, int from, int to) {
+        throw new UnsupportedOperationException(className + " does not split");
+    }
 
     /** Allocates what the op needs to run (native layers); after every check of the file. */
     void open(Backend backend, int threads) {

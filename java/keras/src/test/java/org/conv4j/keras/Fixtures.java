@@ -11,7 +11,7 @@ import java.nio.file.Path;
 
 /** The Keras fixtures of tools/keras/make_model_fixtures.py: models, inputs and Keras' outputs. */
 final class Fixtures {
-    static final String[] MODELS = {"cnn2d", "tcn1d", "graph", "pool3d"};
+    static final String[] MODELS = {"cnn2d", "tcn1d", "graph", "pool3d", "family"};
 
     private Fixtures() {
     }

@@ -2,6 +2,7 @@ package org.conv4j.keras;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -51,6 +52,28 @@ class KerasModelApiTest {
         return rows;
     }
 
+    /** Every ZeroPadding of the family fixture feeds a forward conv: none runs, the convs pad. */
+    @Test
+    void zeroPaddingFoldsIntoTheConvItFeeds() throws IOException {
+        try (KerasModel m = KerasModel.load(Fixtures.file("family.keras"), Backend.JAVA, 1)) {
+            int pads = 0;
+            for (Graph.Node n : m.graph().nodes) {
+                if (n.op instanceof Layers.PadOp) {
+                    pads++;
+                    assertTrue(n.folded, n.name + " was not folded into the conv it feeds");
+                    Graph.Node reader = m.graph().nodes.stream()
+                            .filter(r -> r.op != null && r.op.declaredInputs.length == 1
+                                    && m.graph().nodes.get(r.op.declaredInputs[0]) == n)
+                            .findFirst().orElseThrow();
+                    Layers.ConvOp conv = (Layers.ConvOp) (reader.op instanceof Layers.ConvOp c && c.pre != null
+                            ? c.pre : reader.op);
+                    assertNotNull(conv.padBefore, reader.name + " has no explicit pads");
+                }
+            }
+            assertEquals(4, pads);
+        }
+    }
+
     static List<String> ourRows(String summary) {
         List<String> rows = new ArrayList<>();
         for (String line : summary.split("\n")) {
@@ -65,7 +88,7 @@ class KerasModelApiTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"cnn2d", "tcn1d", "graph", "pool3d"})
+    @ValueSource(strings = {"cnn2d", "tcn1d", "graph", "pool3d", "family"})
     void summaryListsWhatKerasLists(String model) throws IOException {
         List<String> keras = kerasRows(model);
         assertTrue(keras.size() > 5, "parsed Keras' summary of " + model);
@@ -94,6 +117,61 @@ class KerasModelApiTest {
         }
         long total = allocatedBytes() - before;
         assertTrue(total < CALLS, what + " allocated " + total + " bytes in " + CALLS + " calls");
+    }
+
+    /**
+     * At a batch large enough for pooling, affines and merges to split over threads (more than
+     * KerasModel.SPLIT_FLOATS output floats), every fixture gives the single-thread result bit for
+     * bit (each output row is computed the same way whichever thread takes it), and a steady-state
+     * call still allocates nothing on the caller's thread.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cnn2d", "graph", "pool3d"}) // tcn1d is too small to split at this batch; family
+    // has only a global pooling to split
+    void splitJavaOpsMatchOneThreadAndAllocateNothing(String model) throws IOException {
+        int batch = 192;
+        java.util.SplittableRandom r = new java.util.SplittableRandom(model.length());
+        float[][] in;
+        try (KerasModel one = KerasModel.load(Fixtures.file(model + ".keras"), Backend.JAVA, 1);
+             KerasModel all = KerasModel.load(Fixtures.file(model + ".keras"), Backend.JAVA, 0)) {
+            in = new float[one.inputShapes().size()][];
+            for (int i = 0; i < in.length; i++) {
+                int n = batch;
+                for (int d : one.inputShapes().get(i)) {
+                    n *= d;
+                }
+                in[i] = new float[n];
+                for (int j = 0; j < n; j++) {
+                    in[i][j] = (float) r.nextGaussian();
+                }
+            }
+            assertEquals(0, one.splitOps(batch));
+            assertTrue(all.splitOps(batch) > 0, model + " has ops that split at batch " + batch);
+            float[][] expected = one.predict(in, batch);
+            float[][] got = all.predict(in, batch);
+            for (int j = 0; j < expected.length; j++) {
+                assertArrayEquals(expected[j], got[j], model + " output " + j);
+            }
+        }
+        if (!model.equals("pool3d")) {
+            return; // the quickest model whose pooling, padding and merges split at this batch
+        }
+        // Zero garbage is the native backend's promise (the Java backend's transposed convs allocate).
+        try (KerasModel all = KerasModel.load(Fixtures.file(model + ".keras"), Backend.NATIVE, 0)) {
+            float[][] got = all.predict(in, batch);
+            int calls = 1000;
+            for (int i = 0; i < calls; i++) {
+                all.predict(in, batch, got);
+            }
+            long before = allocatedBytes();
+            for (int i = 0; i < calls; i++) {
+                all.predict(in, batch, got);
+            }
+            long total = allocatedBytes() - before;
+            // Any object per call is >= 16 bytes (16,000 here); a one-off of a few KB (the JIT
+            // deoptimizing a path whose arrays escape analysis had removed) stays below the bound.
+            assertTrue(total < 8L * calls, model + " allocated " + total + " bytes in " + calls + " calls");
+        }
     }
 
     @Test
@@ -134,6 +212,44 @@ class KerasModelApiTest {
         FloatBuffer b = ByteBuffer.allocateDirect(a.length * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         b.put(0, a);
         return b;
+    }
+
+    /** Concurrent calls whose pooling and merges split over the workers: each gets its own loops. */
+    @Test
+    void splitOpsSharedBetweenThreadsGiveTheSameResults() throws Exception {
+        int batch = 192;
+        try (KerasModel m = KerasModel.load(Fixtures.file("pool3d.keras"), Backend.NATIVE, 0)) {
+            assertTrue(m.splitOps(batch) > 0);
+            int n = batch;
+            for (int d : m.inputShapes().get(0)) {
+                n *= d;
+            }
+            float[] x = new float[n];
+            java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) r.nextGaussian();
+            }
+            float[] expected = m.predict(x, batch);
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<?>> futures = new ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    futures.add(pool.submit(() -> {
+                        float[] out = new float[expected.length];
+                        for (int i = 0; i < 30; i++) {
+                            java.util.Arrays.fill(out, Float.NaN);
+                            m.predict(x, batch, out);
+                            assertArrayEquals(expected, out);
+                        }
+                    }));
+                }
+                for (Future<?> f : futures) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdown();
+            }
+        }
     }
 
     @Test
