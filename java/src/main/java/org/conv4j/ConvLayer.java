@@ -386,37 +386,21 @@ public abstract class ConvLayer implements AutoCloseable {
             int in = g.inputCount(), out = g.outputCount(), k = g.kernelCount(), b = g.outChannels();
             requireRemaining("input", input, in);
             requireRemaining("output gradient", outputGradient, out);
-            long xa = start(input), dya = start(outputGradient);
             if (inputGradient != null) {
-                requireRemaining("input gradient", inputGradient, in);
-                long dxa = start(inputGradient);
-                requireDisjoint("input and input gradient", xa, in, dxa, in);
-                requireDisjoint("output gradient and input gradient", dya, out, dxa, in);
+                requireGradientOutput("input gradient", inputGradient, in, input, in, outputGradient, out, null,
+                        null, k);
             }
             if (kernelGradient != null) {
-                requireRemaining("kernel gradient", kernelGradient, k);
-                long dwa = start(kernelGradient);
-                requireDisjoint("input and kernel gradient", xa, in, dwa, k);
-                requireDisjoint("output gradient and kernel gradient", dya, out, dwa, k);
-                if (inputGradient != null) {
-                    requireDisjoint("input gradient and kernel gradient", start(inputGradient), in, dwa, k);
-                }
+                requireGradientOutput("kernel gradient", kernelGradient, k, input, in, outputGradient, out,
+                        inputGradient, null, k);
             }
             if (biasGradient != null) {
                 if (!config.useBias()) {
                     throw new IllegalArgumentException("bias gradient must be null: the layer has no bias (use_bias"
                             + " is false)");
                 }
-                requireRemaining("bias gradient", biasGradient, b);
-                long dba = start(biasGradient);
-                requireDisjoint("input and bias gradient", xa, in, dba, b);
-                requireDisjoint("output gradient and bias gradient", dya, out, dba, b);
-                if (inputGradient != null) {
-                    requireDisjoint("input gradient and bias gradient", start(inputGradient), in, dba, b);
-                }
-                if (kernelGradient != null) {
-                    requireDisjoint("kernel gradient and bias gradient", start(kernelGradient), k, dba, b);
-                }
+                requireGradientOutput("bias gradient", biasGradient, b, input, in, outputGradient, out,
+                        inputGradient, kernelGradient, k);
             }
             if (ws.backwards == null) { // Java backend: through arrays
                 float[] x = new float[in], dy = new float[out];
@@ -903,9 +887,41 @@ public abstract class ConvLayer implements AutoCloseable {
 
     /** in and out are native addresses of the first floats used. */
     static void requireDisjoint(String what, long in, int inputCount, long out, int outputCount) {
-        if (in < out + (long) outputCount * Float.BYTES && out < in + (long) inputCount * Float.BYTES) {
-            throw new IllegalArgumentException("input and output " + what + " overlap: the convolution reads input"
-                    + " values after it has written outputs");
+        if (overlap(in, inputCount, out, outputCount)) {
+            throw overlapping(what);
+        }
+    }
+
+    private static boolean overlap(long in, int inputCount, long out, int outputCount) {
+        return in < out + (long) outputCount * Float.BYTES && out < in + (long) inputCount * Float.BYTES;
+    }
+
+    private static IllegalArgumentException overlapping(String what) {
+        return new IllegalArgumentException("input and output " + what + " overlap: the convolution reads input"
+                + " values after it has written outputs");
+    }
+
+    /**
+     * Requires the backward output {@code name} ({@code n} floats from {@code p}'s position) to overlap neither
+     * input ({@code x}: {@code in} floats, {@code dy}: {@code out}) nor the outputs written before it ({@code dx}:
+     * {@code in} floats, {@code dw}: {@code k}; null when absent). x and dy are already checked. The pair's name is
+     * built only on failure, so a valid call allocates nothing.
+     */
+    static void requireGradientOutput(String name, FloatPointer p, int n, FloatPointer x, int in, FloatPointer dy,
+                                      int out, FloatPointer dx, FloatPointer dw, int k) {
+        requireRemaining(name, p, n);
+        long a = start(p);
+        if (overlap(start(x), in, a, n)) {
+            throw overlapping("input and " + name);
+        }
+        if (overlap(start(dy), out, a, n)) {
+            throw overlapping("output gradient and " + name);
+        }
+        if (dx != null && overlap(start(dx), in, a, n)) {
+            throw overlapping("input gradient and " + name);
+        }
+        if (dw != null && overlap(start(dw), k, a, n)) {
+            throw overlapping("kernel gradient and " + name);
         }
     }
 

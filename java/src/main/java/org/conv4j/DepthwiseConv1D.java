@@ -8,18 +8,13 @@ package org.conv4j;
  * The input channels must be declared on the builder ({@code inputChannels(c)}). See
  * {@link ConvLayer} for threads and memory.
  */
-public final class DepthwiseConv1D extends ConvLayer {
+public final class DepthwiseConv1D extends DepthwiseConv {
     DepthwiseConv1D(ConvConfig config, Backend backend, int threads) {
         super(config, backend, threads);
     }
 
     public static Builder builder() {
         return new Builder();
-    }
-
-    /** Keras' depth_multiplier. */
-    public int depthMultiplier() {
-        return config().depthMultiplier();
     }
 
     /** Builder with Keras' defaults: strides 1, dilation 1, valid padding, multiplier 1, bias on. */

@@ -149,18 +149,11 @@ final class NativeBackward implements AutoCloseable {
         int in = geometry.inputCount(), out = geometry.outputCount(), k = geometry.kernelCount();
         ConvLayer.requireRemaining("input", input, in);
         ConvLayer.requireRemaining("output gradient", outputGradient, out);
-        ConvLayer.requireRemaining("kernel gradient", kernelGradient, k);
-        ConvLayer.requireDisjoint("input and kernel gradient", start(input), in, start(kernelGradient), k);
-        ConvLayer.requireDisjoint("output gradient and kernel gradient", start(outputGradient), out,
-                start(kernelGradient), k);
+        ConvLayer.requireGradientOutput("kernel gradient", kernelGradient, k, input, in, outputGradient, out, null,
+                null, k);
         if (biasGradient != null) {
-            int b = geometry.outChannels();
-            ConvLayer.requireRemaining("bias gradient", biasGradient, b);
-            ConvLayer.requireDisjoint("input and bias gradient", start(input), in, start(biasGradient), b);
-            ConvLayer.requireDisjoint("output gradient and bias gradient", start(outputGradient), out,
-                    start(biasGradient), b);
-            ConvLayer.requireDisjoint("kernel gradient and bias gradient", start(kernelGradient), k,
-                    start(biasGradient), b);
+            ConvLayer.requireGradientOutput("bias gradient", biasGradient, geometry.outChannels(), input, in,
+                    outputGradient, out, null, kernelGradient, k);
         }
         requireThreads(threads);
         NativePlan plan = acquire(weights);

@@ -147,6 +147,17 @@ public final class OneDnnBackward implements AutoCloseable {
 
     @Override
     public void close() {
+        release(memories, primitive, new dnnl_primitive_desc[] {pd, hint}, mds, stream, engine, data, args);
+    }
+
+    /**
+     * Frees what a oneDNN wrapper owns, users before what they were made from (memories, primitive, primitive
+     * descriptors, memory descriptors, stream, engine, then the data); null or never-created handles are skipped,
+     * so a constructor that failed part-way can call it.
+     */
+    static void release(dnnl_memory[] memories, dnnl_primitive primitive, dnnl_primitive_desc[] pds,
+                        dnnl_memory_desc[] mds, dnnl_stream stream, dnnl_engine engine, Pointer[] data,
+                        dnnl_exec_arg_t args) {
         for (dnnl_memory m : memories) {
             if (m != null && !m.isNull()) {
                 dnnl_memory_destroy(m);
@@ -155,7 +166,7 @@ public final class OneDnnBackward implements AutoCloseable {
         if (!primitive.isNull()) {
             dnnl_primitive_destroy(primitive);
         }
-        for (dnnl_primitive_desc p : new dnnl_primitive_desc[] {pd, hint}) {
+        for (dnnl_primitive_desc p : pds) {
             if (!p.isNull()) {
                 dnnl_primitive_desc_destroy(p);
             }

@@ -12,7 +12,6 @@ import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.bytedeco.dnnl.dnnl_stream;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.conv4j.ConvGeometry;
 
@@ -97,33 +96,6 @@ public final class OneDnnDeconv implements AutoCloseable {
 
     @Override
     public void close() {
-        for (dnnl_memory m : memories) {
-            if (m != null && !m.isNull()) {
-                dnnl_memory_destroy(m);
-            }
-        }
-        if (!primitive.isNull()) {
-            dnnl_primitive_destroy(primitive);
-        }
-        if (!pd.isNull()) {
-            dnnl_primitive_desc_destroy(pd);
-        }
-        for (dnnl_memory_desc md : mds) {
-            if (md != null && !md.isNull()) {
-                dnnl_memory_desc_destroy(md);
-            }
-        }
-        if (!stream.isNull()) {
-            dnnl_stream_destroy(stream);
-        }
-        if (!engine.isNull()) {
-            dnnl_engine_destroy(engine);
-        }
-        for (Pointer p : data) {
-            if (p != null) {
-                p.close();
-            }
-        }
-        args.close();
+        OneDnnBackward.release(memories, primitive, new dnnl_primitive_desc[] {pd}, mds, stream, engine, data, args);
     }
 }
