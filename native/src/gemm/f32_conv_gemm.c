@@ -516,3 +516,21 @@ void conv4j_gemm_run(const conv4j_problem *p, const conv4j_isa_config *config,
 #endif
     run_items(&call, 0, items, slices_base);
 }
+
+int64_t conv4j_gemm_items(const conv4j_problem *p, const conv4j_isa_config *config)
+{
+    const gemm_layout l = layout_of(p, config);
+    return p->groups * l.blocks * l.tiles;
+}
+
+void conv4j_gemm_run_items(const conv4j_problem *p, const conv4j_isa_config *config,
+                           const float *packed_kernel, const float *bias, const float *input,
+                           float *output, void *workspace, int64_t begin, int64_t end)
+{
+    const gemm_layout l = layout_of(p, config);
+    char *base = workspace;
+    float *zero = (float *)(void *)base;
+    memset(zero, 0, (size_t)l.segment_length * sizeof(float));
+    const gemm_call call = {p, &l, config->igemm, packed_kernel, bias, input, output, zero};
+    run_items(&call, begin, end, base + l.zero_bytes);
+}

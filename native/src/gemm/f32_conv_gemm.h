@@ -29,4 +29,13 @@ void conv4j_gemm_run(const conv4j_problem *problem, const conv4j_isa_config *con
                      const float *packed_kernel, const float *bias, const float *input,
                      float *output, void *workspace, int32_t threads);
 
+/* The work items of conv4j_gemm_run, and items [begin, end) of them on the
+ * calling thread over a one-thread workspace (conv4j_gemm_workspace_size
+ * with 1 slice): each output element is computed exactly as by
+ * conv4j_gemm_run, so callers may spread items over their own team. */
+int64_t conv4j_gemm_items(const conv4j_problem *problem, const conv4j_isa_config *config);
+void conv4j_gemm_run_items(const conv4j_problem *problem, const conv4j_isa_config *config,
+                           const float *packed_kernel, const float *bias, const float *input,
+                           float *output, void *workspace, int64_t begin, int64_t end);
+
 #endif /* CONV4J_F32_CONV_GEMM_H */

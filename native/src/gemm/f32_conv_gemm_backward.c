@@ -221,6 +221,12 @@ typedef struct phase_kind {
     /* 1 when run honours q's output strides, so a phase writes its dx
      * pixels in place (no phase buffer, no scatter pass). */
     int in_place;
+    /* Optional (NULL): run's work items, and items [begin, end) of them on
+     * the calling thread over a one-thread workspace. */
+    int64_t (*items)(const conv4j_problem *q, const conv4j_isa_config *config);
+    void (*run_items)(const conv4j_problem *q, const conv4j_isa_config *config,
+                      const float *packed, const float *bias, const float *input, float *output,
+                      void *workspace, int64_t begin, int64_t end);
 } phase_kind;
 
 /* A phase problem writing straight into dx: its pixels are every s-th dx
@@ -294,6 +300,12 @@ static size_t phases_workspace(const conv4j_problem *p, const conv4j_isa_config 
         }
         const size_t bytes = kind->workspace(&q, config, slices);
         most = bytes > most ? bytes : most;
+        if (kind->in_place) {
+            /* run_flat_phases: each thread runs its items on its own
+             * one-thread workspace. */
+            const size_t whole = align_up(kind->workspace(&q, config, 1)) * (size_t)slices;
+            most = whole > most ? whole : most;
+        }
     }
     return phase_buffer_bytes(p, kind) + align_up(most);
 }
@@ -342,12 +354,81 @@ static void scatter_phase(const conv4j_problem *p, const phase *f, const float *
     }
 }
 
+#ifdef _OPENMP
+/* Every phase in ONE parallel region: each phase's work items (the forward
+ * driver's tiles) are shared out on demand without a barrier between
+ * phases, so a thread done with its part of a phase goes on to the next
+ * (a team per phase waited at the end of every phase's short GEMM). Each
+ * item runs exactly as the forward driver runs it: same kernel, same sums. */
+static void run_flat_phases(const conv4j_problem *p, const conv4j_isa_config *config,
+                            const phase_kind *kind, const float *packed_kernel,
+                            const float *bias, const float *input, float *output,
+                            void *workspace, int32_t threads)
+{
+    size_t slice_bytes = 0;
+    for (int64_t r = 0; r < phase_total(p); ++r) {
+        const phase f = phase_of(p, r);
+        conv4j_problem q;
+        int64_t offset;
+        if (!phase_has_taps(&f) || !phase_has_pixels(&f) || !phase_problem(p, &f, &q, &offset)) {
+            continue;
+        }
+        (void)phase_in_place(p, &f, &q);
+        const size_t bytes = align_up(kind->workspace(&q, config, 1));
+        slice_bytes = bytes > slice_bytes ? bytes : slice_bytes;
+    }
+    char *base = workspace;
+#pragma omp parallel num_threads(threads)
+    {
+        void *slice = base + (size_t)omp_get_thread_num() * slice_bytes;
+        const float *weights = packed_kernel;
+        for (int64_t r = 0; r < phase_total(p); ++r) {
+            const phase f = phase_of(p, r);
+            const size_t packed = phase_has_taps(&f) ? kind->count(p, config, &f) : 0;
+            conv4j_problem q;
+            int64_t offset = 0;
+            if (!phase_has_pixels(&f)) {
+                weights += packed;
+                continue;
+            }
+            if (packed == 0 || !phase_problem(p, &f, &q, &offset)) {
+                const int64_t rows = p->batch * f.d.count * f.h.count;
+#pragma omp for schedule(static) nowait
+                for (int64_t row = 0; row < rows; ++row) {
+                    scatter_row(p, &f, NULL, bias, output, row);
+                }
+                weights += packed;
+                continue;
+            }
+            float *target = output + phase_in_place(p, &f, &q);
+            const int64_t items = kind->items(&q, config);
+            const int64_t most = (int64_t)threads * 8;
+            const int64_t chunks = items < most ? items : most;
+#pragma omp for schedule(dynamic, 1) nowait
+            for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+                kind->run_items(&q, config, weights, bias, input + offset, target, slice,
+                                items * chunk / chunks, items * (chunk + 1) / chunks);
+            }
+            weights += packed;
+        }
+    }
+}
+#endif
+
 /* dx = the phases one after another; stride 1 is one phase written in place. */
 static void run_phases(const conv4j_problem *p, const conv4j_isa_config *config,
                        const phase_kind *kind, const float *packed_kernel, const float *bias,
                        const float *input, float *output, void *workspace, int32_t threads)
 {
     const int direct = is_unit_stride(p) || kind->in_place;
+#ifdef _OPENMP
+    if (threads > 1 && kind->in_place && kind->items != NULL && !is_unit_stride(p) &&
+        workspace != NULL) {
+        run_flat_phases(p, config, kind, packed_kernel, bias, input, output, workspace,
+                         threads);
+        return;
+    }
+#endif
     char *base = workspace;
     float *phase_output = (float *)(void *)base;
     void *kernel_workspace = base == NULL ? NULL : base + phase_buffer_bytes(p, kind);
@@ -416,7 +497,8 @@ static void gemm_phase_pack(const conv4j_problem *p, const conv4j_isa_config *co
 }
 
 static const phase_kind gemm_phases = {gemm_phase_count, gemm_phase_pack,
-                                       conv4j_gemm_workspace_size, conv4j_gemm_run, 1};
+                                       conv4j_gemm_workspace_size, conv4j_gemm_run, 1,
+                                       conv4j_gemm_items, conv4j_gemm_run_items};
 
 /* More phases than dx pixels: strides past the input (a raw int32 stride
  * would loop 2^31 times), where the reference loop is the cheaper one. */
@@ -520,7 +602,8 @@ static void dwconv_phase_run(const conv4j_problem *q, const conv4j_isa_config *c
 }
 
 static const phase_kind dwconv_phases = {dwconv_phase_count, dwconv_phase_pack,
-                                         dwconv_phase_workspace, dwconv_phase_run, 0};
+                                         dwconv_phase_workspace, dwconv_phase_run, 0,
+                                         NULL, NULL};
 
 const char *conv4j_bwd_data_dwconv_reject(const conv4j_problem *p,
                                           const conv4j_isa_config *config)
